@@ -1,0 +1,74 @@
+# Volume Licensing Portal: `make run` for the demo, `make test` for the whole suite.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+PYTHON_BIN ?= $(shell command -v python3.13 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help venv run test lint bench clean stop vendor
+
+help:
+	@echo "make run    - set up and run the portal with demo data (embedded PostgreSQL, file broker)"
+	@echo "make test   - set up and run lint, migration check and the whole test suite"
+	@echo "make bench  - benchmarks at 1,000,000 clients (separate database), writes bench/results.json"
+	@echo "make stop   - stop the embedded PostgreSQL of make run"
+
+.tools/bin/uv:
+	@test -n "$(PYTHON_BIN)" || { echo "Python 3.13 not found (install it, or set PYTHON_BIN)"; exit 1; }
+	$(PYTHON_BIN) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python "$(PYTHON_BIN)" --quiet
+	touch $@
+
+venv: .venv/.synced
+
+run: venv
+	mkdir -p .run
+	if [ -z "$${DATABASE_URL:-}" ]; then export DATABASE_URL="$$($(PY) scripts/embedded_pg.py start portal)"; fi
+	export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-filesystem://}"
+	export DEBUG="$${DEBUG:-1}"
+	$(PY) manage.py migrate --no-input -v0
+	$(PY) manage.py seed_demo
+	$(PY) -m celery -A portal worker -B -P threads -c 2 -l warning --schedule .run/celerybeat-schedule >.run/celery.log 2>&1 &
+	CELERY_PID=$$!
+	trap 'kill $$CELERY_PID 2>/dev/null || true' EXIT
+	echo "Celery worker and beat running (log: .run/celery.log)."
+	echo "Portal: http://$(HOST):$(PORT)/  (demo logins above, password demo-portal-2026)"
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+stop:
+	$(PY) scripts/embedded_pg.py stop
+
+test: venv
+	eval "$$(scripts/test_env.sh)"
+	export PORTAL_TESTING=1 CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$$REDIS_URL}"
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+bench: venv
+	eval "$$(scripts/test_env.sh)"
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+vendor:
+	# Refresh the vendored front-end files (committed; no node at run time).
+	tmp=$$(mktemp -d); cd $$tmp; npm pack --silent bootstrap@5.3.8 bootstrap-icons@1.13.1 >/dev/null
+	tar xzf bootstrap-5.3.8.tgz; mkdir bi; tar xzf bootstrap-icons-1.13.1.tgz -C bi; cd - >/dev/null
+	cp $$tmp/package/dist/css/bootstrap.min.css* static/vendor/bootstrap/css/
+	cp $$tmp/package/dist/js/bootstrap.bundle.min.js* static/vendor/bootstrap/js/
+	cp -r $$tmp/bi/package/font/bootstrap-icons.min.css $$tmp/bi/package/font/fonts static/vendor/bootstrap-icons/
+
+clean:
+	rm -rf .venv .tools .run/staticfiles

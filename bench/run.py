@@ -1,0 +1,181 @@
+"""Benchmark harness: `make bench`.
+
+Fills a separate PostgreSQL database (`<name>_bench`) with 1,000,000 clients once (reused on
+later runs), then runs every `bench/bench_*.py` module. Each module exposes
+`run(ctx) -> list[Result]`; every result is measured beside a baseline (raw SQL or another
+reference doing the same work) in the same run. Prints a table and writes bench/results.json:
+    {"name": {"value": ..., "unit": ..., "baseline": ..., "ratio": ...}}
+
+    python bench/run.py [--clients N] [--reseed] [--only NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass
+class Result:
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return round(self.value / self.baseline, 3)
+
+
+@dataclass
+class Context:
+    database_url: str
+    clients: int
+    seed_seconds: float | None
+
+    def psql_url(self) -> str:
+        return self.database_url
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> float:
+    """Median wall time in milliseconds of `repeat` runs (after one warm-up)."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def bench_database_url() -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
+    head, _, tail = base.rpartition("/")
+    name, sep, query = tail.partition("?")
+    return f"{head}/{name}_bench{sep}{query}"
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    head, _, tail = url.rpartition("/")
+    name, sep, query = tail.partition("?")
+    with psycopg.connect(f"{head}/postgres{sep}{query}", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def seeded_clients(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        try:
+            return conn.execute("SELECT count(*) FROM licensing_client").fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=1_000_000)
+    parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+
+    url = bench_database_url()
+    os.environ.update(
+        DATABASE_URL=url,
+        PORTAL_TESTING="1",
+        DEBUG="0",
+        DATABASE_POOL="0",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+    )
+    ensure_database(url)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v0"], check=True)
+    seed_seconds = None
+    if args.reseed or seeded_clients(url) != args.clients:
+        print(
+            f"Seeding {args.clients:,} clients into {url.rsplit('/', 1)[1]} (once; reused later)...",
+            flush=True,
+        )
+        start = time.perf_counter()
+        subprocess.run(
+            [*manage, "seed_demo", "--clients", str(args.clients), "--extra-organisations", "97"],
+            check=True,
+        )
+        seed_seconds = time.perf_counter() - start
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import psycopg,sys; c=psycopg.connect(sys.argv[1], autocommit=True); c.execute('VACUUM ANALYZE')",
+                url,
+            ],
+            check=True,
+        )
+
+    import django
+
+    django.setup()
+    ctx = Context(database_url=url, clients=args.clients, seed_seconds=seed_seconds)
+    results: list[Result] = []
+    if seed_seconds is not None:
+        results.append(
+            Result(
+                "seed_demo_clients",
+                round(seed_seconds, 2),
+                "s",
+                None,
+                f"{args.clients:,} clients, set-based",
+            )
+        )
+    for path in sorted((ROOT / "bench").glob("bench_*.py")):
+        if args.only and args.only not in path.stem:
+            continue
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print(f"running {path.stem}...", flush=True)
+        results.extend(module.run(ctx))
+
+    out = ROOT / "bench" / "results.json"
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    for r in results:
+        previous[r.name] = {
+            "value": r.value,
+            "unit": r.unit,
+            "baseline": r.baseline,
+            "ratio": r.ratio,
+            "note": r.note,
+            **r.extra,
+        }
+    out.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
+    print()
+    print(f"{'benchmark':<44} {'value':>12} {'baseline':>12} {'ratio':>7}  note")
+    for r in results:
+        baseline = "" if r.baseline is None else f"{r.baseline:.2f}"
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}x"
+        print(f"{r.name:<44} {r.value:>9.2f} {r.unit:<2} {baseline:>12} {ratio:>7}  {r.note}")
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+    _ = asdict  # results are plain dataclasses
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+from rest_framework import serializers
+
+from licensing.models import Client, Edition, Organisation
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "slug", "dns_domains", "at_risk_days", "role", "created_at"]
+
+    def get_role(self, obj: Organisation) -> str | None:
+        from licensing import policy
+
+        return policy.role_of(self.context["request"].user, obj)
+
+
+class EditionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Edition
+        fields = [
+            "id",
+            "name",
+            "version",
+            "product",
+            "gvlk",
+            "sku_id",
+            "kms_product_group",
+            "is_builtin",
+        ]
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    edition = serializers.StringRelatedField()
+    kms_host = serializers.StringRelatedField()
+    mak_key_last5 = serializers.CharField(source="mak_key.last5", default=None, read_only=True)
+    license_status_name = serializers.CharField(source="get_license_status_display", read_only=True)
+
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "organisation",
+            "hostname",
+            "fqdn",
+            "cmid",
+            "edition",
+            "activation_method",
+            "kms_host",
+            "mak_key_last5",
+            "license_status",
+            "license_status_name",
+            "installed_at",
+            "last_activation_at",
+            "last_renewal_at",
+            "renewal_deadline",
+            "compliance_flag",
+            "flag_reason",
+            "last_seen_at",
+        ]

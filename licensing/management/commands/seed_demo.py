@@ -1,0 +1,400 @@
+"""Create a realistic demo installation, the same every run (seeded randomness).
+
+    python manage.py seed_demo                    # three organisations, ~4,200 clients
+    python manage.py seed_demo --clients 1000000  # scale data: 60% in the first organisation
+
+Clients are generated inside PostgreSQL with generate_series (one INSERT ... SELECT), never
+row by row from Python. Running it again replaces the demo data.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from licensing.crypto import seal_product_key
+from licensing.keyformat import KEY_ALPHABET
+from licensing.models import (
+    Edition,
+    HostState,
+    KmsHost,
+    KmsProductGroup,
+    MakKey,
+    MakKeyStatus,
+    MakPool,
+    Membership,
+    Organisation,
+    Role,
+)
+from licensing.services import compliance
+
+DEMO_PASSWORD = "demo-portal-2026"
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    name: str
+    slug: str
+    domain: str
+    share: float  # share of --clients
+    hosts: int
+    pools: tuple[tuple[str, int, int], ...]  # (edition name, activation limit, activations left)
+
+
+DEMO_ORGS = [
+    DemoOrg(
+        "Contoso Ltd",
+        "contoso",
+        "contoso.example",
+        0.6,
+        3,
+        (
+            ("Office LTSC Professional Plus 2024", 500, 4),
+            ("Visio LTSC Professional 2021", 120, 35),
+            ("Project Professional 2019", 60, 18),
+        ),
+    ),
+    DemoOrg(
+        "Fabrikam Inc",
+        "fabrikam",
+        "fabrikam.example",
+        0.4,
+        2,
+        (("Office Professional Plus 2019", 200, 120),),
+    ),
+    # A newly onboarded organisation with nothing in it yet: shows the empty states.
+    DemoOrg("Northwind Traders", "northwind", "northwind.example", 0.0, 0, ()),
+]
+
+DEFAULT_CLIENTS = 4200
+
+
+def fake_product_key(rng: random.Random) -> str:
+    """A key-shaped random string; not a real Microsoft key. Never written to any file."""
+    alphabet = KEY_ALPHABET.replace("N", "")
+    return "-".join("".join(rng.choice(alphabet) for _ in range(5)) for _ in range(5))
+
+
+class Command(BaseCommand):
+    help = "Create demo organisations, users of each role, MAK pools, KMS hosts and clients."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--clients",
+            type=int,
+            default=DEFAULT_CLIENTS,
+            help="Total clients (default %(default)s).",
+        )
+        parser.add_argument(
+            "--extra-organisations",
+            type=int,
+            default=0,
+            help="Also create N filler organisations that share the clients not given to the first one (benchmarks).",
+        )
+        parser.add_argument("--seed", type=int, default=42)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        started = time.monotonic()
+        total = options["clients"]
+        if total < 0:
+            raise SystemExit("--clients must be zero or more.")
+        rng = random.Random(options["seed"])
+        with transaction.atomic():
+            self._wipe()
+            orgs = self._organisations(options["extra_organisations"])
+            users = self._users(orgs)
+            self._hosts(orgs, rng)
+            self._pools(orgs, rng)
+        client_started = time.monotonic()
+        with transaction.atomic():
+            self._clients(orgs, total, options["seed"])
+            self._activations()
+        client_seconds = time.monotonic() - client_started
+        sweep_started = time.monotonic()
+        result = compliance.sweep(changed_by="seed_demo")
+        sweep_seconds = time.monotonic() - sweep_started
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE licensing_client")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {total:,} clients in {client_seconds:.1f}s, flagged {result.changed:,} in {sweep_seconds:.1f}s "
+                f"(total {time.monotonic() - started:.1f}s)."
+            )
+        )
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, description in users:
+            self.stdout.write(f"  {username:<22} {description}")
+
+    # --- steps -----------------------------------------------------------------------
+
+    def _wipe(self) -> None:
+        slugs = [o.slug for o in DEMO_ORGS]
+        with connection.cursor() as cursor:
+            # Demo organisations and filler organisations only; audit rows are append-only and stay.
+            cursor.execute(
+                "DELETE FROM licensing_makactivation WHERE client_id IN (SELECT c.id FROM licensing_client c "
+                "JOIN licensing_organisation o ON o.id = c.organisation_id WHERE o.slug = ANY(%s) OR o.slug LIKE 'filler-%%')",
+                [slugs],
+            )
+            cursor.execute(
+                "DELETE FROM licensing_client WHERE organisation_id IN "
+                "(SELECT id FROM licensing_organisation WHERE slug = ANY(%s) OR slug LIKE 'filler-%%')",
+                [slugs],
+            )
+        Organisation.objects.filter(slug__in=slugs).delete()
+        Organisation.objects.filter(slug__startswith="filler-").delete()
+
+    def _organisations(self, extra: int) -> list[Organisation]:
+        orgs = [
+            Organisation.objects.create(
+                name=d.name, slug=d.slug, dns_domains=[d.domain] if d.hosts else []
+            )
+            for d in DEMO_ORGS
+        ]
+        Organisation.objects.bulk_create(
+            Organisation(name=f"Filler organisation {i:03d}", slug=f"filler-{i:03d}")
+            for i in range(1, extra + 1)
+        )
+        return orgs + list(Organisation.objects.filter(slug__startswith="filler-").order_by("slug"))
+
+    def _users(self, orgs: list[Organisation]) -> list[tuple[str, str]]:
+        User = get_user_model()
+        created: list[tuple[str, str]] = []
+
+        def user(username: str, **extra: Any) -> Any:
+            u, _ = User.objects.update_or_create(
+                username=username,
+                defaults={"email": f"{username}@portal.example", "is_active": True, **extra},
+            )
+            u.set_password(DEMO_PASSWORD)
+            u.save()
+            return u
+
+        root = user("superadmin", is_superuser=True, is_staff=True)
+        created.append((root.username, "superuser: every organisation, Django admin"))
+        for org, demo in zip(orgs, DEMO_ORGS, strict=False):
+            for role in Role:
+                u = user(f"{demo.slug}-{role.value}")
+                Membership.objects.create(user=u, organisation=org, role=role)
+                created.append((u.username, f"{role.label} of {org.name}"))
+        consultant = user("consultant")
+        Membership.objects.create(user=consultant, organisation=orgs[0], role=Role.AUDITOR)
+        Membership.objects.create(user=consultant, organisation=orgs[1], role=Role.ADMIN)
+        created.append(
+            (consultant.username, f"Auditor of {orgs[0].name}, Administrator of {orgs[1].name}")
+        )
+        return created
+
+    def _hosts(self, orgs: list[Organisation], rng: random.Random) -> None:
+        now = timezone.now()
+        groups = [
+            KmsProductGroup.OFFICE_2024,
+            KmsProductGroup.OFFICE_2021,
+            KmsProductGroup.OFFICE_2019,
+        ]
+        states = [HostState.HEALTHY, HostState.BELOW_THRESHOLD, HostState.HEALTHY]
+        for org, demo in zip(orgs, DEMO_ORGS, strict=False):
+            for n in range(demo.hosts):
+                sealed = seal_product_key(fake_product_key(rng))
+                state = states[n % len(states)] if demo.slug == "contoso" else HostState.HEALTHY
+                KmsHost.objects.create(
+                    organisation=org,
+                    fqdn=f"kms{n + 1:02d}.{demo.domain}",
+                    product_group=groups[n % len(groups)],
+                    host_key_ciphertext=sealed.ciphertext,
+                    host_key_last5=sealed.last5,
+                    host_key_fingerprint=sealed.fingerprint,
+                    state=state,
+                    state_changed_at=now - timedelta(hours=rng.randint(1, 72)),
+                    current_count=3 if state == HostState.BELOW_THRESHOLD else rng.randint(12, 50),
+                    next_poll_at=now + timedelta(minutes=n + 1),
+                )
+        # Filler organisations (benchmarks) get one host each so KMS clients have somewhere to point.
+        for org in orgs[len(DEMO_ORGS) :]:
+            KmsHost.objects.create(
+                organisation=org,
+                fqdn=f"kms01.{org.slug}.example",
+                product_group=KmsProductGroup.OFFICE_2024,
+                state=HostState.HEALTHY,
+                current_count=25,
+            )
+
+    def _pools(self, orgs: list[Organisation], rng: random.Random) -> None:
+        for org, demo in zip(orgs, DEMO_ORGS, strict=False):
+            for edition_name, limit, _left in demo.pools:
+                pool = MakPool.objects.create(
+                    organisation=org,
+                    edition=Edition.objects.get(name=edition_name),
+                    agreement_number=f"{rng.randint(10_000_000, 99_999_999)}",
+                    low_water_mark=10,
+                )
+                for n in range(2):
+                    sealed = seal_product_key(fake_product_key(rng))
+                    MakKey.objects.create(
+                        pool=pool,
+                        label=f"Enrollment key {n + 1}",
+                        ciphertext=sealed.ciphertext,
+                        last5=sealed.last5,
+                        fingerprint=sealed.fingerprint,
+                        activation_limit=limit // 2,
+                        status=MakKeyStatus.ACTIVE,
+                    )
+        # A blocked key shows that blocked keys are never allocated.
+        first_pool = MakPool.objects.filter(organisation=orgs[0]).order_by("id").first()
+        if first_pool is not None:
+            sealed = seal_product_key(fake_product_key(rng))
+            MakKey.objects.create(
+                pool=first_pool,
+                label="Leaked on a forum (blocked)",
+                ciphertext=sealed.ciphertext,
+                last5=sealed.last5,
+                fingerprint=sealed.fingerprint,
+                activation_limit=100,
+                status=MakKeyStatus.BLOCKED,
+            )
+
+    def _clients(self, orgs: list[Organisation], total: int, seed: int) -> None:
+        """One INSERT ... SELECT over generate_series. 60% of the clients go to the first
+        organisation (the giant-tenant case), the rest round-robin over the others that take clients."""
+        if total == 0:
+            return
+        takers = [o.pk for o, d in zip(orgs, DEMO_ORGS, strict=False) if d.share > 0] + [
+            o.pk for o in orgs[len(DEMO_ORGS) :]
+        ]
+        first, others = takers[0], takers[1:] or takers[:1]
+        sql = """
+        SELECT setseed(%(seed)s);
+        INSERT INTO licensing_client (
+            organisation_id, hostname, fqdn, cmid, edition_id, activation_method, kms_host_id, mak_key_id,
+            license_status, grace_minutes, installed_at, last_activation_at, last_renewal_at,
+            renewal_deadline, reactivation_required, compliance_flag, flag_reason, last_seen_at,
+            created_at, updated_at)
+        SELECT s.org_id, s.hostname, s.hostname || '.' || coalesce(o.dns_domains[1], o.slug || '.example'),
+               md5(s.org_id || '/' || s.i)::uuid,
+               CASE WHEN s.method = 'mak' THEN mk.edition_id ELSE s.edition_id END,
+               CASE WHEN s.method = 'mak' AND mk.key_id IS NULL THEN 'kms' ELSE s.method END,
+               CASE WHEN s.method = 'kms' OR mk.key_id IS NULL THEN kh.id END,
+               CASE WHEN s.method = 'mak' THEN mk.key_id END,
+               s.status, NULL,
+               s.installed, s.activated, s.renewed,
+               NULL, s.method = 'mak' AND s.r_hw < 0.03, 'ok', '', s.renewed, %(now)s, %(now)s
+        FROM (
+            SELECT i,
+                   CASE WHEN i %% 5 < 3 THEN %(first)s ELSE (%(others)s::bigint[])[1 + (i / 5) %% %(n_others)s] END AS org_id,
+                   'pc-' || substr(md5(i::text), 1, 8) || '-' || i AS hostname,
+                   (%(editions)s::bigint[])[1 + floor(random() ^ 2 * %(n_editions)s)::int] AS edition_id,
+                   CASE WHEN random() < 0.8 THEN 'kms' ELSE 'mak' END AS method,
+                   bucket, random() AS r_hw, random() AS r_host,
+                   -- licence state as reported: mostly licensed, a few of every other state
+                   CASE WHEN bucket = 'never' THEN 2
+                        ELSE (ARRAY[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,5,3,0,4,6])[1 + floor(random() * 43)::int]
+                   END AS status,
+                   %(now)s - (CASE bucket
+                        WHEN 'never' THEN random() * interval '40 days'
+                        ELSE interval '200 days' + random() * interval '900 days' END) AS installed,
+                   CASE WHEN bucket = 'never' THEN NULL ELSE %(now)s - renew_age - random() * interval '20 days' END AS activated,
+                   CASE WHEN bucket = 'never' THEN NULL ELSE %(now)s - renew_age END AS renewed
+            FROM (
+                SELECT i, b AS bucket,
+                       CASE b WHEN 'fresh' THEN random() * interval '7 days'
+                              WHEN 'stale' THEN interval '7 days' + random() * interval '140 days'
+                              WHEN 'risk' THEN interval '150 days' + random() * interval '30 days'
+                              WHEN 'expired' THEN interval '180 days' + random() * interval '30 days'
+                              ELSE interval '210 days' + random() * interval '200 days' END AS renew_age
+                FROM (
+                    SELECT i, CASE WHEN r < 0.80 THEN 'fresh' WHEN r < 0.89 THEN 'stale' WHEN r < 0.93 THEN 'risk'
+                                   WHEN r < 0.96 THEN 'expired' WHEN r < 0.98 THEN 'lapsed' ELSE 'never' END AS b
+                    FROM (SELECT i, random() AS r FROM generate_series(1, %(total)s) i) g
+                ) g2
+            ) g3
+        ) s
+        JOIN licensing_organisation o ON o.id = s.org_id
+        LEFT JOIN LATERAL (
+            SELECT h.id FROM licensing_kmshost h WHERE h.organisation_id = s.org_id
+            ORDER BY h.id OFFSET floor(s.r_host * (SELECT count(*) FROM licensing_kmshost h2 WHERE h2.organisation_id = s.org_id))::int
+            LIMIT 1
+        ) kh ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT k.id AS key_id, p.edition_id FROM licensing_makkey k JOIN licensing_makpool p ON p.id = k.pool_id
+            WHERE p.organisation_id = s.org_id AND k.status = 'active'
+            ORDER BY k.id OFFSET floor(s.r_host * (SELECT count(*) FROM licensing_makkey k2 JOIN licensing_makpool p2 ON p2.id = k2.pool_id
+                                                   WHERE p2.organisation_id = s.org_id AND k2.status = 'active'))::int
+            LIMIT 1
+        ) mk ON TRUE
+        """
+        editions = list(
+            Edition.objects.filter(
+                is_builtin=True,
+                product__in=[
+                    "proplus",
+                    "standard",
+                    "project_pro",
+                    "visio_pro",
+                    "visio_std",
+                    "project_std",
+                ],
+            )
+            .order_by("-version", "product")
+            .values_list("id", flat=True)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "seed": (seed % 1000) / 1000.0,
+                    "total": total,
+                    "first": first,
+                    "others": others,
+                    "n_others": len(others),
+                    "editions": editions,
+                    "n_editions": len(editions),
+                    "now": timezone.now(),
+                },
+            )
+
+    def _activations(self) -> None:
+        """A ledger row for every MAK client, then key counters that agree with the ledger.
+        Limits are raised where the generated fleet needs more than the demo pool holds, and the
+        demo's "activations left" figures are applied on top so some pools sit near empty."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO licensing_makactivation (key_id, client_id, reason, activated_at, note)
+                SELECT c.mak_key_id, c.id, 'first', coalesce(c.last_activation_at, c.installed_at, c.created_at), 'demo'
+                FROM licensing_client c WHERE c.mak_key_id IS NOT NULL
+                """
+            )
+            cursor.execute(
+                """
+                UPDATE licensing_makkey k SET activations_used = u.n,
+                       activation_limit = GREATEST(k.activation_limit, u.n + 1)
+                FROM (SELECT key_id, count(*) AS n FROM licensing_makactivation GROUP BY key_id) u
+                WHERE u.key_id = k.id
+                """
+            )
+        for demo in DEMO_ORGS:
+            for edition_name, _limit, left in demo.pools:
+                keys = MakKey.objects.filter(
+                    pool__organisation__slug=demo.slug,
+                    pool__edition__name=edition_name,
+                    status=MakKeyStatus.ACTIVE,
+                )
+                per_key = max(left // max(keys.count(), 1), 0)
+                for key in keys:
+                    key.activation_limit = (
+                        key.activations_used + per_key or key.activations_used or 1
+                    )
+                    key.status = (
+                        MakKeyStatus.EXHAUSTED
+                        if key.activations_used >= key.activation_limit
+                        else MakKeyStatus.ACTIVE
+                    )
+                    key.save(update_fields=["activation_limit", "status"])

@@ -1,0 +1,62 @@
+from licensing.models.audit import AuditEvent
+from licensing.models.client import (
+    ActivationMethod,
+    Client,
+    ClientFlagChange,
+    ComplianceFlag,
+    LicenseStatus,
+)
+from licensing.models.edition import (
+    KEY_ALPHABET,
+    PRODUCT_KEY_REGEX,
+    Edition,
+    OfficeVersion,
+    Product,
+)
+from licensing.models.kms import DEFAULT_KMS_PORT, HostPoll, HostState, KmsHost, KmsProductGroup
+from licensing.models.mak import (
+    MAX_REQUESTED_ACTIVATIONS,
+    ActivationReason,
+    ActivationRequest,
+    MakActivation,
+    MakKey,
+    MakKeyStatus,
+    MakPool,
+    RequestStatus,
+)
+from licensing.models.ops import Heartbeat
+from licensing.models.organisation import Membership, Organisation, Role
+from licensing.models.tokens import ApiToken, TokenScope
+
+__all__ = [
+    "DEFAULT_KMS_PORT",
+    "KEY_ALPHABET",
+    "MAX_REQUESTED_ACTIVATIONS",
+    "PRODUCT_KEY_REGEX",
+    "ActivationMethod",
+    "ActivationReason",
+    "ActivationRequest",
+    "ApiToken",
+    "AuditEvent",
+    "Client",
+    "ClientFlagChange",
+    "ComplianceFlag",
+    "Edition",
+    "Heartbeat",
+    "HostPoll",
+    "HostState",
+    "KmsHost",
+    "KmsProductGroup",
+    "LicenseStatus",
+    "MakActivation",
+    "MakKey",
+    "MakKeyStatus",
+    "MakPool",
+    "Membership",
+    "OfficeVersion",
+    "Organisation",
+    "Product",
+    "RequestStatus",
+    "Role",
+    "TokenScope",
+]

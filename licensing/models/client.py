@@ -1,0 +1,161 @@
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from licensing.querysets import ScopedQuerySet
+
+
+class ActivationMethod(models.TextChoices):
+    KMS = "kms", "KMS"
+    MAK = "mak", "MAK"
+
+
+class LicenseStatus(models.IntegerChoices):
+    """The seven Office licence states (WMI LicenseStatus, events 12288/12290, ospp.vbs)."""
+
+    UNLICENSED = 0, "Unlicensed"
+    LICENSED = 1, "Licensed"
+    OOB_GRACE = 2, "Initial (OOB) grace"
+    OOT_GRACE = 3, "Out-of-tolerance grace"
+    NON_GENUINE_GRACE = 4, "Non-genuine grace"
+    NOTIFICATION = 5, "Notification"
+    EXTENDED_GRACE = 6, "Extended grace"
+
+
+class ComplianceFlag(models.TextChoices):
+    """Every client carries exactly one flag; `licensing.services.compliance` decides which."""
+
+    OK = "ok", "OK"
+    AT_RISK = "at_risk", "At risk"
+    EXPIRED = "expired", "Expired"
+    GRACE_EXPIRING = "grace_expiring", "Grace expiring"
+    UNLICENSED = "unlicensed", "Unlicensed"
+    REACTIVATION_NEEDED = "reactivation_needed", "Reactivation needed"
+
+
+class Client(models.Model):
+    """One machine running a volume edition of Office."""
+
+    organisation = models.ForeignKey(
+        "licensing.Organisation", on_delete=models.CASCADE, related_name="clients"
+    )
+    hostname = models.CharField(max_length=253)
+    fqdn = models.CharField("FQDN", max_length=253, blank=True)
+    # Client Machine ID; images that were not sysprepped share one, so it is not unique.
+    cmid = models.UUIDField("CMID", null=True, blank=True)
+    edition = models.ForeignKey(
+        "licensing.Edition", null=True, blank=True, on_delete=models.PROTECT, related_name="clients"
+    )
+    activation_method = models.CharField(max_length=3, choices=ActivationMethod.choices)
+    kms_host = models.ForeignKey(
+        "licensing.KmsHost",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="clients",
+    )
+    mak_key = models.ForeignKey(
+        "licensing.MakKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="clients"
+    )
+    license_status = models.PositiveSmallIntegerField(
+        choices=LicenseStatus.choices, default=LicenseStatus.OOB_GRACE
+    )
+    # Minutes of grace/validity left as the client last reported it (ospp REMAINING GRACE, 12290).
+    grace_minutes = models.IntegerField(null=True, blank=True)
+    installed_at = models.DateTimeField(null=True, blank=True)
+    last_activation_at = models.DateTimeField(null=True, blank=True)
+    last_renewal_at = models.DateTimeField(null=True, blank=True)
+    # When the client falls out of activation (KMS: 180 days after renewal; never activated:
+    # end of the 30-day grace). Recomputed whenever its inputs change, indexed for the sweep.
+    renewal_deadline = models.DateTimeField(null=True, blank=True)
+    # A MAK client whose inventory reported a hardware change or reinstall needs a new activation.
+    reactivation_required = models.BooleanField(default=False)
+    compliance_flag = models.CharField(
+        max_length=20, choices=ComplianceFlag.choices, default=ComplianceFlag.OK
+    )
+    flag_reason = models.CharField(max_length=300, blank=True)
+    flag_changed_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["hostname"]
+        indexes = [
+            # Keyset pagination: (organisation, sort column, id) for each sortable column.
+            models.Index(
+                fields=["organisation", "renewal_deadline", "id"], name="client_org_deadline"
+            ),
+            models.Index(
+                fields=["organisation", "last_renewal_at", "id"], name="client_org_renewal"
+            ),
+            models.Index(
+                fields=["organisation", "compliance_flag", "hostname"], name="client_org_flag_host"
+            ),
+            models.Index(fields=["organisation", "cmid"], name="client_org_cmid"),
+            models.Index(fields=["kms_host"], name="client_kms_host"),
+            models.Index(fields=["mak_key"], name="client_mak_key"),
+            models.Index(fields=["edition"], name="client_edition"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "hostname"], name="client_hostname_per_org"
+            ),
+            # Hostnames are stored lower-case so that "PC01" and "pc01" are one machine.
+            models.CheckConstraint(
+                condition=Q(hostname=Lower("hostname")), name="client_hostname_lowercase"
+            ),
+            models.CheckConstraint(condition=~Q(hostname=""), name="client_hostname_not_empty"),
+            models.CheckConstraint(
+                condition=Q(activation_method__in=ActivationMethod.values),
+                name="client_method_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(license_status__gte=0, license_status__lte=6),
+                name="client_license_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(compliance_flag__in=ComplianceFlag.values), name="client_flag_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(activation_method="kms") | Q(kms_host__isnull=True),
+                name="client_kms_host_only_for_kms",
+            ),
+            models.CheckConstraint(
+                condition=Q(activation_method="mak") | Q(mak_key__isnull=True),
+                name="client_mak_key_only_for_mak",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
+class ClientFlagChange(models.Model):
+    """History of a client's compliance flag: who or what changed it, when, from what to what."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="flag_changes")
+    # Denormalised so history and digests can be scoped without joining a million clients.
+    organisation = models.ForeignKey(
+        "licensing.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    from_flag = models.CharField(max_length=20, choices=ComplianceFlag.choices, blank=True)
+    to_flag = models.CharField(max_length=20, choices=ComplianceFlag.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    changed_at = models.DateTimeField()
+    # "sweep", "ingest", "user:<name>", ...
+    changed_by = models.CharField(max_length=150)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["client", "-changed_at"], name="flag_change_client"),
+            models.Index(fields=["organisation", "-changed_at"], name="flag_change_org_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.from_flag or '-'} -> {self.to_flag}"

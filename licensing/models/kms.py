@@ -1,0 +1,111 @@
+from django.db import models
+from django.db.models import Q
+
+from licensing.querysets import ScopedQuerySet
+
+
+class KmsProductGroup(models.TextChoices):
+    """Which Office version's KMS host key (CSVLK) the host runs; one activates all its editions."""
+
+    OFFICE_2024 = "office_2024", "Office LTSC 2024"
+    OFFICE_2021 = "office_2021", "Office LTSC 2021"
+    OFFICE_2019 = "office_2019", "Office 2019"
+    OFFICE_2016 = "office_2016", "Office 2016"
+    OFFICE_2013 = "office_2013", "Office 2013"
+
+
+class HostState(models.TextChoices):
+    PENDING = "pending", "Not polled yet"
+    HEALTHY = "healthy", "Healthy"
+    BELOW_THRESHOLD = "below_threshold", "Below activation threshold"
+    UNREACHABLE = "unreachable", "Unreachable"
+    NOT_PUBLISHED = "not_published", "Not published in DNS"
+    REPORT_OVERDUE = "report_overdue", "Status report overdue"
+    RETIRED = "retired", "Retired"
+
+
+DEFAULT_KMS_PORT = 1688
+OFFICE_ACTIVATION_THRESHOLD = 5
+
+
+class KmsHost(models.Model):
+    organisation = models.ForeignKey(
+        "licensing.Organisation", on_delete=models.CASCADE, related_name="kms_hosts"
+    )
+    fqdn = models.CharField("FQDN", max_length=253)
+    port = models.PositiveIntegerField(default=DEFAULT_KMS_PORT)
+    product_group = models.CharField(max_length=20, choices=KmsProductGroup.choices)
+    # The host key (CSVLK) is a secret like a MAK: encrypted, masked, revealed only on purpose.
+    host_key_ciphertext = models.TextField(blank=True, editable=False)
+    host_key_last5 = models.CharField(max_length=5, blank=True, editable=False)
+    host_key_fingerprint = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
+    activation_threshold = models.PositiveSmallIntegerField(default=OFFICE_ACTIVATION_THRESHOLD)
+    poll_interval_minutes = models.PositiveIntegerField(default=15)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=HostState.choices, default=HostState.PENDING)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    current_count = models.IntegerField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_report_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["fqdn"]
+        indexes = [
+            # The beat dispatcher only ever looks at live hosts whose poll is due.
+            models.Index(
+                fields=["next_poll_at"],
+                condition=Q(retired_at__isnull=True),
+                name="kms_host_due_poll",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "fqdn"], name="kms_host_fqdn_per_org"),
+            models.CheckConstraint(
+                condition=Q(port__gte=1, port__lte=65535), name="kms_host_port_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(activation_threshold__gte=1, activation_threshold__lte=50),
+                name="kms_host_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(poll_interval_minutes__gte=1, poll_interval_minutes__lte=1440),
+                name="kms_host_poll_interval_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=HostState.values), name="kms_host_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(product_group__in=KmsProductGroup.values), name="kms_host_group_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.fqdn
+
+
+class HostPoll(models.Model):
+    """One poll of one KMS host: what DNS, TCP and the newest status report said."""
+
+    host = models.ForeignKey(KmsHost, on_delete=models.CASCADE, related_name="polls")
+    polled_at = models.DateTimeField()
+    reachable = models.BooleanField()
+    srv_published = models.BooleanField(null=True)
+    current_count = models.IntegerField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    state = models.CharField(max_length=20, choices=HostState.choices)
+    error = models.TextField(blank=True)
+
+    objects = ScopedQuerySet.as_manager(organisation_path="host__organisation")
+
+    class Meta:
+        ordering = ["-polled_at", "-id"]
+        indexes = [models.Index(fields=["host", "-polled_at"], name="host_poll_history")]
+
+    def __str__(self) -> str:
+        return f"{self.host_id} at {self.polled_at:%Y-%m-%d %H:%M}: {self.state}"

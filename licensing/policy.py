@@ -1,0 +1,93 @@
+"""Who may do what: the one place that maps roles to actions.
+
+Views, the API, templates (through the `can` context) and the Django permission backend all
+ask `allowed()`. Tenancy is separate and comes first: an object outside the user's
+organisations is never found (404); a member whose role lacks the action gets 403.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+
+from licensing.models import Membership, Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class Action(StrEnum):
+    VIEW = "view"  # dashboards, lists, details (secrets masked)
+    EXPORT = "export"  # CSV exports and reports
+    VIEW_AUDIT = "view_audit"
+    USE_API_TOKENS = "use_api_tokens"  # create and revoke one's own tokens
+    MANAGE_CLIENTS = "manage_clients"  # inventory ingest, CSV import, edit clients
+    MANAGE_KEYS = "manage_keys"  # add, block, import MAK keys; record activations
+    REVEAL_SECRET = "reveal_secret"  # show a whole MAK or KMS host key
+    REQUEST_ACTIVATIONS = "request_activations"
+    DECIDE_REQUESTS = "decide_requests"  # approve or reject extra activations
+    MANAGE_HOSTS = "manage_hosts"  # add, edit, retire KMS hosts, poll now, reporter tokens
+    MANAGE_EDITIONS = "manage_editions"
+    MANAGE_ORGANISATION = "manage_organisation"  # DNS domains, resolvers, at-risk days
+
+
+_READ = {Action.VIEW, Action.EXPORT, Action.VIEW_AUDIT, Action.USE_API_TOKENS}
+
+ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    Role.ADMIN: frozenset(
+        _READ
+        | {
+            Action.MANAGE_CLIENTS,
+            Action.MANAGE_KEYS,
+            Action.REVEAL_SECRET,
+            Action.REQUEST_ACTIVATIONS,
+            Action.MANAGE_HOSTS,
+            Action.MANAGE_EDITIONS,
+            Action.MANAGE_ORGANISATION,
+        }
+    ),
+    Role.MANAGER: frozenset(_READ | {Action.DECIDE_REQUESTS}),
+    Role.AUDITOR: frozenset(_READ),
+}
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser, organisation: Any) -> str | None:
+    """The user's role in the organisation, or None for outsiders. Cached per request user."""
+    if not user.is_authenticated:
+        return None
+    org_id = getattr(organisation, "pk", organisation)
+    cache: dict[int, str | None] = user.__dict__.setdefault("_portal_roles", {})
+    if org_id not in cache:
+        cache[org_id] = (
+            Membership.objects.filter(user_id=user.pk, organisation_id=org_id)
+            .values_list("role", flat=True)
+            .first()
+        )
+    return cache[org_id]
+
+
+def allowed(
+    user: AbstractBaseUser | AnonymousUser, action: Action | str, organisation: Any
+) -> bool:
+    if not user.is_authenticated or not user.is_active or organisation is None:
+        return False
+    if user.is_superuser:
+        return True
+    role = role_of(user, organisation)
+    return role is not None and Action(action) in ROLE_ACTIONS[role]
+
+
+def require(
+    user: AbstractBaseUser | AnonymousUser, action: Action | str, organisation: Any
+) -> None:
+    if not allowed(user, action, organisation):
+        raise PermissionDenied(
+            f"Your role in this organisation does not allow: {Action(action).value.replace('_', ' ')}."
+        )
+
+
+def actions_for(user: AbstractBaseUser | AnonymousUser, organisation: Any) -> dict[str, bool]:
+    """All actions as a dict, for templates: `{% if can.reveal_secret %}`."""
+    return {a.value: allowed(user, a, organisation) for a in Action}

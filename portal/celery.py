@@ -1,0 +1,24 @@
+"""The Celery application and its static beat schedule.
+
+The schedule is code, not database rows: per-host poll intervals live on `KmsHost.next_poll_at`,
+and the periodic tasks below only dispatch whatever is due.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Each issue's tasks register here; tasks are idempotent, so an overlap is harmless.
+    "record-beat-heartbeat": {"task": "licensing.tasks.record_beat_heartbeat", "schedule": 60.0},
+}
+app.conf.timezone = "UTC"
+
+__all__ = ("app", "crontab")

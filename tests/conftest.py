@@ -1,0 +1,142 @@
+"""Shared fixtures: personas per role, an outsider, API clients, and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.test import Client as DjangoClient
+
+from licensing.models import Role
+from licensing.services.tokens import create_api_token
+from tests import factories
+
+pytest_plugins = ("celery.contrib.pytest",)
+
+
+@pytest.fixture
+def org(db):
+    return factories.OrganisationFactory(name="Contoso Test", slug="contoso-test")
+
+
+@pytest.fixture
+def other_org(db):
+    return factories.OrganisationFactory(name="Other Corp", slug="other-corp")
+
+
+def _member(org, role):
+    user = factories.UserFactory(username=f"{org.slug}-{role}")
+    factories.MembershipFactory(user=user, organisation=org, role=role)
+    return user
+
+
+@pytest.fixture
+def admin_user(org):
+    return _member(org, Role.ADMIN)
+
+
+@pytest.fixture
+def manager_user(org):
+    return _member(org, Role.MANAGER)
+
+
+@pytest.fixture
+def second_manager(org):
+    user = factories.UserFactory(username=f"{org.slug}-manager2")
+    factories.MembershipFactory(user=user, organisation=org, role=Role.MANAGER)
+    return user
+
+
+@pytest.fixture
+def auditor_user(org):
+    return _member(org, Role.AUDITOR)
+
+
+@pytest.fixture
+def outsider(other_org):
+    """An admin of another organisation: must never see or touch `org`'s data."""
+    return _member(other_org, Role.ADMIN)
+
+
+@pytest.fixture
+def superuser(db):
+    return factories.UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+def logged_in(user) -> DjangoClient:
+    client = DjangoClient()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def as_admin(admin_user):
+    return logged_in(admin_user)
+
+
+@pytest.fixture
+def as_manager(manager_user):
+    return logged_in(manager_user)
+
+
+@pytest.fixture
+def as_auditor(auditor_user):
+    return logged_in(auditor_user)
+
+
+@pytest.fixture
+def as_outsider(outsider):
+    return logged_in(outsider)
+
+
+@pytest.fixture
+def api_token_for():
+    """`api_token_for(user, org)` -> headers dict carrying a fresh personal token."""
+
+    def make(user, organisation, **kwargs):
+        _, plaintext = create_api_token(
+            actor=user, organisation=organisation, name="test", **kwargs
+        )
+        return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+
+    return make
+
+
+# --- Celery: a real worker on the real Redis, one Redis database per xdist worker ------------
+
+
+def _redis_url() -> str:
+    base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = 1 + int(worker.removeprefix("gw") or 0) if worker.startswith("gw") else 1
+    return f"{base}/{10 + index}"
+
+
+@pytest.fixture(scope="session")
+def celery_config():
+    url = _redis_url()
+    return {
+        "broker_url": url,
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_always_eager": False,
+    }
+
+
+@pytest.fixture
+def real_celery_worker(transactional_db, settings):
+    """Start a worker thread of the project's own Celery app against the real Redis broker.
+    Tests that use it need transactional_db: the worker thread has its own DB connection."""
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    url = _redis_url()
+    app.conf.update(
+        broker_url=url, task_always_eager=False, broker_connection_retry_on_startup=True
+    )
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker

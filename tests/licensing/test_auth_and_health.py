@@ -1,0 +1,147 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client as DjangoClient
+
+from licensing.models import AuditEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_login_page_and_successful_login(org, admin_user):
+    client = DjangoClient()
+    assert client.get("/accounts/login/").status_code == 200
+    response = client.post(
+        "/accounts/login/", {"username": admin_user.username, "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 302
+    assert org.name in client.get("/").content.decode()
+
+
+def test_repeated_failures_lock_the_account_out(org, admin_user):
+    client = DjangoClient()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": admin_user.username, "password": "wrong"})
+    locked = client.post(
+        "/accounts/login/", {"username": admin_user.username, "password": "correct-horse-battery"}
+    )
+    assert locked.status_code == 429
+    assert "locked" in locked.content.decode().lower()
+
+
+def test_production_hashes_passwords_with_argon2():
+    env = {
+        **os.environ,
+        "PORTAL_TESTING": "0",
+        "SECRET_KEY": "x" * 60,
+        "FIELD_ENCRYPTION_KEYS": settings.FIELD_ENCRYPTION_KEYS[0],
+        "KEY_FINGERPRINT_PEPPER": "p",
+    }
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django,os;os.environ['DJANGO_SETTINGS_MODULE']='portal.settings';django.setup();"
+            "from django.conf import settings;print(settings.PASSWORD_HASHERS[0])",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
+    assert out.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {
+        **os.environ,
+        "PORTAL_TESTING": "0",
+        "DEBUG": "0",
+        "SECRET_KEY": "k3y-" + "q8Zr!vT2#mW9xL4$pN7" * 4,
+        "FIELD_ENCRYPTION_KEYS": settings.FIELD_ENCRYPTION_KEYS[0],
+        "KEY_FINGERPRINT_PEPPER": "a-long-random-pepper",
+        "ALLOWED_HOSTS": "portal.example.com",
+    }
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "no issues" in out.stdout
+
+
+def test_production_refuses_to_start_without_secrets():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DEBUG"}
+    }
+    env["PORTAL_TESTING"] = "0"
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check"], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert out.returncode != 0
+    assert "Set the SECRET_KEY environment variable" in out.stderr
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["migrations"] == "ok"
+
+
+def test_the_admin_is_for_superusers_only(as_admin, superuser):
+    assert as_admin.get("/admin/").status_code == 302
+    root = DjangoClient()
+    root.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
+    assert root.get("/admin/").status_code == 200
+    assert root.get("/admin/licensing/client/").status_code == 200
+
+
+def test_admin_edits_land_in_the_audit_trail(superuser):
+    org = factories.OrganisationFactory(slug="audited")
+    root = DjangoClient()
+    root.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
+    response = root.post(
+        f"/admin/licensing/organisation/{org.pk}/change/",
+        {
+            "name": "Audited Ltd",
+            "slug": "audited",
+            "dns_domains": "audited.example",
+            "dns_resolvers": "",
+            "at_risk_days": 20,
+            "memberships-TOTAL_FORMS": 0,
+            "memberships-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.get(action="admin.organisation.change")
+    assert event.actor == superuser and "at_risk_days" in event.changes["fields"]
+
+
+def test_pages_send_a_strict_content_security_policy(as_admin):
+    response = as_admin.get("/")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp
+    assert "unsafe-inline" not in csp
+    assert "cdn" not in response.content.decode().lower()
+
+
+def test_mail_is_captured_in_tests(mailoutbox):
+    from django.core import mail
+
+    mail.send_mail("subject", "body", None, ["a@example.test"])
+    assert len(mailoutbox) == 1
