@@ -1,5 +1,6 @@
 from django.urls import path
 
+from licensing import urls_fleet, urls_inventory, urls_kms, urls_mak
 from licensing.views import home, tokens
 
 app_name = "licensing"
@@ -9,4 +10,9 @@ urlpatterns = [
     path("organisation/switch/", home.switch_organisation, name="switch_organisation"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+    # Each area owns its own URL module (fleet browser, MAK vault, KMS hosts, inventory ingest).
+    *urls_fleet.urlpatterns,
+    *urls_mak.urlpatterns,
+    *urls_kms.urlpatterns,
+    *urls_inventory.urlpatterns,
 ]

@@ -18,6 +18,9 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Each issue's tasks register here; tasks are idempotent, so an overlap is harmless.
     "record-beat-heartbeat": {"task": "licensing.tasks.record_beat_heartbeat", "schedule": 60.0},
+    # --- KMS hosts (polling) ---
+    # --- inventory (compliance sweep, digests) ---
+    # --- MAK pools (low-water checks) ---
 }
 app.conf.timezone = "UTC"
 

@@ -11,8 +11,6 @@ from licensing.models import Role
 from licensing.services.tokens import create_api_token
 from tests import factories
 
-pytest_plugins = ("celery.contrib.pytest",)
-
 
 @pytest.fixture
 def org(db):
@@ -102,41 +100,39 @@ def api_token_for():
     return make
 
 
-# --- Celery: a real worker on the real Redis, one Redis database per xdist worker ------------
+# --- Celery: a real worker on the real Redis ------------------------------------------------
+# Several test runs (xdist workers, other checkouts) may share one Redis: each run's broker keys
+# carry a prefix made of its test database name and xdist worker, so queues never mix.
 
 
-def _redis_url() -> str:
-    base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = 1 + int(worker.removeprefix("gw") or 0) if worker.startswith("gw") else 1
-    return f"{base}/{10 + index}"
+def _broker_prefix() -> str:
+    from django.db import connection
 
-
-@pytest.fixture(scope="session")
-def celery_config():
-    url = _redis_url()
-    return {
-        "broker_url": url,
-        "result_backend": None,
-        "task_ignore_result": True,
-        "task_always_eager": False,
-    }
+    return (
+        f"test-{connection.settings_dict['NAME']}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:"
+    )
 
 
 @pytest.fixture
-def real_celery_worker(transactional_db, settings):
+def real_celery_worker(transactional_db):
     """Start a worker thread of the project's own Celery app against the real Redis broker.
     Tests that use it need transactional_db: the worker thread has its own DB connection."""
     from celery.contrib.testing.worker import start_worker
 
     from portal.celery import app
 
-    url = _redis_url()
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix = _broker_prefix()
     app.conf.update(
-        broker_url=url, task_always_eager=False, broker_connection_retry_on_startup=True
+        broker_url=url,
+        task_always_eager=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"global_keyprefix": prefix},
     )
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    r = redis.Redis.from_url(url)
+    for key in r.scan_iter(f"{prefix}*"):
+        r.delete(key)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker

@@ -317,18 +317,24 @@ class Command(BaseCommand):
             ) g3
         ) s
         JOIN licensing_organisation o ON o.id = s.org_id
-        LEFT JOIN LATERAL (
-            SELECT h.id FROM licensing_kmshost h WHERE h.organisation_id = s.org_id
-            ORDER BY h.id OFFSET floor(s.r_host * (SELECT count(*) FROM licensing_kmshost h2 WHERE h2.organisation_id = s.org_id))::int
-            LIMIT 1
-        ) kh ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT k.id AS key_id, p.edition_id FROM licensing_makkey k JOIN licensing_makpool p ON p.id = k.pool_id
-            WHERE p.organisation_id = s.org_id AND k.status = 'active'
-            ORDER BY k.id OFFSET floor(s.r_host * (SELECT count(*) FROM licensing_makkey k2 JOIN licensing_makpool p2 ON p2.id = k2.pool_id
-                                                   WHERE p2.organisation_id = s.org_id AND k2.status = 'active'))::int
-            LIMIT 1
-        ) mk ON TRUE
+        -- Pick a host / active key of the client's organisation by position in a per-org
+        -- array: one hash join instead of a subquery per row.
+        LEFT JOIN (
+            SELECT organisation_id, array_agg(id ORDER BY id) AS ids
+            FROM licensing_kmshost GROUP BY organisation_id
+        ) hosts ON hosts.organisation_id = s.org_id
+        LEFT JOIN (
+            SELECT p.organisation_id, array_agg(k.id ORDER BY k.id) AS ids, array_agg(p.edition_id ORDER BY k.id) AS editions
+            FROM licensing_makkey k JOIN licensing_makpool p ON p.id = k.pool_id
+            WHERE k.status = 'active' GROUP BY p.organisation_id
+        ) keys ON keys.organisation_id = s.org_id
+        CROSS JOIN LATERAL (
+            SELECT hosts.ids[1 + floor(s.r_host * cardinality(hosts.ids))::int] AS id
+        ) kh
+        CROSS JOIN LATERAL (
+            SELECT keys.ids[1 + floor(s.r_host * cardinality(keys.ids))::int] AS key_id,
+                   keys.editions[1 + floor(s.r_host * cardinality(keys.ids))::int] AS edition_id
+        ) mk
         """
         editions = list(
             Edition.objects.filter(

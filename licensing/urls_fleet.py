@@ -1,0 +1,3 @@
+"""Page URLs of the fleet area (included by licensing/urls.py under the licensing: namespace)."""
+
+urlpatterns: list = []
