@@ -4,6 +4,7 @@ from licensing.models.client import (
     Client,
     ClientFlagChange,
     ComplianceFlag,
+    ComplianceSnapshot,
     LicenseStatus,
 )
 from licensing.models.edition import (
@@ -41,6 +42,7 @@ __all__ = [
     "Client",
     "ClientFlagChange",
     "ComplianceFlag",
+    "ComplianceSnapshot",
     "Edition",
     "Heartbeat",
     "HostPoll",

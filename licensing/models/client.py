@@ -159,3 +159,28 @@ class ClientFlagChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}: {self.from_flag or '-'} -> {self.to_flag}"
+
+
+class ComplianceSnapshot(models.Model):
+    """How many clients of an organisation carried each flag on a day: one row per
+    (organisation, day, flag), upserted by the sweep, read by the dashboard trend chart."""
+
+    organisation = models.ForeignKey(
+        "licensing.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    flag = models.CharField(max_length=20, choices=ComplianceFlag.choices)
+    count = models.PositiveIntegerField()
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation", "day", "flag"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "day", "flag"], name="compliance_snapshot_one_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.day} {self.flag}={self.count}"

@@ -121,6 +121,7 @@ class Command(BaseCommand):
         sweep_started = time.monotonic()
         result = compliance.sweep(changed_by="seed_demo")
         sweep_seconds = time.monotonic() - sweep_started
+        self._snapshots()
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE licensing_client")
         self.stdout.write(
@@ -364,6 +365,25 @@ class Command(BaseCommand):
                     "n_editions": len(editions),
                     "now": timezone.now(),
                 },
+            )
+
+    def _snapshots(self) -> None:
+        """90 days of daily flag counts for the dashboard trend: today's real counts, and
+        earlier days derived from them with a gentle seeded drift (a demo has no history)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT setseed(0.17);
+                INSERT INTO licensing_compliancesnapshot (organisation_id, day, flag, count)
+                SELECT t.organisation_id, current_date - d, t.compliance_flag,
+                       GREATEST(0, round(t.n * (CASE WHEN t.compliance_flag = 'ok' THEN 1.0
+                                                     ELSE 0.55 + 0.45 * (90 - d) / 90.0 END)
+                                         * (0.97 + random() * 0.06)))::int
+                FROM (SELECT organisation_id, compliance_flag, count(*) AS n FROM licensing_client
+                      GROUP BY 1, 2) t
+                CROSS JOIN generate_series(0, 89) d
+                ON CONFLICT (organisation_id, day, flag) DO UPDATE SET count = EXCLUDED.count
+                """
             )
 
     def _activations(self) -> None:
