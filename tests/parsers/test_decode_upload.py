@@ -13,7 +13,7 @@ from tests.parsers.conftest import SAMPLES
 
 pytestmark = pytest.mark.db_free
 
-TEXT = "Name: Office 16 – café\r\nLicense Status: Licensed\r\n"
+TEXT = "Name: Office 16 \u2013 café\r\nLicense Status: Licensed\r\n"
 
 
 @pytest.mark.parametrize(
