@@ -115,6 +115,8 @@ def _formatted(ref: str, output_field: Any, kind: str) -> str:
             return f"CASE WHEN {ref} THEN 'true' WHEN NOT {ref} THEN 'false' END"
         if isinstance(output_field, models.UUIDField):
             return f"{ref}::text"
+        if isinstance(output_field, models.GenericIPAddressField):
+            return f"host({ref})"  # inet::text would append the netmask ("/32")
         if not isinstance(output_field, _TEXT_TYPES):
             return ref  # numbers: a leading "-" is a sign, not a formula
     text = f"{ref}::text"
