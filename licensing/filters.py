@@ -45,8 +45,9 @@ class ClientFilterSet(django_filters.FilterSet):
     activation_method = django_filters.ChoiceFilter(
         choices=ActivationMethod.choices, label="Activation"
     )
-    license_status = django_filters.TypedChoiceFilter(
-        choices=LicenseStatus.choices, coerce=int, label="Licence state"
+    # A ChoiceFilter (not Typed) so the form offers an empty choice; the column casts "0".
+    license_status = django_filters.ChoiceFilter(
+        choices=LicenseStatus.choices, label="Licence state"
     )
     compliance_flag = django_filters.ChoiceFilter(choices=ComplianceFlag.choices, label="Flag")
     kms_host = django_filters.ModelChoiceFilter(queryset=_visible_hosts, label="KMS host")

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
+from django.forms import NullBooleanSelect
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -105,6 +106,8 @@ def _style_form(form: Any) -> None:
             sub.attrs.setdefault("class", css)
             if name in ("last_renewal", "at"):
                 sub.input_type = "date"
+        if isinstance(widget, NullBooleanSelect):
+            widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
         if name == "q":
             widget.attrs.update(
                 {"placeholder": "hostname, FQDN prefix or CMID", "autocomplete": "off"}
@@ -214,7 +217,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- dashboard -----------------------------------------------------------------------------------
 
 TREND_DAYS = 90
-CHART_W, CHART_H, CHART_PAD = 640, 160, 28
+CHART_W, CHART_H, CHART_PAD = 960, 200, 28
 
 
 def flagged_trend(org: Organisation, today: Any) -> dict[str, Any]:
