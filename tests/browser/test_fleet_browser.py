@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -97,7 +98,7 @@ def test_filter_page_open_client_and_export(live_server, page, login, screenshot
         page.get_by_test_id("export-link").click()
     download = download_info.value
     assert download.suggested_filename.startswith(f"{org.slug}-clients-")
-    rows = list(csv.DictReader(io.StringIO(open(download.path()).read())))
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
     assert len(rows) == 65 and all(r["compliance_flag"] == "expired" for r in rows)
 
     page.click("nav >> text=Reports")
