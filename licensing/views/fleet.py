@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
 from django.forms import NullBooleanSelect
 from django.http import Http404, HttpRequest, HttpResponse
@@ -38,7 +40,11 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404
-from licensing.services.fleet_summary import breakdown_by_organisation, client_breakdown
+from licensing.services.fleet_summary import (
+    REFRESH_MINUTES,
+    breakdown_by_organisation,
+    client_breakdown,
+)
 from licensing.services.mak_forecast import forecast_pools
 
 # --- client list --------------------------------------------------------------------------------
@@ -164,8 +170,12 @@ def client_export(request: HttpRequest) -> HttpResponse:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    name, descending = client_paginator.parse_sort(request.GET.get("sort"))
-    queryset = _ordered(filterset.qs, CLIENT_SORTS[name], descending)
+    queryset = filterset.qs.order_by()
+    if request.GET.get("sort"):
+        # Sorting 600k wide rows costs about a second more than streaming them in storage
+        # order, so a CSV is sorted only when the link asks for it.
+        name, descending = client_paginator.parse_sort(request.GET["sort"])
+        queryset = _ordered(queryset, CLIENT_SORTS[name], descending)
     return export_response(
         request,
         name="clients",
@@ -264,6 +274,30 @@ def flagged_trend(org: Organisation, today: Any) -> dict[str, Any]:
     }
 
 
+def forecast_cache_key(org: Organisation | None, as_of: Any) -> str:
+    # The database name keeps test databases and checkouts sharing one Redis apart.
+    return "fleet:forecast:{}:{}:{}".format(
+        connection.settings_dict["NAME"], org.pk if org else "all", as_of.timestamp()
+    )
+
+
+def cached_forecast(org: Organisation | None, as_of: Any) -> list[Any]:
+    """MAK pool forecasts (of one organisation, or all for None). A large organisation's
+    dashboard already shows counters as of `as_of`; its forecast (which counts the last 30 days
+    of activations: ~100 ms for 100k of them) is cached until those counters are refreshed.
+    Small organisations (as_of None) are forecast live."""
+    pools = MakPool.objects.all() if org is None else MakPool.objects.for_organisation(org)
+    pools = pools.order_by("organisation__name", "edition__name")
+    if as_of is None:
+        return forecast_pools(pools)
+    key = forecast_cache_key(org, as_of)
+    result = cache.get(key)
+    if result is None:
+        result = forecast_pools(pools)
+        cache.set(key, result, timeout=REFRESH_MINUTES * 60 * 2)
+    return result
+
+
 def _no_organisation(request: HttpRequest) -> bool:
     return not request.GET.get("organisation") and not getattr(request, "organisation", None)
 
@@ -289,7 +323,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         (value, label, breakdown.by_flag.get(value, 0)) for value, label in ComplianceFlag.choices
     ]
     flagged = breakdown.total - breakdown.by_flag.get(ComplianceFlag.OK, 0)
-    pools = forecast_pools(MakPool.objects.for_organisation(org).order_by("edition__name"))
+    pools = cached_forecast(org, breakdown.as_of)
     hosts = list(
         KmsHost.objects.for_organisation(org)
         .filter(retired_at__isnull=True)
@@ -352,7 +386,8 @@ def global_overview(request: HttpRequest) -> HttpResponse:
         .order_by()
     }
     low_pools: dict[int, int] = {}
-    for forecast in forecast_pools(MakPool.objects.all()):
+    as_of = next((b.as_of for b in breakdowns.values() if b.as_of), None)
+    for forecast in cached_forecast(None, as_of):
         if forecast.below_low_water:
             low_pools[forecast.pool.organisation_id] = (
                 low_pools.get(forecast.pool.organisation_id, 0) + 1
@@ -364,12 +399,10 @@ def global_overview(request: HttpRequest) -> HttpResponse:
         .order_by()
     )
     rows = []
-    as_of = None
     for org in Organisation.objects.order_by("name"):
         b = breakdowns.get(org.pk)
         total = b.total if b else 0
         by_flag = b.by_flag if b else {}
-        as_of = (b.as_of if b else None) or as_of
         rows.append(
             {
                 "org": org,

@@ -63,7 +63,7 @@ def test_dashboard_empty_state_says_what_to_do(as_admin):
     assert "No clients yet." in body and "No history yet" in body
 
 
-def test_large_organisations_read_precomputed_counts(org, fleet, monkeypatch):
+def test_large_organisations_read_precomputed_counts(as_admin, org, fleet, monkeypatch):
     from licensing.services import fleet_summary
 
     monkeypatch.setattr(fleet_summary, "LIVE_LIMIT", 2)
@@ -72,6 +72,8 @@ def test_large_organisations_read_precomputed_counts(org, fleet, monkeypatch):
     assert ClientCount.objects.filter(organisation=org).exists()
     factories.ClientFactory(organisation=org, hostname="late-05")
     assert client_breakdown(org).total == 4  # precomputed, until the next refresh
+    body = as_admin.get("/").content.decode()
+    assert 'data-testid="counts-as-of"' in body and fleet["key"].pool.edition.name in body
     refresh_client_counts()
     assert client_breakdown(org).total == 5
     monkeypatch.setattr(fleet_summary, "LIVE_LIMIT", 20_000)
