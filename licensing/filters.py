@@ -1,4 +1,8 @@
-"""FilterSets shared by pages, the API and CSV exports (one definition per list)."""
+"""FilterSets shared by pages, the API and CSV exports (one definition per list).
+
+`ClientFilterSet` serves the client list page, `/api/v1/clients/` and the client CSV export, so
+a link, an API call and an export with the same query string select the same rows.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,59 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from licensing.models import ActivationMethod, Client, ComplianceFlag, Edition, LicenseStatus
+from licensing.models import (
+    ActivationMethod,
+    AuditEvent,
+    Client,
+    ComplianceFlag,
+    Edition,
+    KmsHost,
+    LicenseStatus,
+    MakPool,
+)
+
+
+def _visible_hosts(request: Any) -> QuerySet[KmsHost]:
+    user = getattr(request, "user", None)
+    return KmsHost.objects.for_user(user) if user is not None else KmsHost.objects.none()
+
+
+def _visible_pools(request: Any) -> QuerySet[MakPool]:
+    user = getattr(request, "user", None)
+    return (
+        MakPool.objects.for_user(user).select_related("edition")
+        if user is not None
+        else MakPool.objects.none()
+    )
 
 
 class ClientFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Hostname, FQDN or CMID")
     edition = django_filters.ModelChoiceFilter(queryset=Edition.objects.all())
-    activation_method = django_filters.ChoiceFilter(choices=ActivationMethod.choices)
-    license_status = django_filters.TypedChoiceFilter(choices=LicenseStatus.choices, coerce=int)
-    compliance_flag = django_filters.ChoiceFilter(choices=ComplianceFlag.choices)
-    kms_host = django_filters.NumberFilter(field_name="kms_host_id")
+    activation_method = django_filters.ChoiceFilter(
+        choices=ActivationMethod.choices, label="Activation"
+    )
+    # A ChoiceFilter (not Typed) so the form offers an empty choice; the column casts "0".
+    license_status = django_filters.ChoiceFilter(
+        choices=LicenseStatus.choices, label="Licence state"
+    )
+    compliance_flag = django_filters.ChoiceFilter(choices=ComplianceFlag.choices, label="Flag")
+    kms_host = django_filters.ModelChoiceFilter(queryset=_visible_hosts, label="KMS host")
+    mak_pool = django_filters.ModelChoiceFilter(
+        field_name="mak_key__pool", queryset=_visible_pools, label="MAK pool"
+    )
+    # ?last_renewal_after=2026-01-01&last_renewal_before=2026-03-31 (whole days, UTC)
+    last_renewal = django_filters.DateFromToRangeFilter(
+        field_name="last_renewal_at", label="Last renewal"
+    )
+    never_activated = django_filters.BooleanFilter(
+        method="filter_never_activated", label="Never activated"
+    )
+    past_deadline = django_filters.BooleanFilter(
+        method="filter_past_deadline", label="Past the renewal deadline"
+    )
 
     class Meta:
         model = Client
@@ -28,7 +74,20 @@ class ClientFilterSet(django_filters.FilterSet):
             "license_status",
             "compliance_flag",
             "kms_host",
+            "mak_pool",
+            "last_renewal",
+            "never_activated",
+            "past_deadline",
         ]
+
+    def __init__(self, *args: Any, organisation: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if organisation is not None:
+            # The page offers only this organisation's hosts and pools.
+            self.filters["kms_host"].queryset = KmsHost.objects.for_organisation(organisation)
+            self.filters["mak_pool"].queryset = MakPool.objects.for_organisation(
+                organisation
+            ).select_related("edition")
 
     def search(self, queryset: QuerySet[Client], name: str, value: str) -> QuerySet[Client]:
         value = value.strip()
@@ -39,9 +98,41 @@ class ClientFilterSet(django_filters.FilterSet):
         except ValueError:
             pass
         lowered = value.lower()
-        # Prefix matches use the (organisation, hostname) btree; see the README on search.
+        # Prefix matches, served by the pattern-ops indexes of migration 0101.
         return queryset.filter(Q(hostname__startswith=lowered) | Q(fqdn__istartswith=value))
+
+    def filter_never_activated(
+        self, queryset: QuerySet[Client], name: str, value: bool | None
+    ) -> QuerySet[Client]:
+        if value is None:
+            return queryset
+        never = Q(last_activation_at__isnull=True, last_renewal_at__isnull=True)
+        return queryset.filter(never) if value else queryset.exclude(never)
+
+    def filter_past_deadline(
+        self, queryset: QuerySet[Client], name: str, value: bool | None
+    ) -> QuerySet[Client]:
+        if value is None:
+            return queryset
+        now = timezone.now()
+        if value:
+            return queryset.filter(renewal_deadline__lt=now)
+        return queryset.filter(Q(renewal_deadline__gte=now) | Q(renewal_deadline__isnull=True))
 
     @classmethod
     def for_request(cls, data: Any, queryset: QuerySet[Client]) -> ClientFilterSet:
         return cls(data, queryset=queryset)
+
+
+class AuditEventFilterSet(django_filters.FilterSet):
+    action = django_filters.CharFilter(
+        field_name="action", lookup_expr="startswith", label="Action starts with"
+    )
+    actor = django_filters.CharFilter(
+        field_name="actor_label", lookup_expr="icontains", label="Actor"
+    )
+    at = django_filters.DateFromToRangeFilter(field_name="at", label="Date")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "actor", "at"]

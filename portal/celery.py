@@ -21,7 +21,13 @@ app.conf.beat_schedule = {
     # --- KMS hosts (polling) ---
     # --- inventory (compliance sweep, digests) ---
     # --- MAK pools (low-water checks) ---
+    # --- fleet browser (dashboard counters of large organisations) ---
+    "refresh-client-counts": {
+        "task": "licensing.tasks_fleet.refresh_client_counts",
+        "schedule": 300.0,
+    },
 }
+app.autodiscover_tasks(related_name="tasks_fleet")  # fleet browser tasks
 app.conf.timezone = "UTC"
 
 __all__ = ("app", "crontab")

@@ -62,3 +62,8 @@ __all__ = [
     "Role",
     "TokenScope",
 ]
+
+# --- fleet browser (issue 3) ---
+from licensing.models.fleet_summary import ClientCount
+
+__all__ += ["ClientCount"]

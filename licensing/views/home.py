@@ -1,42 +1,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from licensing import policy
 from licensing.middleware import SESSION_KEY
-from licensing.models import Client, ComplianceFlag, KmsHost, MakPool, Organisation
+from licensing.models import Organisation
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    org = request.organisation  # type: ignore[attr-defined]
-    if not org:
-        return render(request, "licensing/no_organisation.html", status=200)
-    policy.require(request.user, policy.Action.VIEW, org)
-    by_flag = dict(
-        Client.objects.for_organisation(org)
-        .values_list("compliance_flag")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    flags = [(value, label, by_flag.get(value, 0)) for value, label in ComplianceFlag.choices]
-    return render(
-        request,
-        "licensing/home.html",
-        {
-            "flags": flags,
-            "client_total": sum(by_flag.values()),
-            "pool_count": MakPool.objects.for_organisation(org).count(),
-            "host_count": KmsHost.objects.for_organisation(org)
-            .filter(retired_at__isnull=True)
-            .count(),
-        },
-    )
+    """The organisation dashboard (built by the fleet browser, licensing.views.fleet)."""
+    from licensing.views.fleet import dashboard
+
+    return dashboard(request)
 
 
 @login_required

@@ -1,0 +1,373 @@
+"""Fleet browser at 1,000,000 clients: client list pages (first and deep, filtered and not), a
+prefix search, the dashboard, and full CSV exports, each beside raw SQL doing the same work.
+
+Pages are timed as server time through Django's test client (middleware, session, filtering,
+pagination, template rendering; no network). Exports run in a subprocess that streams the
+response to nowhere and reports its wall time and peak RSS; the baseline is psql running the
+very same `COPY (SELECT ...) TO STDOUT` to /dev/null.
+
+Leaves the shared database as found: every write (sessions, audit entries, counters) happens in
+a transaction that is rolled back, and the fleet migrations the harness applied (0100/0101:
+counter table and indexes) are unapplied at the end.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal .venv/bin/python bench/run.py --only fleet
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.test import Client as HttpClient
+
+from bench.run import Context, Result, timed
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = {"HTTP_HOST": "127.0.0.1"}
+
+FLEET_SQL = (
+    "SELECT c.*, e.*, k.* FROM licensing_client c "
+    "LEFT JOIN licensing_edition e ON e.id = c.edition_id "
+    "LEFT JOIN licensing_kmshost k ON k.id = c.kms_host_id "
+)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _raw(sql: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        cursor.fetchall()
+
+
+def _export_in_subprocess(username: str, url: str) -> dict:
+    """Run one export in a fresh process: wall time of GET + streaming, bytes, peak RSS."""
+    code = f"""
+import os, resource, sys, time, json
+sys.path.insert(0, {str(ROOT)!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+import django; django.setup()
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import Client
+user = get_user_model().objects.get(username={username!r})
+http = Client()
+out = {{}}
+try:
+    with transaction.atomic():
+        http.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        start = time.perf_counter()
+        response = http.get({url!r}, HTTP_HOST="127.0.0.1")
+        assert response.status_code == 200, response.status_code
+        n = 0
+        for chunk in response.streaming_content:
+            n += len(chunk)
+        out["seconds"] = time.perf_counter() - start
+        out["bytes"] = n
+        raise RuntimeError("rollback")
+except RuntimeError:
+    pass
+out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _psql_copy_seconds(ctx: Context, statement: str) -> float:
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as devnull:
+        subprocess.run(
+            ["psql", "-X", "-q", ctx.database_url, "-c", statement],
+            stdout=devnull,
+            check=True,
+        )
+    return time.perf_counter() - start
+
+
+def _literal_copy(queryset, columns) -> str:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    from licensing.exports import copy_sql
+
+    statement, params = copy_sql(queryset, columns)
+    connection.ensure_connection()
+    return psycopg.ClientCursor(connection.connection).mogrify(statement, params)
+
+
+FLEET_MIGRATIONS = ("0100_fleet_client_counts", "0101_fleet_search_indexes")
+
+
+def _unapply_fleet_migrations() -> None:
+    """Leave the shared database as found: roll back exactly this area's two migrations (the
+    harness applied them), unless a later migration (e.g. the lead's merge migration) builds
+    on them, in which case they belong to the database now and stay."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    applied = executor.loader.applied_migrations
+    graph = executor.loader.graph
+    ours = {("licensing", name) for name in FLEET_MIGRATIONS}
+    dependants = {
+        child.key for key in ours if key in graph.node_map for child in graph.node_map[key].children
+    } - ours
+    if any(key in applied for key in dependants):
+        print("fleet migrations are depended on by applied migrations; left in place")
+        return
+    for name in reversed(FLEET_MIGRATIONS):
+        if ("licensing", name) in applied:
+            migration = graph.nodes[("licensing", name)]
+            state = executor.loader.project_state(("licensing", name), at_end=False)
+            with connection.schema_editor(atomic=True) as editor:
+                migration.unapply(state, editor)
+            executor.recorder.record_unapplied("licensing", name)
+
+
+def _median3(fn) -> float:  # type: ignore[no-untyped-def]
+    samples = sorted(fn() for _ in range(3))
+    return samples[1]
+
+
+def run(ctx: Context) -> list[Result]:
+    from django.contrib.auth import get_user_model
+
+    from licensing.models import Client, Organisation
+    from licensing.pagination import _Position
+    from licensing.views.fleet import CLIENT_EXPORT_COLUMNS, client_paginator
+
+    results: list[Result] = []
+    org = Organisation.objects.get(slug="contoso")
+    users = get_user_model().objects
+    admin = users.filter(memberships__organisation=org, memberships__role="admin").first()
+    root = users.filter(is_superuser=True).first()
+    assert admin is not None and root is not None, "seed_demo users missing"
+
+    def cursor_at(offset: int, where: str = "") -> tuple[str, list]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT hostname, id FROM licensing_client WHERE organisation_id = %s "
+                f"{where} ORDER BY hostname, id OFFSET %s LIMIT 1",
+                [org.pk, offset],
+            )
+            hostname, pk = cursor.fetchone()
+        token = client_paginator.make_cursor("hostname", "n", _Position(0, hostname, pk))
+        return token, [hostname, pk]
+
+    try:
+        with transaction.atomic():
+            http = HttpClient()
+            http.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+            base = f"/clients/?organisation={org.slug}"
+            deep_cursor, deep_pos = cursor_at(500_000)
+            f_deep_cursor, f_deep_pos = cursor_at(20_000, "AND compliance_flag = 'expired'")
+
+            def page(url: str):  # type: ignore[no-untyped-def]
+                def go() -> None:
+                    response = http.get(url, **HOST)
+                    assert response.status_code == 200, response.status_code
+
+                return go
+
+            count_sql = (
+                "SELECT count(*) FROM (SELECT c.id FROM licensing_client c "
+                "WHERE c.organisation_id = %s {where} LIMIT 10001) t"
+            )
+
+            def raw_page(where: str, params: list, after: list | None):  # type: ignore[no-untyped-def]
+                keyset = " AND (c.hostname, c.id) > (%s, %s)" if after else ""
+
+                def go() -> None:
+                    _raw(
+                        FLEET_SQL + f"WHERE c.organisation_id = %s {where}{keyset} "
+                        "ORDER BY c.hostname, c.id LIMIT 51",
+                        [org.pk, *params, *(after or [])],
+                    )
+                    _raw(count_sql.format(where=where), [org.pk, *params])
+
+                return go
+
+            expired = "AND c.compliance_flag = %s"
+            cases = [
+                ("fleet_list_first_page", base, raw_page("", [], None), "600k org, unfiltered"),
+                (
+                    "fleet_list_deep_page",
+                    f"{base}&cursor={deep_cursor}",
+                    raw_page("", [], deep_pos),
+                    "row 500,000 of 600k, keyset",
+                ),
+                (
+                    "fleet_list_filtered_first_page",
+                    f"{base}&compliance_flag=expired",
+                    raw_page(expired, ["expired"], None),
+                    "flag=expired",
+                ),
+                (
+                    "fleet_list_filtered_deep_page",
+                    f"{base}&compliance_flag=expired&cursor={f_deep_cursor}",
+                    raw_page(expired, ["expired"], f_deep_pos),
+                    "flag=expired (24k rows), row 20,000",
+                ),
+                (
+                    "fleet_list_search",
+                    f"{base}&q=pc-4a1",
+                    raw_page(
+                        "AND (c.hostname::text LIKE %s OR UPPER(c.fqdn::text) LIKE UPPER(%s))",
+                        ["pc-4a1%", "pc-4a1%"],
+                        None,
+                    ),
+                    "hostname/FQDN prefix search",
+                ),
+            ]
+            for name, url, raw, note in cases:
+                results.append(
+                    Result(
+                        name,
+                        round(timed(page(url), 5), 2),
+                        "ms",
+                        round(timed(raw, 5), 2),
+                        f"{note}; Django page vs raw keyset + capped count",
+                    )
+                )
+
+            # Dashboard: counters precomputed (as the 5-minute beat task keeps them).
+            from licensing.services.fleet_summary import refresh_client_counts
+
+            refresh_ms = timed(lambda: refresh_client_counts(), 1)
+            live_group_by = timed(
+                lambda: _raw(
+                    "SELECT compliance_flag, edition_id, activation_method, count(*) "
+                    "FROM licensing_client WHERE organisation_id = %s GROUP BY 1, 2, 3",
+                    [org.pk],
+                ),
+                3,
+            )
+
+            def raw_dashboard() -> None:
+                _raw(
+                    "SELECT compliance_flag, edition_id, activation_method, count, computed_at "
+                    "FROM licensing_clientcount WHERE organisation_id = %s",
+                    [org.pk],
+                )
+                _raw("SELECT id, name FROM licensing_edition", [])
+                _raw(
+                    "SELECT p.id, sum(k.activation_limit), sum(k.activations_used) "
+                    "FROM licensing_makpool p LEFT JOIN licensing_makkey k ON k.pool_id = p.id "
+                    "AND k.status <> 'blocked' WHERE p.organisation_id = %s GROUP BY p.id",
+                    [org.pk],
+                )
+                _raw(
+                    "SELECT k.pool_id, count(*) FROM licensing_makactivation a JOIN "
+                    "licensing_makkey k ON k.id = a.key_id JOIN licensing_makpool p ON "
+                    "p.id = k.pool_id WHERE p.organisation_id = %s AND a.activated_at >= "
+                    "now() - interval '30 days' GROUP BY 1",
+                    [org.pk],
+                )
+                _raw(
+                    "SELECT * FROM licensing_kmshost WHERE organisation_id = %s AND "
+                    "retired_at IS NULL ORDER BY fqdn LIMIT 50",
+                    [org.pk],
+                )
+                _raw(
+                    "SELECT c.*, e.* FROM licensing_client c LEFT JOIN licensing_edition e "
+                    "ON e.id = c.edition_id WHERE c.organisation_id = %s AND "
+                    "c.compliance_flag <> 'ok' ORDER BY c.flag_changed_at DESC NULLS LAST, "
+                    "c.id DESC LIMIT 8",
+                    [org.pk],
+                )
+                _raw(
+                    "SELECT day, sum(count) FROM licensing_compliancesnapshot WHERE "
+                    "organisation_id = %s AND day >= current_date - 89 AND flag <> 'ok' "
+                    "GROUP BY day",
+                    [org.pk],
+                )
+
+            results.append(
+                Result(
+                    "fleet_dashboard",
+                    round(timed(page(f"/?organisation={org.slug}"), 5), 2),
+                    "ms",
+                    round(timed(raw_dashboard, 5), 2),
+                    f"600k org, precomputed counts; a live GROUP BY would cost "
+                    f"{live_group_by:.0f} ms; refreshing all orgs' counts {refresh_ms:.0f} ms",
+                )
+            )
+            from django.core.cache import cache
+
+            from licensing.services.fleet_summary import client_breakdown
+            from licensing.views.fleet import forecast_cache_key
+
+            forecast_key = forecast_cache_key(org, client_breakdown(org).as_of)
+
+            def cold_dashboard() -> None:
+                cache.delete(forecast_key)  # as on the first view after a counter refresh
+                page(f"/?organisation={org.slug}")()
+
+            results.append(
+                Result(
+                    "fleet_dashboard_cold_forecast",
+                    round(timed(cold_dashboard, 3), 2),
+                    "ms",
+                    None,
+                    "first view after a counter refresh: MAK forecast rebuilt (then cached)",
+                )
+            )
+            root_http = HttpClient()
+            root_http.force_login(root, backend="django.contrib.auth.backends.ModelBackend")
+            results.append(
+                Result(
+                    "fleet_global_view",
+                    round(timed(lambda: root_http.get("/global/", **HOST), 5), 2),
+                    "ms",
+                    None,
+                    "superuser, 100 organisations, precomputed counts",
+                )
+            )
+            raise _Rollback
+    except _Rollback:
+        pass
+
+    # Exports: a subprocess each (its own RSS), beside psql running the same COPY.
+    for label, username, url, queryset in (
+        (
+            "fleet_export_contoso",
+            admin.get_username(),
+            f"/clients/export.csv?organisation={org.slug}",
+            Client.objects.for_organisation(org),
+        ),
+        (
+            "fleet_export_all_orgs",
+            root.get_username(),
+            "/clients/export.csv?organisation=all",
+            Client.objects.all(),
+        ),
+    ):
+        statement = _literal_copy(queryset.order_by(), CLIENT_EXPORT_COLUMNS)
+        runs = [_export_in_subprocess(username, url) for _ in range(3)]
+        runs.sort(key=lambda r: r["seconds"])
+        median = runs[1]
+        raw = _median3(lambda statement=statement: _psql_copy_seconds(ctx, statement))
+        results.append(
+            Result(
+                label,
+                round(median["seconds"], 2),
+                "s",
+                round(raw, 2),
+                f"{median['bytes'] / 1e6:.0f} MB CSV; peak RSS "
+                f"{max(r['rss_mb'] for r in runs):.0f} MB; baseline psql COPY to /dev/null",
+                extra={"peak_rss_mb": round(max(r["rss_mb"] for r in runs), 1)},
+            )
+        )
+
+    _unapply_fleet_migrations()
+    return results

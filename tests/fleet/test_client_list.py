@@ -1,0 +1,114 @@
+"""Client list page: filters, search, sorts, htmx partial, tenancy, query count."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from licensing.models import Client
+from tests import factories
+
+
+def hostnames(response) -> list[str]:
+    return re.findall(r'href="/clients/\d+/">([^<]+)</a>', response.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["alpha-01", "beta-02", "delta-04", "gamma-03"]),
+        ("compliance_flag=expired", ["alpha-01"]),
+        ("activation_method=mak", ["gamma-03"]),
+        ("license_status=2", ["delta-04"]),
+        ("q=BET", ["beta-02"]),
+        ("q=gamma-03.example", ["gamma-03"]),
+        ("never_activated=true", ["delta-04"]),
+        ("past_deadline=true", ["alpha-01", "delta-04"]),
+        ("sort=-hostname", ["gamma-03", "delta-04", "beta-02", "alpha-01"]),
+        ("sort=deadline", ["alpha-01", "delta-04", "beta-02", "gamma-03"]),
+        ("sort=-last_renewal", ["beta-02", "alpha-01", "delta-04", "gamma-03"]),
+    ],
+)
+def test_filters_search_and_sorts_return_the_right_rows(as_admin, fleet, query, expected):
+    response = as_admin.get(f"/clients/?{query}")
+    assert response.status_code == 200
+    assert hostnames(response) == expected
+
+
+def test_filters_by_edition_kms_host_pool_and_renewal_range(as_admin, fleet):
+    def rows(q):
+        return hostnames(as_admin.get(f"/clients/?{q}"))
+
+    assert rows(f"edition={fleet['edition_std'].pk}") == ["beta-02"]
+    assert rows(f"kms_host={fleet['host'].pk}") == ["alpha-01"]
+    assert rows(f"mak_pool={fleet['key'].pool_id}") == ["gamma-03"]
+    day = fleet["alpha"].last_renewal_at.date().isoformat()
+    assert rows(f"last_renewal_after={day}&last_renewal_before={day}") == ["alpha-01"]
+    assert rows(f"q={fleet['gamma'].cmid}") == ["gamma-03"]
+
+
+def test_a_host_of_another_organisation_is_an_invalid_filter_not_a_leak(as_admin, fleet, other_org):
+    foreign = factories.KmsHostFactory(organisation=other_org)
+    response = as_admin.get(f"/clients/?kms_host={foreign.pk}")
+    assert response.status_code == 200
+    assert hostnames(response) == []
+    assert "Some filters are not valid" in response.content.decode()
+
+
+def test_htmx_request_gets_only_the_results_partial(as_admin, fleet):
+    response = as_admin.get(
+        "/clients/?compliance_flag=at_risk", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+    )
+    body = response.content.decode()
+    assert "<html" not in body and "client-filters" not in body
+    assert hostnames(response) == ["beta-02"]
+    assert "HX-Request" in response["Vary"]
+
+
+def test_empty_states_say_what_to_do(as_admin, fleet, org):
+    assert "Clear all filters" in as_admin.get("/clients/?q=nothing-like-this").content.decode()
+    Client.objects.for_organisation(org).delete()
+    assert "has no clients yet" in as_admin.get("/clients/").content.decode()
+
+
+def test_outsider_gets_404_for_the_organisation_list_detail_and_export(as_outsider, fleet, org):
+    assert as_outsider.get(f"/clients/?organisation={org.slug}").status_code == 404
+    assert as_outsider.get(f"/clients/{fleet['alpha'].pk}/").status_code == 404
+    assert as_outsider.get(f"/clients/export.csv?organisation={org.slug}").status_code == 404
+    # Their own list shows their own client only.
+    assert hostnames(as_outsider.get("/clients/")) == ["alpha-99"]
+
+
+def test_anonymous_is_sent_to_login(client, fleet):
+    assert client.get("/clients/").status_code == 302
+    assert client.get("/clients/export.csv").status_code == 302
+
+
+def test_client_list_query_count_does_not_grow_with_rows(
+    as_admin, org, django_assert_max_num_queries
+):
+    host = factories.KmsHostFactory(organisation=org)
+    for i in range(60):
+        factories.ClientFactory(organisation=org, hostname=f"pc-{i:03d}", kms_host=host)
+    with django_assert_max_num_queries(12):
+        response = as_admin.get("/clients/")
+    assert len(hostnames(response)) == 50
+    with django_assert_max_num_queries(12):
+        as_admin.get("/clients/?compliance_flag=ok&sort=-last_renewal")
+
+
+def test_next_page_link_continues_without_repeats(as_admin, org):
+    for i in range(60):
+        factories.ClientFactory(organisation=org, hostname=f"pc-{i:03d}")
+    first = as_admin.get("/clients/")
+    nxt = re.search(r'rel="next" href="([^"]+)"', first.content.decode()).group(1)
+    second = as_admin.get("/clients/" + nxt.replace("&amp;", "&"))
+    assert hostnames(first) + hostnames(second) == [f"pc-{i:03d}" for i in range(60)]
+    assert "60 matching rows" in first.content.decode()
+
+
+def test_a_tampered_cursor_is_not_a_server_error(as_admin, fleet):
+    response = as_admin.get("/clients/?cursor=not-a-real-cursor")
+    assert response.status_code == 200
+    assert "not valid" in response.content.decode()

@@ -1,0 +1,109 @@
+"""Dashboard, global view, reports page, and the shared FilterSet on the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from licensing.models import ActivationRequest, ClientCount, ComplianceSnapshot, MakActivation
+from licensing.services.fleet_summary import client_breakdown, refresh_client_counts
+from tests import factories
+
+
+def test_dashboard_shows_flags_pools_hosts_and_newest_flagged(
+    as_admin, fleet, org, django_assert_max_num_queries
+):
+    pool = fleet["key"].pool
+    low = factories.MakKeyFactory(
+        pool__organisation=org,
+        pool__edition=fleet["edition_std"],
+        activation_limit=10,
+        activations_used=8,
+    )
+    MakActivation.objects.create(
+        key=fleet["key"],
+        client=fleet["gamma"],
+        reason="first",
+        activated_at=timezone.now() - timedelta(days=1),
+    )
+    today = timezone.now().date()
+    for d in range(30):
+        ComplianceSnapshot.objects.create(
+            organisation=org, day=today - timedelta(days=d), flag="expired", count=10 + d
+        )
+    with django_assert_max_num_queries(20):
+        response = as_admin.get("/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Clients by compliance flag" in body
+    assert 'data-testid="low-water"' in body  # the 10-activation pool has 2 left, mark 5
+    assert pool.edition.name in body and low.pool.edition.name in body
+    assert "kms1.contoso.test" in body
+    assert "alpha-01" in body and "gamma-03" not in body.split("Newest flagged")[1]
+    assert 'data-testid="trend-chart"' in body and "<polyline" in body
+    assert "style=" not in body.split("<main")[1]
+    assert "Pending activation requests" not in body  # admins do not decide requests
+
+
+def test_dashboard_shows_pending_requests_to_managers(as_manager, fleet, admin_user):
+    ActivationRequest.objects.create(
+        pool=fleet["key"].pool,
+        key=fleet["key"],
+        quantity=50,
+        justification="new lab",
+        requested_by=admin_user,
+    )
+    body = as_manager.get("/").content.decode()
+    assert "Pending activation requests" in body and "new lab" not in body and "50" in body
+
+
+def test_dashboard_empty_state_says_what_to_do(as_admin):
+    body = as_admin.get("/").content.decode()
+    assert "No clients yet." in body and "No history yet" in body
+
+
+def test_large_organisations_read_precomputed_counts(as_admin, org, fleet, monkeypatch):
+    from licensing.services import fleet_summary
+
+    monkeypatch.setattr(fleet_summary, "LIVE_LIMIT", 2)
+    breakdown = client_breakdown(org)  # no stored counts yet: computed once and stored
+    assert breakdown.total == 4 and breakdown.as_of is not None
+    assert ClientCount.objects.filter(organisation=org).exists()
+    factories.ClientFactory(organisation=org, hostname="late-05")
+    assert client_breakdown(org).total == 4  # precomputed, until the next refresh
+    body = as_admin.get("/").content.decode()
+    assert 'data-testid="counts-as-of"' in body and fleet["key"].pool.edition.name in body
+    refresh_client_counts()
+    assert client_breakdown(org).total == 5
+    monkeypatch.setattr(fleet_summary, "LIVE_LIMIT", 20_000)
+    assert client_breakdown(org).as_of is None  # small organisations are counted live
+
+
+def test_global_view_is_for_superusers_only(as_admin, superuser, fleet):
+    from tests.conftest import logged_in
+
+    assert as_admin.get("/global/").status_code == 404
+    body = logged_in(superuser).get("/global/").content.decode()
+    assert "Contoso Test" in body and "Other Corp" in body
+
+
+def test_reports_page_links_to_ready_made_exports(as_admin, fleet):
+    body = as_admin.get("/reports/").content.decode()
+    assert "compliance_flag=expired" in body and "never_activated=true" in body
+    assert "/audit/export.csv" in body and "Authorization: Bearer" in body
+
+
+def test_api_clients_endpoint_uses_the_same_filterset(
+    client, fleet, admin_user, org, api_token_for
+):
+    from licensing.api.views import ClientViewSet
+    from licensing.filters import ClientFilterSet
+
+    assert ClientViewSet.filterset_class is ClientFilterSet
+    headers = api_token_for(admin_user, org)
+    response = client.get("/api/v1/clients/?past_deadline=true&q=del", **headers)
+    assert response.status_code == 200
+    assert [r["hostname"] for r in response.json()["results"]] == ["delta-04"]
+    response = client.get(f"/api/v1/clients/?mak_pool={fleet['key'].pool_id}", **headers)
+    assert [r["hostname"] for r in response.json()["results"]] == ["gamma-03"]
