@@ -7,8 +7,7 @@ response to nowhere and reports its wall time and peak RSS; the baseline is psql
 very same `COPY (SELECT ...) TO STDOUT` to /dev/null.
 
 Leaves the shared database as found: every write (sessions, audit entries, counters) happens in
-a transaction that is rolled back, and the fleet migrations the harness applied (0100/0101:
-counter table and indexes) are unapplied at the end.
+a transaction that is rolled back.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal .venv/bin/python bench/run.py --only fleet
 """
@@ -104,34 +103,6 @@ def _literal_copy(queryset, columns) -> str:  # type: ignore[no-untyped-def]
     statement, params = copy_sql(queryset, columns)
     connection.ensure_connection()
     return psycopg.ClientCursor(connection.connection).mogrify(statement, params)
-
-
-FLEET_MIGRATIONS = ("0100_fleet_client_counts", "0101_fleet_search_indexes")
-
-
-def _unapply_fleet_migrations() -> None:
-    """Leave the shared database as found: roll back exactly this area's two migrations (the
-    harness applied them), unless a later migration (e.g. the lead's merge migration) builds
-    on them, in which case they belong to the database now and stay."""
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    applied = executor.loader.applied_migrations
-    graph = executor.loader.graph
-    ours = {("licensing", name) for name in FLEET_MIGRATIONS}
-    dependants = {
-        child.key for key in ours if key in graph.node_map for child in graph.node_map[key].children
-    } - ours
-    if any(key in applied for key in dependants):
-        print("fleet migrations are depended on by applied migrations; left in place")
-        return
-    for name in reversed(FLEET_MIGRATIONS):
-        if ("licensing", name) in applied:
-            migration = graph.nodes[("licensing", name)]
-            state = executor.loader.project_state(("licensing", name), at_end=False)
-            with connection.schema_editor(atomic=True) as editor:
-                migration.unapply(state, editor)
-            executor.recorder.record_unapplied("licensing", name)
 
 
 def _median3(fn) -> float:  # type: ignore[no-untyped-def]
@@ -369,5 +340,4 @@ def run(ctx: Context) -> list[Result]:
             )
         )
 
-    _unapply_fleet_migrations()
     return results

@@ -136,3 +136,17 @@ def real_celery_worker(transactional_db):
         r.delete(key)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker
+
+
+@pytest.fixture(autouse=True)
+def _restore_builtin_editions(request, django_db_blocker):
+    """Transactional tests (live_server, real workers) end with a flush that also empties the
+    edition catalogue loaded by migration 0002; put it back for the tests that follow."""
+    yield
+    if {"transactional_db", "live_server", "real_celery_worker"} & set(request.fixturenames):
+        import importlib
+
+        from django.apps import apps
+
+        with django_db_blocker.unblock():
+            importlib.import_module("licensing.migrations.0002_builtin_editions").load(apps, None)
