@@ -21,7 +21,10 @@ app.conf.beat_schedule = {
     # --- KMS hosts (polling) ---
     # --- inventory (compliance sweep, digests) ---
     # --- MAK pools (low-water checks) ---
+    "check-mak-low-water": {"task": "licensing.tasks_mak.check_mak_low_water", "schedule": 900.0},
 }
 app.conf.timezone = "UTC"
+# MAK area tasks live in licensing/tasks_mak.py.
+app.autodiscover_tasks(["licensing"], related_name="tasks_mak")
 
 __all__ = ("app", "crontab")
