@@ -4,35 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0004_compliance_snapshot'),
+        ("licensing", "0004_compliance_snapshot"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='activationrequest',
-            name='agreement_number',
+            model_name="activationrequest",
+            name="agreement_number",
             field=models.CharField(blank=True, max_length=60),
         ),
         migrations.AddField(
-            model_name='activationrequest',
-            name='key_last5',
+            model_name="activationrequest",
+            name="key_last5",
             field=models.CharField(blank=True, max_length=5),
         ),
         migrations.AddField(
-            model_name='activationrequest',
-            name='product_name',
+            model_name="activationrequest",
+            name="product_name",
             field=models.CharField(blank=True, max_length=120),
         ),
         migrations.AddField(
-            model_name='makkey',
-            name='blocked_reason',
+            model_name="makkey",
+            name="blocked_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='makpool',
-            name='low_water_alerted_at',
+            model_name="makpool",
+            name="low_water_alerted_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

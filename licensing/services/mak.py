@@ -228,7 +228,10 @@ def import_keys(
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "key" not in header or "activation_limit" not in header:
         report.errors.append(
-            (1, "The first row must name the columns: key, activation_limit[, activations_used, label].")
+            (
+                1,
+                "The first row must name the columns: key, activation_limit[, activations_used, label].",
+            )
         )
         return report
     reader.fieldnames = header
@@ -254,7 +257,10 @@ def import_keys(
             continue
         if sealed.fingerprint in seen:
             report.errors.append(
-                (line, f"The key …{sealed.last5} appears twice in this file (also row {seen[sealed.fingerprint]}).")
+                (
+                    line,
+                    f"The key …{sealed.last5} appears twice in this file (also row {seen[sealed.fingerprint]}).",
+                )
             )
             continue
         seen[sealed.fingerprint] = line
@@ -318,9 +324,7 @@ def _locked(key: MakKey) -> MakKey:
 
 
 @transaction.atomic
-def block_key(
-    *, actor: Any, key: MakKey, reason: str, ip_address: str | None = None
-) -> MakKey:
+def block_key(*, actor: Any, key: MakKey, reason: str, ip_address: str | None = None) -> MakKey:
     """A blocked key (suspected leak, blocked by Microsoft) is never allocated again."""
     policy.require(actor, policy.Action.MANAGE_KEYS, key.pool.organisation_id)
     reason = (reason or "").strip()

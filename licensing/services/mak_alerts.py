@@ -139,11 +139,7 @@ def notify_request_created(*, request_id: int) -> int:
     )
     if req is None:
         return 0
-    to = [
-        e
-        for e in _emails(req.pool.organisation_id, Role.MANAGER)
-        if e != req.requested_by.email
-    ]
+    to = [e for e in _emails(req.pool.organisation_id, Role.MANAGER) if e != req.requested_by.email]
     if not to:
         return 0
     send_mail(

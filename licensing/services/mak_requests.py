@@ -38,7 +38,9 @@ def _quantity(value: Any) -> int:
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise DomainError("The number of activations must be a whole number.", code="invalid") from None
+        raise DomainError(
+            "The number of activations must be a whole number.", code="invalid"
+        ) from None
     if number < 1:
         raise DomainError("Ask for at least one activation.", code="invalid")
     if number > MAX_REQUESTED_ACTIVATIONS:
@@ -92,7 +94,9 @@ def request_activations(
     if key.pool_id != pool.pk:
         raise DomainError("The key belongs to another pool.", code="invalid")
     if key.status == MakKeyStatus.BLOCKED:
-        raise DomainError("Microsoft will not extend a blocked key; pick another key.", code="invalid")
+        raise DomainError(
+            "Microsoft will not extend a blocked key; pick another key.", code="invalid"
+        )
     agreement = (agreement_number if agreement_number is not None else pool.agreement_number) or ""
     agreement = agreement.strip()[:60]
     if not agreement:
@@ -139,7 +143,9 @@ def _claim_decision(
         .update(status=status, decided_by=actor, decided_at=now, decision_note=note)
     )
     if changed != 1:
-        current = ActivationRequest.objects.filter(pk=req.pk).values_list("status", flat=True).first()
+        current = (
+            ActivationRequest.objects.filter(pk=req.pk).values_list("status", flat=True).first()
+        )
         raise ConflictError(
             f"This request was already {current or 'removed'}; nothing was changed.",
             code="already_decided",
@@ -154,7 +160,9 @@ def approve_request(
     *, actor: Any, request: ActivationRequest, note: str = "", ip_address: str | None = None
 ) -> ActivationRequest:
     """Approve and add the quantity to the key's limit (an exhausted key becomes active)."""
-    req = _claim_decision(request, actor=actor, status=RequestStatus.APPROVED, note=(note or "").strip())
+    req = _claim_decision(
+        request, actor=actor, status=RequestStatus.APPROVED, note=(note or "").strip()
+    )
     if req.key_id is None:
         raise DomainError("The key of this request was deleted; reject it instead.", code="invalid")
     extended = (
@@ -191,7 +199,9 @@ def reject_request(
 ) -> ActivationRequest:
     note = (note or "").strip()
     if not note:
-        raise DomainError("Say why the request is rejected; the requester reads it.", code="invalid")
+        raise DomainError(
+            "Say why the request is rejected; the requester reads it.", code="invalid"
+        )
     req = _claim_decision(request, actor=actor, status=RequestStatus.REJECTED, note=note)
     audit.record(
         action="activation_request.reject",

@@ -1,8 +1,8 @@
 """Re-encrypt every MAK key and KMS host key under the newest FIELD_ENCRYPTION_KEYS entry.
 
-    1. Put a new Fernet key FIRST in FIELD_ENCRYPTION_KEYS (keep the old ones after it).
-    2. Restart the portal and workers, then run: python manage.py rotate_field_keys
-    3. When it reports 0 rotated on a second run, drop the old keys from the variable.
+1. Put a new Fernet key FIRST in FIELD_ENCRYPTION_KEYS (keep the old ones after it).
+2. Restart the portal and workers, then run: python manage.py rotate_field_keys
+3. When it reports 0 rotated on a second run, drop the old keys from the variable.
 """
 
 from __future__ import annotations

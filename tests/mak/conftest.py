@@ -1,0 +1,49 @@
+"""Fixtures of the MAK tests: a pool with keys, clients of its edition, eager Celery."""
+
+from __future__ import annotations
+
+import pytest
+
+from licensing.models import ActivationMethod
+from tests import factories
+
+EDITION = "Office LTSC Professional Plus 2024"
+
+
+@pytest.fixture
+def pool(org):
+    return factories.MakPoolFactory(
+        organisation=org, edition=factories.edition(EDITION), agreement_number="12345678"
+    )
+
+
+@pytest.fixture
+def other_pool(other_org):
+    return factories.MakPoolFactory(organisation=other_org, edition=factories.edition(EDITION))
+
+
+@pytest.fixture
+def make_clients():
+    def make(org, n, *, edition=EDITION, prefix="mak-pc"):
+        return [
+            factories.ClientFactory(
+                organisation=org,
+                hostname=f"{prefix}-{i:03d}",
+                edition=factories.edition(edition),
+                activation_method=ActivationMethod.KMS,
+            )
+            for i in range(n)
+        ]
+
+    return make
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process (task bodies send the e-mails to Django's test outbox)."""
+    from portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before
