@@ -127,6 +127,7 @@ class PasswordConfirmForm(BootstrapForm):
 class ActivationRequestForm(BootstrapForm):
     key = forms.ModelChoiceField(
         queryset=MakKey.objects.none(),
+        empty_label=None,
         label="Key to extend",
         help_text="Microsoft's form asks for the last five characters of the key.",
     )

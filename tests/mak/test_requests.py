@@ -195,7 +195,7 @@ def test_microsofts_confirmation_is_recorded_once_on_approved_requests(pool, key
 
 @pytest.mark.django_db(transaction=True)
 def test_two_managers_approving_at_the_same_moment_apply_it_once(
-    org, admin_user, manager_user, second_manager, eager_celery
+    builtin_editions, org, admin_user, manager_user, second_manager, eager_celery
 ):
     pool = factories.MakPoolFactory(
         organisation=org, edition=factories.edition("Office LTSC Professional Plus 2024"),
