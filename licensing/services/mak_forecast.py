@@ -96,7 +96,8 @@ def forecast_pools(pools: QuerySet[MakPool]) -> list[PoolForecast]:
                 remaining=remaining,
                 burn_per_day=round(burn, 2),
                 runs_out_on=runs_out,
-                below_low_water=remaining < pool.low_water_mark,
+                # A pool without keys yet is empty, not "running low" (same rule as the alerts).
+                below_low_water=pool.key_total > 0 and remaining < pool.low_water_mark,
                 key_count=pool.key_total,
                 blocked_keys=pool.blocked_total,
                 pending_requests=pool.pending_total,

@@ -59,7 +59,7 @@ ACTIVATION_SORTS = {
 REQUEST_SORTS = {"requested": SortKey("requested_at", label="Requested")}
 
 pool_paginator = KeysetPaginator(POOL_SORTS, default="edition", salt="mak_pool_list")
-key_paginator = KeysetPaginator(KEY_SORTS, default="added", salt="mak_key_list", count=False)
+key_paginator = KeysetPaginator(KEY_SORTS, default="added", salt="mak_key_list")
 activation_paginator = KeysetPaginator(
     ACTIVATION_SORTS, default="-activated", salt="mak_activation_list"
 )
@@ -516,10 +516,10 @@ def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
         service = (
             mak_requests.approve_request if verdict == "approve" else mak_requests.reject_request
         )
-        req = service(actor=request.user, request=req, note=note, ip_address=_ip(request))
+        service(actor=request.user, request=req, note=note, ip_address=_ip(request))
     except DomainError as exc:
         error = str(exc)
-        req = _request_or_404(request, pk)
+    req = _request_or_404(request, pk)  # fresh: the decision and the key's new limit
     if request.htmx:
         context = _queue_context(request, req) | {"error": error}
         return render(request, "licensing/mak/approval_queue.html#request_card", context)

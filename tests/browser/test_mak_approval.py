@@ -28,13 +28,19 @@ def mak_world(live_server, admin_user, manager_user, org):
 
     ensure_builtin_editions()  # an earlier live-server test may have flushed them
     pool = factories.MakPoolFactory(
-        organisation=org, edition=factories.edition(EDITION), agreement_number="87654321",
+        organisation=org,
+        edition=factories.edition(EDITION),
+        agreement_number="87654321",
         low_water_mark=10,
     )
-    key = factories.MakKeyFactory(pool=pool, activation_limit=100, activations_used=96, label="EA 2025")
+    key = factories.MakKeyFactory(
+        pool=pool, activation_limit=100, activations_used=96, label="EA 2025"
+    )
     factories.MakKeyFactory(pool=pool, activation_limit=50, status="blocked", label="Leaked")
     factories.MakPoolFactory(
-        organisation=org, edition=factories.edition("Visio LTSC Professional 2024"), low_water_mark=5
+        organisation=org,
+        edition=factories.edition("Visio LTSC Professional 2024"),
+        low_water_mark=5,
     )
     return pool, key
 
@@ -61,7 +67,9 @@ def test_admin_requests_manager_approves_in_the_queue_and_the_pool_shows_the_new
     page.fill("#id_justification", "Forty kiosks for the new assembly hall")
     screenshot(page, "mak-request-form")
     page.click("form[data-testid=request-form] button[type=submit]")
-    expect(page.locator(".alert-success")).to_contain_text("for 40 activations sent to the managers")
+    expect(page.locator(".alert-success")).to_contain_text(
+        "for 40 activations sent to the managers"
+    )
     req = ActivationRequest.objects.get()
     assert req.status == RequestStatus.PENDING and req.key_last5 == key.last5
 
@@ -107,7 +115,10 @@ def test_the_reveal_flow_asks_for_the_password_and_is_audited(
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("button", name="Show the whole key")).to_be_visible()
     response_headers = {}
-    page.on("response", lambda r: response_headers.update(r.headers) if r.request.method == "POST" else None)
+    page.on(
+        "response",
+        lambda r: response_headers.update(r.headers) if r.request.method == "POST" else None,
+    )
     page.get_by_role("button", name="Show the whole key").click()
     revealed = page.get_by_test_id("revealed-key")
     assert revealed.inner_text().endswith(key.last5) and len(revealed.inner_text()) == 29

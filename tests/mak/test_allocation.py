@@ -31,7 +31,9 @@ def test_an_activation_uses_one_activation_and_links_the_client(
     host = factories.KmsHostFactory(organisation=org)
     (client,) = make_clients(org, 1)
     Client.objects.filter(pk=client.pk).update(
-        kms_host=host, reactivation_required=True, license_status=LicenseStatus.OOT_GRACE,
+        kms_host=host,
+        reactivation_required=True,
+        license_status=LicenseStatus.OOT_GRACE,
         compliance_flag="expired",
     )
     activation = mak.record_activation(
@@ -76,7 +78,9 @@ def test_blocked_and_exhausted_keys_are_never_picked_and_the_last_use_exhausts(
 
 
 @pytest.mark.django_db
-def test_a_client_without_a_pool_for_its_edition_gets_a_clear_error(org, pool, admin_user, make_clients):
+def test_a_client_without_a_pool_for_its_edition_gets_a_clear_error(
+    org, pool, admin_user, make_clients
+):
     (client,) = make_clients(org, 1, edition="Office LTSC Standard 2024")
     with pytest.raises(DomainError, match="no MAK pool") as excinfo:
         mak.record_activation(actor=admin_user, client=client)
@@ -94,14 +98,21 @@ def test_only_admins_record_activations(org, pool, manager_user, auditor_user, m
 
 
 @pytest.mark.django_db
-def test_the_page_form_records_an_activation_and_reports_exhaustion(org, pool, as_admin, make_clients):
+def test_the_page_form_records_an_activation_and_reports_exhaustion(
+    org, pool, as_admin, make_clients
+):
     factories.MakKeyFactory(pool=pool, activation_limit=1)
     a, b = make_clients(org, 2)
     url = f"/pools/{pool.pk}/activations/record/"
-    assert as_admin.post(url, {"hostname": a.hostname.upper(), "reason": "first"}).status_code == 302
+    assert (
+        as_admin.post(url, {"hostname": a.hostname.upper(), "reason": "first"}).status_code == 302
+    )
     body = as_admin.post(url, {"hostname": b.hostname, "reason": "first"}).content.decode()
     assert "exhausted" in body and "Request extra activations" in body
-    assert "No client called" in as_admin.post(url, {"hostname": "nope", "reason": "first"}).content.decode()
+    assert (
+        "No client called"
+        in as_admin.post(url, {"hostname": "nope", "reason": "first"}).content.decode()
+    )
     ledger = as_admin.get(f"/pools/{pool.pk}/activations/").content.decode()
     assert a.hostname in ledger
 
@@ -111,7 +122,8 @@ def test_fifty_concurrent_allocations_against_ten_activations_exactly_ten_succee
     builtin_editions, org, admin_user, make_clients
 ):
     pool = factories.MakPoolFactory(
-        organisation=org, edition=factories.edition("Office LTSC Professional Plus 2024"),
+        organisation=org,
+        edition=factories.edition("Office LTSC Professional Plus 2024"),
         low_water_mark=0,
     )
     keys = [
@@ -156,5 +168,7 @@ def test_fifty_concurrent_allocations_against_ten_activations_exactly_ten_succee
     per_key = {k.pk: k.activations.count() for k in MakKey.objects.all()}
     assert per_key == {keys[0].pk: 3, keys[1].pk: 4, keys[2].pk: 3, keys[3].pk: 0}
     linked = Client.objects.filter(mak_key__isnull=False)
-    assert linked.count() == 10 and set(linked.values_list("activation_method", flat=True)) == {"mak"}
+    assert linked.count() == 10 and set(linked.values_list("activation_method", flat=True)) == {
+        "mak"
+    }
     assert AuditEvent.objects.filter(action="mak_activation.record").count() == 10

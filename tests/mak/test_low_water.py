@@ -16,7 +16,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_admins_are_emailed_once_per_crossing_and_again_after_re_arming(
-    org, pool, admin_user, manager_user, make_clients, eager_celery, mailoutbox,
+    org,
+    pool,
+    admin_user,
+    manager_user,
+    make_clients,
+    eager_celery,
+    mailoutbox,
     django_capture_on_commit_callbacks,
 ):
     # low-water mark 5; 8 activations available
@@ -88,7 +94,9 @@ def test_forecast_burn_rate_and_run_out_date(org, pool, admin_user, make_clients
     clients = make_clients(org, 60)
     now = timezone.now()
     MakActivation.objects.bulk_create(
-        MakActivation(key=key, client=c, reason="first", activated_at=now - timezone.timedelta(days=i % 40))
+        MakActivation(
+            key=key, client=c, reason="first", activated_at=now - timezone.timedelta(days=i % 40)
+        )
         for i, c in enumerate(clients)
     )
     type(key).objects.filter(pk=key.pk).update(activations_used=60)

@@ -66,8 +66,17 @@ def test_the_pool_list_shows_usage_burn_rate_and_low_water(org, pool, as_admin):
 def test_the_request_form_explains_bad_input(org, pool, as_admin):
     key = factories.MakKeyFactory(pool=pool, activation_limit=5)
     url = f"/pools/{pool.pk}/request/"
-    base = {"key": key.pk, "agreement_number": "123", "product_name": "Office", "justification": "why"}
-    for quantity, message in ((0, "at least one"), (-3, "at least one"), (100_001, "at most 100,000")):
+    base = {
+        "key": key.pk,
+        "agreement_number": "123",
+        "product_name": "Office",
+        "justification": "why",
+    }
+    for quantity, message in (
+        (0, "at least one"),
+        (-3, "at least one"),
+        (100_001, "at most 100,000"),
+    ):
         body = as_admin.post(url, base | {"quantity": quantity}).content.decode()
         assert message in body, quantity
     body = as_admin.post(url, base | {"quantity": 5, "justification": ""}).content.decode()
@@ -107,7 +116,9 @@ def test_htmx_approve_swaps_the_card_and_applies_the_request(pending, as_manager
     assert response.status_code == 200 and "<html" not in body
     assert f'id="request-{pending.pk}"' in body and "Approved by" in body
     assert MakKey.objects.get(pk=pending.key_id).activation_limit == 25
-    again = as_manager.post(f"/requests/{pending.pk}/reject/", {"note": "no"}, HTTP_HX_REQUEST="true")
+    again = as_manager.post(
+        f"/requests/{pending.pk}/reject/", {"note": "no"}, HTTP_HX_REQUEST="true"
+    )
     assert "already approved" in again.content.decode()
 
 
@@ -134,12 +145,16 @@ def test_requests_list_cancel_and_grant(pending, as_admin, manager_user, admin_u
     body = as_admin.get("/requests/").content.decode()
     assert "granted by Microsoft" in body and "cancelled" in body
     csv = b"".join(as_admin.get("/requests/export.csv").streaming_content).decode()
-    assert "MS-42" in csv and "Kiosks for the new hall" in csv and csv.startswith("request_id,status")
+    assert (
+        "MS-42" in csv and "Kiosks for the new hall" in csv and csv.startswith("request_id,status")
+    )
 
 
 def test_exports_neutralise_formulas(org, pool, admin_user, as_admin):
     factories.MakKeyFactory(pool=pool, label="=HYPERLINK(1)")
-    mak_requests.request_activations(actor=admin_user, pool=pool, quantity=1, justification="@SUM(1)")
+    mak_requests.request_activations(
+        actor=admin_user, pool=pool, quantity=1, justification="@SUM(1)"
+    )
     keys_csv = b"".join(as_admin.get("/pools/keys-export.csv").streaming_content).decode()
     assert "'=HYPERLINK(1)" in keys_csv
     requests_csv = b"".join(as_admin.get("/requests/export.csv").streaming_content).decode()

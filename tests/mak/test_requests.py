@@ -24,7 +24,9 @@ from tests import factories
 
 @pytest.fixture
 def key(pool):
-    return factories.MakKeyFactory(pool=pool, activation_limit=10, activations_used=10, status="exhausted")
+    return factories.MakKeyFactory(
+        pool=pool, activation_limit=10, activations_used=10, status="exhausted"
+    )
 
 
 def _ask(actor, pool, **kwargs):
@@ -37,16 +39,27 @@ def test_a_request_carries_microsofts_fields(pool, key, admin_user, manager_user
     req = _ask(admin_user, pool)
     assert req.status == RequestStatus.PENDING and req.requested_by == admin_user
     assert (req.agreement_number, req.product_name, req.key_last5, req.quantity) == (
-        "12345678", "Office LTSC Professional Plus 2024", key.last5, 25,
+        "12345678",
+        "Office LTSC Professional Plus 2024",
+        key.last5,
+        25,
     )
     assert req.key == key
-    assert AuditEvent.objects.filter(action="activation_request.create", object_id=str(req.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="activation_request.create", object_id=str(req.pk)
+    ).exists()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("quantity", "message"),
-    [(0, "at least one"), (-5, "at least one"), (100_001, "at most 100,000"), (10**12, "at most"), ("many", "whole number")],
+    [
+        (0, "at least one"),
+        (-5, "at least one"),
+        (100_001, "at most 100,000"),
+        (10**12, "at most"),
+        ("many", "whole number"),
+    ],
 )
 def test_bad_quantities_are_refused(pool, key, admin_user, quantity, message):
     with pytest.raises(DomainError, match=message):
@@ -67,7 +80,9 @@ def test_the_database_refuses_what_the_service_refuses(pool, key, admin_user):
     for bad in ({"quantity": 0}, {"quantity": 100_001}, {"justification": ""}):
         with pytest.raises(IntegrityError), transaction.atomic():
             ActivationRequest.objects.create(
-                pool=pool, key=key, requested_by=admin_user,
+                pool=pool,
+                key=key,
+                requested_by=admin_user,
                 **({"quantity": 5, "justification": "x"} | bad),
             )
 
@@ -83,7 +98,9 @@ def test_blocked_keys_and_keys_of_other_pools_cannot_be_extended(pool, other_poo
 
 
 @pytest.mark.django_db
-def test_roles_only_admins_ask_only_managers_decide(pool, key, admin_user, manager_user, auditor_user, outsider):
+def test_roles_only_admins_ask_only_managers_decide(
+    pool, key, admin_user, manager_user, auditor_user, outsider
+):
     for user in (manager_user, auditor_user, outsider):
         with pytest.raises(PermissionDenied):
             _ask(user, pool)
@@ -121,7 +138,13 @@ def test_four_eyes_nobody_decides_their_own_request(pool, key, admin_user, manag
 
 @pytest.mark.django_db
 def test_approval_adds_the_activations_to_the_key_and_notifies_the_requester(
-    pool, key, admin_user, manager_user, eager_celery, mailoutbox, django_capture_on_commit_callbacks
+    pool,
+    key,
+    admin_user,
+    manager_user,
+    eager_celery,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):
         req = _ask(admin_user, pool)
@@ -132,7 +155,11 @@ def test_approval_adds_the_activations_to_the_key_and_notifies_the_requester(
     key.refresh_from_db()
     req.refresh_from_db()
     assert key.activation_limit == 35 and key.status == MakKeyStatus.ACTIVE
-    assert (req.status, req.decided_by, req.decision_note) == ("approved", manager_user, "OK for the branch")
+    assert (req.status, req.decided_by, req.decision_note) == (
+        "approved",
+        manager_user,
+        "OK for the branch",
+    )
     decided = mailoutbox[-1]
     assert decided.to == [admin_user.email] and "approved" in decided.subject
     assert "OK for the branch" in decided.body and key.last5 in decided.body
@@ -154,7 +181,9 @@ def test_rejection_needs_a_note_and_changes_nothing(pool, key, admin_user, manag
 
 
 @pytest.mark.django_db
-def test_approving_a_request_for_a_key_blocked_since_changes_nothing(pool, key, admin_user, manager_user):
+def test_approving_a_request_for_a_key_blocked_since_changes_nothing(
+    pool, key, admin_user, manager_user
+):
     req = _ask(admin_user, pool)
     MakKey.objects.filter(pk=key.pk).update(status=MakKeyStatus.BLOCKED)
     with pytest.raises(DomainError, match="blocked"):
@@ -165,7 +194,9 @@ def test_approving_a_request_for_a_key_blocked_since_changes_nothing(pool, key, 
 
 
 @pytest.mark.django_db
-def test_only_the_requester_cancels_and_only_while_pending(pool, key, admin_user, manager_user, org):
+def test_only_the_requester_cancels_and_only_while_pending(
+    pool, key, admin_user, manager_user, org
+):
     other_admin = factories.UserFactory(username="admin2")
     factories.MembershipFactory(user=other_admin, organisation=org, role=Role.ADMIN)
     req = _ask(admin_user, pool)
@@ -181,7 +212,9 @@ def test_only_the_requester_cancels_and_only_while_pending(pool, key, admin_user
 
 
 @pytest.mark.django_db
-def test_microsofts_confirmation_is_recorded_once_on_approved_requests(pool, key, admin_user, manager_user):
+def test_microsofts_confirmation_is_recorded_once_on_approved_requests(
+    pool, key, admin_user, manager_user
+):
     req = _ask(admin_user, pool)
     with pytest.raises(ConflictError):
         mak_requests.record_microsoft_grant(actor=admin_user, request=req, reference="SR-1")
@@ -198,8 +231,10 @@ def test_two_managers_approving_at_the_same_moment_apply_it_once(
     builtin_editions, org, admin_user, manager_user, second_manager, eager_celery
 ):
     pool = factories.MakPoolFactory(
-        organisation=org, edition=factories.edition("Office LTSC Professional Plus 2024"),
-        agreement_number="1", low_water_mark=0,
+        organisation=org,
+        edition=factories.edition("Office LTSC Professional Plus 2024"),
+        agreement_number="1",
+        low_water_mark=0,
     )
     key = factories.MakKeyFactory(pool=pool, activation_limit=10)
     req = _ask(admin_user, pool, quantity=40)

@@ -20,7 +20,11 @@ from tests.factories import product_key
 
 pytestmark = pytest.mark.django_db
 
-FORM_KEY, API_KEY, IMPORT_KEYS = product_key(201), product_key(202), [product_key(203), product_key(204)]
+FORM_KEY, API_KEY, IMPORT_KEYS = (
+    product_key(201),
+    product_key(202),
+    [product_key(203), product_key(204)],
+)
 ALL_KEYS = [FORM_KEY, API_KEY, *IMPORT_KEYS]
 
 
@@ -48,11 +52,16 @@ def test_a_session_that_adds_and_reveals_keys_leaves_no_key_in_db_logs_csv_or_ap
     caplog.set_level(logging.DEBUG, logger="django.db.backends")
     connection.force_debug_cursor = True  # log every SQL statement with its parameters
     try:
-        assert as_admin.post(
-            f"/pools/{pool.pk}/keys/add/", {"key": FORM_KEY, "activation_limit": 10}
-        ).status_code == 302
+        assert (
+            as_admin.post(
+                f"/pools/{pool.pk}/keys/add/", {"key": FORM_KEY, "activation_limit": 10}
+            ).status_code
+            == 302
+        )
         # A malformed variant and a duplicate produce errors: the key must not be in them either.
-        as_admin.post(f"/pools/{pool.pk}/keys/add/", {"key": FORM_KEY + "B", "activation_limit": 10})
+        as_admin.post(
+            f"/pools/{pool.pk}/keys/add/", {"key": FORM_KEY + "B", "activation_limit": 10}
+        )
         as_admin.post(f"/pools/{pool.pk}/keys/add/", {"key": FORM_KEY, "activation_limit": 10})
         api = DjangoClient(**api_token_for(admin_user, org))
         created = api.post(
@@ -90,8 +99,11 @@ def test_a_session_that_adds_and_reveals_keys_leaves_no_key_in_db_logs_csv_or_ap
         connection.force_debug_cursor = False
         for name in ("pool_export", "key_export", "request_export"):
             response = as_admin.get(
-                {"pool_export": "/pools/export.csv", "key_export": "/pools/keys-export.csv",
-                 "request_export": "/requests/export.csv"}[name]
+                {
+                    "pool_export": "/pools/export.csv",
+                    "key_export": "/pools/keys-export.csv",
+                    "request_export": "/requests/export.csv",
+                }[name]
             )
             assert response.status_code == 200
             outputs[name] = b"".join(response.streaming_content).decode()
@@ -131,8 +143,11 @@ def test_rotation_re_encrypts_every_key_under_the_newest_and_keeps_them_readable
     mak_keys = [factories.MakKeyFactory(pool=pool, key=product_key(300 + i)) for i in range(7)]
     sealed = seal_product_key(product_key(400))
     host = KmsHost.objects.create(
-        organisation=org, fqdn="kms.rotate.test", product_group="office_2024",
-        host_key_ciphertext=sealed.ciphertext, host_key_last5=sealed.last5,
+        organisation=org,
+        fqdn="kms.rotate.test",
+        product_group="office_2024",
+        host_key_ciphertext=sealed.ciphertext,
+        host_key_last5=sealed.last5,
         host_key_fingerprint=sealed.fingerprint,
     )
     KmsHost.objects.create(organisation=org, fqdn="nokey.rotate.test", product_group="office_2024")

@@ -143,9 +143,12 @@ def test_an_import_with_any_bad_row_stores_nothing_and_lists_every_problem(
 
 
 def test_an_import_needs_the_header_and_some_keys(pool, admin_user):
-    assert "first row must name" in mak.import_keys(
-        actor=admin_user, pool=pool, csv_text=f"{product_key(1)},10\n"
-    ).errors[0][1]
+    assert (
+        "first row must name"
+        in mak.import_keys(actor=admin_user, pool=pool, csv_text=f"{product_key(1)},10\n").errors[
+            0
+        ][1]
+    )
     assert "no keys" in mak.import_keys(actor=admin_user, pool=pool, csv_text=_csv()).errors[0][1]
 
 
@@ -240,7 +243,9 @@ def test_block_and_unblock_keep_the_right_status(key, admin_user, as_admin):
     mak.unblock_key(actor=admin_user, key=key)
     key.refresh_from_db()
     assert key.status == MakKeyStatus.EXHAUSTED and key.blocked_reason == ""
-    actions = list(AuditEvent.objects.filter(object_id=str(key.pk)).values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(object_id=str(key.pk)).values_list("action", flat=True)
+    )
     assert "mak_key.block" in actions and "mak_key.unblock" in actions
 
 
@@ -255,6 +260,8 @@ def test_microsoft_remaining_is_recorded_and_disagreement_shown(key, admin_user,
     mak.set_microsoft_remaining(actor=admin_user, key=key, remaining=15)
     key.refresh_from_db()
     assert not mak.ledger_disagrees(key)
-    assert 'data-testid="disagreement"' not in as_admin.get(f"/pools/{key.pool_id}/").content.decode()
+    assert (
+        'data-testid="disagreement"' not in as_admin.get(f"/pools/{key.pool_id}/").content.decode()
+    )
     with pytest.raises(DomainError):
         mak.set_microsoft_remaining(actor=admin_user, key=key, remaining=-1)
