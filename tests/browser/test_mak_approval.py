@@ -8,18 +8,9 @@ from playwright.sync_api import expect
 
 from licensing.models import ActivationRequest, AuditEvent, RequestStatus
 from tests import factories
+from tests.mak.conftest import eager_celery  # noqa: F401  (fixture)
 
 EDITION = "Office LTSC Professional Plus 2024"
-
-
-@pytest.fixture
-def eager_celery():
-    from portal.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 @pytest.fixture

@@ -57,11 +57,19 @@ def make_clients():
 
 
 @pytest.fixture
-def eager_celery():
-    """Run tasks in-process (task bodies send the e-mails to Django's test outbox)."""
-    from portal.celery import app
+def eager_celery(monkeypatch):
+    """Run enqueued MAK tasks in-process, right when the on-commit callback fires: the task
+    body runs as it would in a worker (the e-mails land in Django's test outbox). Celery's own
+    eager mode is avoided: it leaves the shared app in a state where a later real worker test
+    never receives its message."""
+    from licensing import tasks_mak
+    from licensing.services import mak_alerts
 
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield app
-    app.conf.task_always_eager = before
+    calls: list[tuple[str, int]] = []
+
+    def run_now(task_name: str, object_id: int) -> None:
+        calls.append((task_name, object_id))
+        getattr(tasks_mak, task_name)(object_id)
+
+    monkeypatch.setattr(mak_alerts, "_enqueue", run_now)
+    return calls

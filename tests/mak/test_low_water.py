@@ -109,3 +109,19 @@ def test_forecast_burn_rate_and_run_out_date(org, pool, admin_user, make_clients
     assert (f.key_count, f.blocked_keys) == (2, 1)
     assert not f.below_low_water
     assert blocked.activation_limit == 1000
+
+
+def test_a_crossing_enqueues_the_alert_task_with_the_pool_id_after_commit(
+    pool, monkeypatch, django_capture_on_commit_callbacks
+):
+    from licensing import tasks_mak
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks_mak.send_low_water_alert, "delay", sent.append)
+    factories.MakKeyFactory(pool=pool, activation_limit=3)  # 3 left, mark 5
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert update_low_water_state(pool_ids=[pool.pk]).crossed == [pool.pk]
+    assert sent == []  # nothing leaves before the transaction commits
+    for callback in callbacks:
+        callback()
+    assert sent == [pool.pk]
