@@ -8,15 +8,18 @@ from playwright.sync_api import expect
 
 from licensing.models import ActivationRequest, AuditEvent, RequestStatus
 from tests import factories
-from tests.mak.conftest import eager_celery  # noqa: F401  (fixture)
+from tests.mak.conftest import ensure_builtin_editions, run_tasks_in_process
 
 EDITION = "Office LTSC Professional Plus 2024"
 
 
 @pytest.fixture
-def mak_world(live_server, admin_user, manager_user, org):
-    from tests.mak.conftest import ensure_builtin_editions
+def eager_celery(monkeypatch):
+    return run_tasks_in_process(monkeypatch)
 
+
+@pytest.fixture
+def mak_world(live_server, admin_user, manager_user, org):
     ensure_builtin_editions()  # an earlier live-server test may have flushed them
     pool = factories.MakPoolFactory(
         organisation=org,

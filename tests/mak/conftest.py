@@ -56,8 +56,7 @@ def make_clients():
     return make
 
 
-@pytest.fixture
-def eager_celery(monkeypatch):
+def run_tasks_in_process(monkeypatch) -> list[tuple[str, int]]:
     """Run enqueued MAK tasks in-process, right when the on-commit callback fires: the task
     body runs as it would in a worker (the e-mails land in Django's test outbox). Celery's own
     eager mode is avoided: it leaves the shared app in a state where a later real worker test
@@ -73,3 +72,8 @@ def eager_celery(monkeypatch):
 
     monkeypatch.setattr(mak_alerts, "_enqueue", run_now)
     return calls
+
+
+@pytest.fixture
+def eager_celery(monkeypatch):
+    return run_tasks_in_process(monkeypatch)
