@@ -26,8 +26,11 @@ app.conf.beat_schedule = {
         "task": "licensing.tasks_fleet.refresh_client_counts",
         "schedule": 300.0,
     },
+    "check-mak-low-water": {"task": "licensing.tasks_mak.check_mak_low_water", "schedule": 900.0},
 }
 app.autodiscover_tasks(related_name="tasks_fleet")  # fleet browser tasks
 app.conf.timezone = "UTC"
+# MAK area tasks live in licensing/tasks_mak.py.
+app.autodiscover_tasks(["licensing"], related_name="tasks_mak")
 
 __all__ = ("app", "crontab")

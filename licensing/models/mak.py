@@ -18,6 +18,9 @@ class MakPool(models.Model):
     agreement_number = models.CharField(max_length=60, blank=True)
     # Admins are alerted when the remaining activations of the pool fall below this.
     low_water_mark = models.PositiveIntegerField(default=10)
+    # Set when remaining activations fell below the low-water mark and admins were alerted;
+    # cleared (re-armed) when the pool is back at or above the mark. One e-mail per crossing.
+    low_water_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -57,6 +60,8 @@ class MakKey(models.Model):
     status = models.CharField(
         max_length=16, choices=MakKeyStatus.choices, default=MakKeyStatus.ACTIVE
     )
+    # Why an admin blocked the key (suspected leak, 0xC004C003 from Microsoft...).
+    blocked_reason = models.CharField(max_length=300, blank=True)
     # The remaining count Microsoft's admin center shows, entered by an admin, to compare
     # with our own ledger.
     microsoft_remaining = models.PositiveIntegerField(null=True, blank=True)
@@ -154,6 +159,11 @@ class ActivationRequest(models.Model):
     key = models.ForeignKey(
         MakKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
     )
+    # What Microsoft's request form asks for (DOMAIN.md section 7), copied when the request is
+    # made so the record shows exactly what was approved even if the pool changes later.
+    agreement_number = models.CharField(max_length=60, blank=True)
+    product_name = models.CharField(max_length=120, blank=True)
+    key_last5 = models.CharField(max_length=5, blank=True)
     quantity = models.PositiveIntegerField()
     justification = models.TextField()
     status = models.CharField(

@@ -1,7 +1,8 @@
 """MAK pool usage and forecast: remaining activations, burn rate, the day a pool runs out.
 
-Shared by the dashboard, the pool pages and the low-water alerts. One aggregate query for any
-number of pools; blocked keys count for nothing (they are never allocated).
+Shared by the dashboard, the pool pages and the low-water alerts. ONE aggregate query for any
+number of pools (keys joined and summed, recent activations and pending requests as correlated
+subqueries); blocked keys count for nothing (they are never allocated).
 """
 
 from __future__ import annotations
@@ -10,11 +11,17 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from licensing.models import MakActivation, MakKeyStatus, MakPool
+from licensing.models import (
+    ActivationRequest,
+    MakActivation,
+    MakKeyStatus,
+    MakPool,
+    RequestStatus,
+)
 
 BURN_WINDOW_DAYS = 30
 
@@ -28,6 +35,10 @@ class PoolForecast:
     burn_per_day: float  # activations per day over the last BURN_WINDOW_DAYS
     runs_out_on: date | None  # None when nothing is being used
     below_low_water: bool
+    key_count: int = 0
+    blocked_keys: int = 0
+    pending_requests: int = 0
+    pending_quantity: int = 0
 
     @property
     def used_percent(self) -> int:
@@ -42,26 +53,38 @@ class PoolForecast:
         )
 
 
+def _count_subquery(queryset: QuerySet, group: str, expression: Count | Sum) -> Coalesce:
+    zero = Value(0, output_field=IntegerField())
+    return Coalesce(
+        Subquery(
+            queryset.order_by().values(group).annotate(n=expression).values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        zero,
+    )
+
+
 def forecast_pools(pools: QuerySet[MakPool]) -> list[PoolForecast]:
     """Forecast each pool of the (already scoped) queryset, in its order."""
     usable = ~Q(keys__status=MakKeyStatus.BLOCKED)
     zero = Value(0, output_field=IntegerField())
+    since = timezone.now() - timedelta(days=BURN_WINDOW_DAYS)
+    recent = MakActivation.objects.filter(key__pool_id=OuterRef("pk"), activated_at__gte=since)
+    pending = ActivationRequest.objects.filter(pool_id=OuterRef("pk"), status=RequestStatus.PENDING)
     annotated = pools.select_related("edition", "organisation").annotate(
         total_limit=Coalesce(Sum("keys__activation_limit", filter=usable), zero),
         total_used=Coalesce(Sum("keys__activations_used", filter=usable), zero),
-    )
-    since = timezone.now() - timedelta(days=BURN_WINDOW_DAYS)
-    recent = dict(
-        MakActivation.objects.filter(key__pool__in=pools, activated_at__gte=since)
-        .values_list("key__pool_id")
-        .annotate(n=Count("id"))
-        .order_by()
+        key_total=Count("keys"),
+        blocked_total=Count("keys", filter=Q(keys__status=MakKeyStatus.BLOCKED)),
+        recent_activations=_count_subquery(recent, "key__pool_id", Count("id")),
+        pending_total=_count_subquery(pending, "pool_id", Count("id")),
+        pending_sum=_count_subquery(pending, "pool_id", Sum("quantity")),
     )
     today = timezone.now().date()
     result = []
     for pool in annotated:
         remaining = max(0, pool.total_limit - pool.total_used)
-        burn = recent.get(pool.pk, 0) / BURN_WINDOW_DAYS
+        burn = pool.recent_activations / BURN_WINDOW_DAYS
         runs_out = None
         if burn > 0:
             runs_out = today + timedelta(days=math.floor(remaining / burn))
@@ -73,7 +96,12 @@ def forecast_pools(pools: QuerySet[MakPool]) -> list[PoolForecast]:
                 remaining=remaining,
                 burn_per_day=round(burn, 2),
                 runs_out_on=runs_out,
-                below_low_water=remaining < pool.low_water_mark,
+                # A pool without keys yet is empty, not "running low" (same rule as the alerts).
+                below_low_water=pool.key_total > 0 and remaining < pool.low_water_mark,
+                key_count=pool.key_total,
+                blocked_keys=pool.blocked_total,
+                pending_requests=pool.pending_total,
+                pending_quantity=pool.pending_sum,
             )
         )
     return result

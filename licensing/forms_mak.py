@@ -1,0 +1,166 @@
+"""Forms of the MAK area. They only check types and sizes; the rules live in the services."""
+
+from __future__ import annotations
+
+from django import forms
+
+from licensing.models import (
+    MAX_REQUESTED_ACTIVATIONS,
+    ActivationReason,
+    Edition,
+    MakKey,
+    MakKeyStatus,
+    MakPool,
+)
+from licensing.services.mak import MAX_IMPORT_BYTES, MAX_KEY_ACTIVATIONS
+
+
+class SecretInput(forms.TextInput):
+    """A text input that never renders its value: a typed product key is not sent back."""
+
+    def format_value(self, value):  # type: ignore[no-untyped-def]
+        return None
+
+
+class BootstrapForm(forms.Form):
+    """Adds Bootstrap classes to widgets (templates render fields with `_field.html`)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
+
+
+class PoolForm(BootstrapForm):
+    edition = forms.ModelChoiceField(
+        queryset=Edition.objects.all(), empty_label="Choose an edition"
+    )
+    agreement_number = forms.CharField(
+        label="Agreement / enrollment number or licence id", max_length=60, required=False
+    )
+    low_water_mark = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_KEY_ACTIVATIONS,
+        initial=10,
+        help_text="Admins are e-mailed when fewer activations than this are left.",
+    )
+
+    def __init__(self, *args, organisation=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if organisation is not None:
+            self.fields["edition"].queryset = Edition.objects.exclude(
+                pk__in=MakPool.objects.filter(organisation=organisation).values("edition_id")
+            )
+
+
+class PoolSettingsForm(BootstrapForm):
+    agreement_number = forms.CharField(
+        label="Agreement / enrollment number or licence id", max_length=60, required=False
+    )
+    low_water_mark = forms.IntegerField(min_value=0, max_value=MAX_KEY_ACTIVATIONS)
+
+
+class KeyAddForm(BootstrapForm):
+    # autocomplete off: browsers must not remember product keys.
+    key = forms.CharField(
+        label="Product key",
+        max_length=40,
+        widget=SecretInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="25 characters, five groups of five (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX).",
+    )
+    activation_limit = forms.IntegerField(min_value=1, max_value=MAX_KEY_ACTIVATIONS)
+    activations_used = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_KEY_ACTIVATIONS,
+        required=False,
+        initial=0,
+        help_text="Activations used before the key was added to the portal.",
+    )
+    label = forms.CharField(max_length=120, required=False)
+
+
+class KeyImportForm(BootstrapForm):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Header row: key, activation_limit, activations_used (optional), label (optional).",
+    )
+
+    def clean_file(self):  # type: ignore[no-untyped-def]
+        f = self.cleaned_data["file"]
+        if f.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // 1000} kB.")
+        try:
+            return f.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("Save the file as UTF-8 CSV.") from None
+
+
+class BlockForm(BootstrapForm):
+    reason = forms.CharField(
+        max_length=300, help_text="Leaked, blocked by Microsoft (0xC004C003), ..."
+    )
+
+
+class MicrosoftRemainingForm(BootstrapForm):
+    remaining = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_KEY_ACTIVATIONS,
+        label="Remaining according to Microsoft",
+        help_text="From the Microsoft 365 admin center (Keys tab) or VAMT's 'Refresh product key data online'.",
+    )
+
+
+class RecordActivationForm(BootstrapForm):
+    hostname = forms.CharField(max_length=253, label="Client hostname")
+    reason = forms.ChoiceField(choices=ActivationReason.choices)
+    note = forms.CharField(max_length=500, required=False)
+
+
+class PasswordConfirmForm(BootstrapForm):
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
+    )
+
+
+class ActivationRequestForm(BootstrapForm):
+    key = forms.ModelChoiceField(
+        queryset=MakKey.objects.none(),
+        empty_label=None,
+        label="Key to extend",
+        help_text="Microsoft's form asks for the last five characters of the key.",
+    )
+    agreement_number = forms.CharField(
+        label="Agreement / enrollment number or licence id", max_length=60
+    )
+    product_name = forms.CharField(
+        max_length=120, help_text="Product name including version and edition."
+    )
+    # Bounds are checked by the service (clear messages for 0, negative and absurd numbers);
+    # the form only makes sure it is a number.
+    quantity = forms.IntegerField(
+        label="Number of extra activations",
+        help_text=f"Between 1 and {MAX_REQUESTED_ACTIVATIONS:,}.",
+    )
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        label="Business justification",
+        help_text="Why the extra activations are needed (Microsoft grants them by exception).",
+    )
+
+    def __init__(self, *args, pool: MakPool, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["key"].queryset = pool.keys.exclude(status=MakKeyStatus.BLOCKED).order_by("id")
+        self.fields["key"].label_from_instance = lambda k: (
+            f"…{k.last5} {k.label} ({k.activations_used}/{k.activation_limit} used)"
+        )
+
+
+class DecisionForm(BootstrapForm):
+    note = forms.CharField(max_length=2000, required=False)
+
+
+class GrantForm(BootstrapForm):
+    reference = forms.CharField(max_length=120, label="Microsoft's reference")

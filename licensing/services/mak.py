@@ -1,0 +1,591 @@
+"""MAK pools and the key vault: pools, adding and importing keys, blocking, Microsoft's figure,
+revealing a key, and allocating activations to clients.
+
+Keys are sealed by `licensing.crypto` (ciphertext + last5 + fingerprint); nothing here logs,
+audits or returns a key in clear except `reveal_key`, whose caller shows it once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from licensing import policy
+from licensing.crypto import (
+    InvalidProductKey,
+    SealedKey,
+    decrypt_product_key,
+    mask_last5,
+    seal_product_key,
+)
+from licensing.models import (
+    ActivationMethod,
+    ActivationReason,
+    Client,
+    Edition,
+    LicenseStatus,
+    MakActivation,
+    MakKey,
+    MakKeyStatus,
+    MakPool,
+    Organisation,
+)
+from licensing.services import audit
+from licensing.services.errors import ConflictError, DomainError
+
+# A MAK rarely carries more than a few thousand activations; anything above this is a typo.
+MAX_KEY_ACTIVATIONS = 1_000_000
+MAX_IMPORT_ROWS = 5_000
+MAX_IMPORT_BYTES = 1_000_000
+DUPLICATE_MESSAGE = "This key is already stored in the portal (…{last5}); each MAK is stored once."
+
+
+def _limit(value: Any, *, name: str, minimum: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise DomainError(f"{name} must be a whole number.", code="invalid") from None
+    if not minimum <= number <= MAX_KEY_ACTIVATIONS:
+        raise DomainError(
+            f"{name} must be between {minimum} and {MAX_KEY_ACTIVATIONS:,}.", code="invalid"
+        )
+    return number
+
+
+def _seal(raw: str) -> SealedKey:
+    try:
+        return seal_product_key(raw)
+    except InvalidProductKey as exc:
+        # The message of InvalidProductKey never repeats the key.
+        raise DomainError(str(exc), code="invalid_key") from None
+
+
+# --- pools -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_pool(
+    *,
+    actor: Any,
+    organisation: Organisation,
+    edition: Edition,
+    agreement_number: str = "",
+    low_water_mark: int = 10,
+    ip_address: str | None = None,
+) -> MakPool:
+    policy.require(actor, policy.Action.MANAGE_KEYS, organisation)
+    if MakPool.objects.filter(organisation=organisation, edition=edition).exists():
+        raise DomainError(f"There is already a MAK pool for {edition}.", code="duplicate_pool")
+    mark = _limit(low_water_mark, name="The low-water mark", minimum=0)
+    pool = MakPool.objects.create(
+        organisation=organisation,
+        edition=edition,
+        agreement_number=(agreement_number or "").strip()[:60],
+        low_water_mark=mark,
+    )
+    audit.record(
+        action="mak_pool.create",
+        actor=actor,
+        organisation=organisation,
+        obj=pool,
+        changes={"edition": edition.name, "low_water_mark": mark},
+        ip_address=ip_address,
+    )
+    return pool
+
+
+@transaction.atomic
+def update_pool(
+    *,
+    actor: Any,
+    pool: MakPool,
+    agreement_number: str | None = None,
+    low_water_mark: int | None = None,
+    ip_address: str | None = None,
+) -> MakPool:
+    policy.require(actor, policy.Action.MANAGE_KEYS, pool.organisation_id)
+    changes: dict[str, Any] = {}
+    if agreement_number is not None:
+        pool.agreement_number = agreement_number.strip()[:60]
+        changes["agreement_number"] = pool.agreement_number
+    if low_water_mark is not None:
+        pool.low_water_mark = _limit(low_water_mark, name="The low-water mark", minimum=0)
+        changes["low_water_mark"] = pool.low_water_mark
+    pool.save(update_fields=["agreement_number", "low_water_mark"])
+    audit.record(
+        action="mak_pool.update",
+        actor=actor,
+        organisation=pool.organisation_id,
+        obj=pool,
+        changes=changes,
+        ip_address=ip_address,
+    )
+    _refresh_low_water(pool.pk)
+    return pool
+
+
+def _refresh_low_water(pool_id: int) -> None:
+    from licensing.services import mak_alerts
+
+    mak_alerts.update_low_water_state(pool_ids=[pool_id])
+
+
+# --- adding keys -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_key(
+    *,
+    actor: Any,
+    pool: MakPool,
+    key: str,
+    activation_limit: int,
+    activations_used: int = 0,
+    label: str = "",
+    ip_address: str | None = None,
+) -> MakKey:
+    """Store one MAK encrypted. A malformed key or one already stored anywhere in the
+    installation (same fingerprint) is refused with a clear message and nothing is stored."""
+    policy.require(actor, policy.Action.MANAGE_KEYS, pool.organisation_id)
+    sealed = _seal(key)
+    limit = _limit(activation_limit, name="The activation limit", minimum=1)
+    used = _limit(activations_used or 0, name="Activations already used", minimum=0)
+    if used > limit:
+        raise DomainError(
+            "Activations already used cannot exceed the activation limit.", code="invalid"
+        )
+    if MakKey.objects.filter(fingerprint=sealed.fingerprint).exists():
+        raise DomainError(DUPLICATE_MESSAGE.format(last5=sealed.last5), code="duplicate_key")
+    try:
+        with transaction.atomic():  # a concurrent insert of the same key loses on the index
+            mak_key = MakKey.objects.create(
+                pool=pool,
+                label=(label or "").strip()[:120],
+                ciphertext=sealed.ciphertext,
+                last5=sealed.last5,
+                fingerprint=sealed.fingerprint,
+                activation_limit=limit,
+                activations_used=used,
+                status=MakKeyStatus.EXHAUSTED if used >= limit else MakKeyStatus.ACTIVE,
+                added_by=actor if getattr(actor, "pk", None) else None,
+            )
+    except IntegrityError:
+        raise DomainError(
+            DUPLICATE_MESSAGE.format(last5=sealed.last5), code="duplicate_key"
+        ) from None
+    audit.record(
+        action="mak_key.add",
+        actor=actor,
+        organisation=pool.organisation_id,
+        obj=mak_key,
+        changes={"key": mask_last5(sealed.last5), "activation_limit": limit, "used": used},
+        ip_address=ip_address,
+    )
+    _refresh_low_water(pool.pk)
+    return mak_key
+
+
+@dataclass
+class ImportReport:
+    """Outcome of a CSV import. `errors` are (row number, message); when there is any error,
+    nothing was stored."""
+
+    created: list[MakKey] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+IMPORT_COLUMNS = ("key", "activation_limit", "activations_used", "label")
+
+
+def import_keys(
+    *, actor: Any, pool: MakPool, csv_text: str, ip_address: str | None = None
+) -> ImportReport:
+    """Import many keys into one pool, all or nothing.
+
+    Columns (header row required): `key`, `activation_limit`, optional `activations_used` and
+    `label`. Every row is checked first (shape, numbers, duplicates inside the file and across
+    the installation by fingerprint); if any row fails, nothing is stored and the report lists
+    every failing row, so the admin fixes the file and imports it again as a whole.
+    """
+    policy.require(actor, policy.Action.MANAGE_KEYS, pool.organisation_id)
+    report = ImportReport()
+    if len(csv_text.encode()) > MAX_IMPORT_BYTES:
+        report.errors.append((0, f"The file is larger than {MAX_IMPORT_BYTES // 1000} kB."))
+        return report
+    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "key" not in header or "activation_limit" not in header:
+        report.errors.append(
+            (
+                1,
+                "The first row must name the columns: key, activation_limit[, activations_used, label].",
+            )
+        )
+        return report
+    reader.fieldnames = header
+    staged: list[tuple[int, SealedKey, int, int, str]] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        report.rows += 1
+        if report.rows > MAX_IMPORT_ROWS:
+            report.errors.append((line, f"At most {MAX_IMPORT_ROWS:,} keys per file."))
+            break
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            report.rows -= 1
+            continue
+        try:
+            sealed = _seal(row.get("key") or "")
+            limit = _limit(row.get("activation_limit"), name="activation_limit", minimum=1)
+            used = _limit(row.get("activations_used") or 0, name="activations_used", minimum=0)
+            if used > limit:
+                raise DomainError("activations_used is larger than activation_limit.")
+        except DomainError as exc:
+            report.errors.append((line, str(exc)))
+            continue
+        if sealed.fingerprint in seen:
+            report.errors.append(
+                (
+                    line,
+                    f"The key …{sealed.last5} appears twice in this file (also row {seen[sealed.fingerprint]}).",
+                )
+            )
+            continue
+        seen[sealed.fingerprint] = line
+        staged.append((line, sealed, limit, used, (row.get("label") or "").strip()[:120]))
+    if not staged and not report.errors:
+        report.errors.append((0, "The file holds no keys."))
+    existing = set(
+        MakKey.objects.filter(fingerprint__in=[s[1].fingerprint for s in staged]).values_list(
+            "fingerprint", flat=True
+        )
+    )
+    for line, sealed, *_ in staged:
+        if sealed.fingerprint in existing:
+            report.errors.append((line, DUPLICATE_MESSAGE.format(last5=sealed.last5)))
+    if report.errors:
+        report.errors.sort()
+        return report
+    by = actor if getattr(actor, "pk", None) else None
+    try:
+        with transaction.atomic():
+            report.created = MakKey.objects.bulk_create(
+                MakKey(
+                    pool=pool,
+                    label=label,
+                    ciphertext=sealed.ciphertext,
+                    last5=sealed.last5,
+                    fingerprint=sealed.fingerprint,
+                    activation_limit=limit,
+                    activations_used=used,
+                    status=MakKeyStatus.EXHAUSTED if used >= limit else MakKeyStatus.ACTIVE,
+                    added_by=by,
+                )
+                for _line, sealed, limit, used, label in staged
+            )
+            audit.record(
+                action="mak_key.import",
+                actor=actor,
+                organisation=pool.organisation_id,
+                obj=pool,
+                changes={
+                    "count": len(report.created),
+                    "keys": [mask_last5(k.last5) for k in report.created],
+                    "key_ids": [k.pk for k in report.created],
+                },
+                ip_address=ip_address,
+            )
+            _refresh_low_water(pool.pk)
+    except IntegrityError:
+        report.created = []
+        report.errors.append(
+            (0, "Another import stored one of these keys at the same moment; nothing was stored.")
+        )
+    return report
+
+
+# --- key state -------------------------------------------------------------------------------
+
+
+def _locked(key: MakKey) -> MakKey:
+    return MakKey.objects.select_for_update().select_related("pool").get(pk=key.pk)
+
+
+@transaction.atomic
+def block_key(*, actor: Any, key: MakKey, reason: str, ip_address: str | None = None) -> MakKey:
+    """A blocked key (suspected leak, blocked by Microsoft) is never allocated again."""
+    policy.require(actor, policy.Action.MANAGE_KEYS, key.pool.organisation_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why the key is blocked (leaked, blocked by Microsoft...).")
+    key = _locked(key)
+    if key.status == MakKeyStatus.BLOCKED:
+        raise ConflictError("The key is already blocked.")
+    key.status = MakKeyStatus.BLOCKED
+    key.blocked_reason = reason[:300]
+    key.save(update_fields=["status", "blocked_reason"])
+    audit.record(
+        action="mak_key.block",
+        actor=actor,
+        organisation=key.pool.organisation_id,
+        obj=key,
+        changes={"key": key.masked, "reason": key.blocked_reason},
+        ip_address=ip_address,
+    )
+    _refresh_low_water(key.pool_id)
+    return key
+
+
+@transaction.atomic
+def unblock_key(*, actor: Any, key: MakKey, ip_address: str | None = None) -> MakKey:
+    policy.require(actor, policy.Action.MANAGE_KEYS, key.pool.organisation_id)
+    key = _locked(key)
+    if key.status != MakKeyStatus.BLOCKED:
+        raise ConflictError("The key is not blocked.")
+    key.status = (
+        MakKeyStatus.EXHAUSTED
+        if key.activations_used >= key.activation_limit
+        else MakKeyStatus.ACTIVE
+    )
+    key.blocked_reason = ""
+    key.save(update_fields=["status", "blocked_reason"])
+    audit.record(
+        action="mak_key.unblock",
+        actor=actor,
+        organisation=key.pool.organisation_id,
+        obj=key,
+        changes={"key": key.masked, "status": key.status},
+        ip_address=ip_address,
+    )
+    _refresh_low_water(key.pool_id)
+    return key
+
+
+@transaction.atomic
+def set_microsoft_remaining(
+    *, actor: Any, key: MakKey, remaining: int, ip_address: str | None = None
+) -> MakKey:
+    """Record the remaining count Microsoft's admin center (or VAMT) shows for the key."""
+    policy.require(actor, policy.Action.MANAGE_KEYS, key.pool.organisation_id)
+    value = _limit(remaining, name="Microsoft's remaining count", minimum=0)
+    key = _locked(key)
+    key.microsoft_remaining = value
+    key.microsoft_remaining_at = timezone.now()
+    key.save(update_fields=["microsoft_remaining", "microsoft_remaining_at"])
+    audit.record(
+        action="mak_key.microsoft_remaining",
+        actor=actor,
+        organisation=key.pool.organisation_id,
+        obj=key,
+        changes={
+            "key": key.masked,
+            "microsoft_remaining": value,
+            "portal_remaining": key.activations_left,
+        },
+        ip_address=ip_address,
+    )
+    return key
+
+
+def ledger_disagrees(key: MakKey) -> bool:
+    """True when Microsoft's last figure differs from the portal's own remaining count."""
+    return key.microsoft_remaining is not None and key.microsoft_remaining != key.activations_left
+
+
+# --- reveal ----------------------------------------------------------------------------------
+
+
+def reauth_is_fresh(confirmed_at: float | None, *, now: datetime | None = None) -> bool:
+    """A password confirmation (epoch seconds, stored in the session) counts for
+    SECRET_REVEAL_REAUTH_SECONDS."""
+    if not confirmed_at:
+        return False
+    now_ts = (now or timezone.now()).timestamp()
+    return 0 <= now_ts - float(confirmed_at) <= settings.SECRET_REVEAL_REAUTH_SECONDS
+
+
+@transaction.atomic
+def reveal_key(
+    *,
+    actor: Any,
+    key: MakKey,
+    password_confirmed_at: float | None,
+    ip_address: str | None = None,
+) -> str:
+    """Return the whole key, once, to an admin who confirmed their password recently.
+    The audit entry names who saw which key (id and last five) and when."""
+    policy.require(actor, policy.Action.REVEAL_SECRET, key.pool.organisation_id)
+    if not reauth_is_fresh(password_confirmed_at):
+        raise DomainError(
+            "Confirm your password first: revealing a key needs a confirmation from the last "
+            f"{settings.SECRET_REVEAL_REAUTH_SECONDS // 60} minutes.",
+            code="reauth_required",
+        )
+    audit.record(
+        action="mak_key.reveal",
+        actor=actor,
+        organisation=key.pool.organisation_id,
+        obj=key,
+        changes={"key": key.masked, "key_id": key.pk, "last5": key.last5},
+        ip_address=ip_address,
+    )
+    return decrypt_product_key(key.ciphertext)
+
+
+# --- activations -----------------------------------------------------------------------------
+
+_PICK_SQL = """
+SELECT id FROM licensing_makkey
+WHERE pool_id = %s AND status = 'active' AND activations_used < activation_limit
+ORDER BY id
+LIMIT 1
+FOR UPDATE {skip}
+"""
+
+# The WHERE clause repeats the conditions: even if a caller got here without the row lock,
+# the update can never push a key past its limit (and the CHECK constraint backs it up).
+_USE_SQL = """
+UPDATE licensing_makkey
+SET activations_used = activations_used + 1,
+    status = CASE WHEN activations_used + 1 >= activation_limit THEN 'exhausted' ELSE 'active' END
+WHERE id = %s AND status = 'active' AND activations_used < activation_limit
+RETURNING id
+"""
+
+
+def _use_one_activation(pool_id: int) -> int | None:
+    """Take one activation from a key of the pool, or None when the pool is exhausted.
+
+    First try keys no concurrent transaction holds (SKIP LOCKED: allocations spread over the
+    keys without waiting). If every candidate is locked, wait for them (plain FOR UPDATE):
+    PostgreSQL re-checks the row after the lock is granted, so a key the other transaction
+    just exhausted is passed over, and "exhausted" is only reported when it is true.
+    """
+    with connection.cursor() as cursor:
+        for skip in ("SKIP LOCKED", ""):
+            cursor.execute(_PICK_SQL.format(skip=skip), [pool_id])
+            row = cursor.fetchone()
+            if row is None:
+                continue
+            cursor.execute(_USE_SQL, [row[0]])
+            used = cursor.fetchone()
+            if used is not None:
+                return used[0]
+    return None
+
+
+def _reflag_client(client_id: int, changed_by: str) -> None:
+    """Recompute one client's compliance flag with the shared rules (same SQL as the sweep)."""
+    from licensing.services.compliance import DEADLINE_SQL, FLAG_SQL, REASON_SQL
+
+    sql = f"""
+    WITH computed AS (
+        SELECT c.id, c.organisation_id, c.compliance_flag AS old_flag,
+               ({FLAG_SQL}) AS new_flag, ({REASON_SQL}) AS new_reason, ({DEADLINE_SQL}) AS new_deadline
+        FROM licensing_client c JOIN licensing_organisation o ON o.id = c.organisation_id
+        WHERE c.id = %(id)s
+    ), changed AS (
+        UPDATE licensing_client c
+        SET compliance_flag = x.new_flag, flag_reason = x.new_reason,
+            renewal_deadline = x.new_deadline,
+            flag_changed_at = CASE WHEN c.compliance_flag <> x.new_flag THEN %(now)s ELSE c.flag_changed_at END
+        FROM computed x WHERE c.id = x.id
+        RETURNING c.id, c.organisation_id, x.old_flag, x.new_flag, x.new_reason
+    )
+    INSERT INTO licensing_clientflagchange (client_id, organisation_id, from_flag, to_flag, reason, changed_at, changed_by)
+    SELECT id, organisation_id, old_flag, new_flag, new_reason, %(now)s, %(by)s
+    FROM changed WHERE old_flag <> new_flag
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"id": client_id, "now": timezone.now(), "by": changed_by[:150]})
+
+
+@transaction.atomic
+def record_activation(
+    *,
+    actor: Any,
+    client: Client,
+    reason: str = ActivationReason.FIRST_ACTIVATION,
+    note: str = "",
+    activated_at: datetime | None = None,
+    ip_address: str | None = None,
+) -> MakActivation:
+    """Use one activation of a key of the client's edition pool for the client.
+
+    Safe under concurrency: concurrent calls never use more activations than the keys hold;
+    blocked and exhausted keys are never picked. Raises DomainError(code="pool_exhausted")
+    when no key of the pool has an activation left.
+    """
+    policy.require(actor, policy.Action.MANAGE_KEYS, client.organisation_id)
+    if reason not in ActivationReason.values:
+        raise DomainError(
+            "The reason is one of: " + ", ".join(ActivationReason.values) + ".", code="invalid"
+        )
+    now = timezone.now()
+    if activated_at is not None and activated_at > now + timedelta(minutes=5):
+        raise DomainError("An activation cannot be in the future.", code="invalid")
+    # One allocation per client at a time; the key rows are locked after the client row.
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.edition_id is None:
+        raise DomainError(
+            f"{client.hostname} has no Office edition recorded, so no MAK pool can be chosen.",
+            code="no_pool",
+        )
+    pool = (
+        MakPool.objects.filter(organisation_id=client.organisation_id, edition_id=client.edition_id)
+        .select_related("edition")
+        .first()
+    )
+    if pool is None:
+        raise DomainError(
+            f"There is no MAK pool for {client.edition} in this organisation.", code="no_pool"
+        )
+    key_id = _use_one_activation(pool.pk)
+    if key_id is None:
+        raise DomainError(
+            f"The {pool.edition} MAK pool is exhausted: no unblocked key has activations left. "
+            "Request extra activations for the pool.",
+            code="pool_exhausted",
+        )
+    activation = MakActivation.objects.create(
+        key_id=key_id,
+        client=client,
+        reason=reason,
+        activated_at=activated_at or now,
+        recorded_by=actor if getattr(actor, "pk", None) else None,
+        note=(note or "").strip()[:500],
+    )
+    Client.objects.filter(pk=client.pk).update(
+        activation_method=ActivationMethod.MAK,
+        mak_key_id=key_id,
+        kms_host=None,  # a client is activated by one method (client_kms_host_only_for_kms)
+        last_activation_at=activated_at or now,
+        reactivation_required=False,
+        license_status=LicenseStatus.LICENSED,
+        grace_minutes=None,
+        updated_at=now,
+    )
+    _reflag_client(client.pk, f"mak:{audit.actor_label(actor)}")
+    last5 = MakKey.objects.filter(pk=key_id).values_list("last5", flat=True).get()
+    audit.record(
+        action="mak_activation.record",
+        actor=actor,
+        organisation=client.organisation_id,
+        obj=activation,
+        changes={"client": client.hostname, "key": mask_last5(last5), "reason": reason},
+        ip_address=ip_address,
+    )
+    _refresh_low_water(pool.pk)
+    return activation

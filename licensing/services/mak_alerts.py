@@ -1,0 +1,184 @@
+"""Low-water alerts for MAK pools and the e-mails of the MAK area.
+
+A pool "crosses" when its remaining activations (unblocked keys) fall below its low-water
+mark. The crossing is claimed with one conditional UPDATE (`low_water_alerted_at IS NULL`), so
+concurrent allocations, the beat check and retries alert exactly once; the mark re-arms
+(`low_water_alerted_at = NULL`) when the pool is back at or above the mark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from licensing.models import ActivationRequest, MakPool, Membership, RequestStatus, Role
+from licensing.services import audit
+
+_STATE_SQL = """
+WITH totals AS (
+    SELECT p.id, p.low_water_mark,
+           COALESCE(SUM(k.activation_limit - k.activations_used)
+                    FILTER (WHERE k.status <> 'blocked'), 0) AS remaining
+    FROM licensing_makpool p
+    JOIN licensing_makkey k ON k.pool_id = p.id  -- a pool without keys yet is not "running low"
+    WHERE (%(ids)s::bigint[] IS NULL OR p.id = ANY(%(ids)s::bigint[]))
+    GROUP BY p.id
+), crossed AS (
+    UPDATE licensing_makpool p SET low_water_alerted_at = %(now)s
+    FROM totals t
+    WHERE p.id = t.id AND t.remaining < t.low_water_mark AND p.low_water_alerted_at IS NULL
+    RETURNING p.id, p.organisation_id, t.remaining, t.low_water_mark
+), rearmed AS (
+    UPDATE licensing_makpool p SET low_water_alerted_at = NULL
+    FROM totals t
+    WHERE p.id = t.id AND t.remaining >= t.low_water_mark AND p.low_water_alerted_at IS NOT NULL
+    RETURNING p.id, p.organisation_id, t.remaining, t.low_water_mark
+)
+SELECT 'crossed', id, organisation_id, remaining, low_water_mark FROM crossed
+UNION ALL
+SELECT 'rearmed', id, organisation_id, remaining, low_water_mark FROM rearmed
+"""
+
+
+@dataclass(frozen=True)
+class LowWaterResult:
+    crossed: list[int]
+    rearmed: list[int]
+
+
+def update_low_water_state(*, pool_ids: Iterable[int] | None = None) -> LowWaterResult:
+    """Claim new crossings (and enqueue one alert each, after commit) and re-arm pools that are
+    back above their mark. Set-based; safe to call from any transaction, any number of times."""
+    ids = None if pool_ids is None else [int(i) for i in pool_ids]
+    crossed: list[int] = []
+    rearmed: list[int] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, {"ids": ids, "now": timezone.now()})
+        for kind, pool_id, org_id, remaining, mark in cursor.fetchall():
+            (crossed if kind == "crossed" else rearmed).append(pool_id)
+            audit.record(
+                action="mak_pool.low_water" if kind == "crossed" else "mak_pool.low_water_rearmed",
+                actor="system",
+                organisation=org_id,
+                changes={"pool_id": pool_id, "remaining": remaining, "low_water_mark": mark},
+            )
+        for pool_id in crossed:
+            transaction.on_commit(lambda pid=pool_id: _enqueue("send_low_water_alert", pid))
+    return LowWaterResult(crossed=crossed, rearmed=rearmed)
+
+
+def _enqueue(task_name: str, object_id: int) -> None:
+    from licensing import tasks_mak
+
+    getattr(tasks_mak, task_name).delay(object_id)
+
+
+def enqueue_after_commit(task_name: str, object_id: int) -> None:
+    transaction.on_commit(lambda: _enqueue(task_name, object_id))
+
+
+def _emails(organisation_id: int, role: str) -> list[str]:
+    return sorted(
+        set(
+            Membership.objects.filter(
+                organisation_id=organisation_id, role=role, user__is_active=True
+            )
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
+
+
+def _url(name: str, *args: int) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse(name, args=args)
+
+
+def notify_low_water(*, pool_id: int) -> int:
+    """E-mail the organisation's admins that the pool is below its low-water mark. Does
+    nothing if the pool has been re-armed meanwhile. Returns the number of recipients."""
+    from licensing.services.mak_forecast import forecast_pools
+
+    pools = MakPool.objects.filter(pk=pool_id, low_water_alerted_at__isnull=False)
+    forecasts = forecast_pools(pools)
+    if not forecasts:
+        return 0
+    f = forecasts[0]
+    to = _emails(f.pool.organisation_id, Role.ADMIN)
+    if not to:
+        return 0
+    runs_out = (
+        f"At the current rate ({f.burn_per_day:g} a day) it runs out on {f.runs_out_on:%d %b %Y}."
+        if f.runs_out_on
+        else "Nothing was activated from it in the last 30 days."
+    )
+    send_mail(
+        f"[Licensing] {f.pool.edition} MAK pool is low: {f.remaining} activations left",
+        f"The {f.pool.edition} MAK pool of {f.pool.organisation} has {f.remaining} activations "
+        f"left (low-water mark {f.pool.low_water_mark}; {f.used} of {f.limit} used).\n"
+        f"{runs_out}\n\n"
+        f"Request extra activations from Microsoft through the portal:\n"
+        f"{_url('licensing:pool_detail', f.pool.pk)}\n\n"
+        "You get this e-mail once each time the pool falls below the mark.",
+        None,
+        to,
+    )
+    return len(to)
+
+
+def notify_request_created(*, request_id: int) -> int:
+    req = (
+        ActivationRequest.objects.select_related("pool__organisation", "requested_by")
+        .filter(pk=request_id, status=RequestStatus.PENDING)
+        .first()
+    )
+    if req is None:
+        return 0
+    to = [e for e in _emails(req.pool.organisation_id, Role.MANAGER) if e != req.requested_by.email]
+    if not to:
+        return 0
+    send_mail(
+        f"[Licensing] Approval needed: {req.quantity} extra {req.product_name} activations",
+        f"{req.requested_by.get_username()} asks for {req.quantity} extra MAK activations for "
+        f"{req.product_name} (key …{req.key_last5}) in {req.pool.organisation}.\n\n"
+        f"Justification: {req.justification}\n\n"
+        f"Approve or reject it in the approvals queue:\n{_url('licensing:approval_queue')}",
+        None,
+        to,
+    )
+    return len(to)
+
+
+def notify_request_decided(*, request_id: int) -> int:
+    req = (
+        ActivationRequest.objects.select_related("pool__organisation", "requested_by", "decided_by")
+        .filter(pk=request_id)
+        .exclude(status=RequestStatus.PENDING)
+        .first()
+    )
+    if req is None or not req.requested_by.email or req.status == RequestStatus.CANCELLED:
+        return 0
+    verdict = "approved" if req.status == RequestStatus.APPROVED else "rejected"
+    next_step = (
+        "The extra activations are now on the pool. File the request with Microsoft "
+        "(the portal shows the fields their form asks for) and record Microsoft's reference "
+        "when they confirm it."
+        if req.status == RequestStatus.APPROVED
+        else "Nothing changed on the pool."
+    )
+    send_mail(
+        f"[Licensing] Your request for {req.quantity} {req.product_name} activations was {verdict}",
+        f"{req.decided_by.get_username() if req.decided_by else 'A manager'} {verdict} your "
+        f"request #{req.pk} for {req.quantity} extra activations of {req.product_name} "
+        f"(key …{req.key_last5}).\n"
+        + (f"Note: {req.decision_note}\n" if req.decision_note else "")
+        + f"\n{next_step}\n{_url('licensing:pool_detail', req.pool_id)}",
+        None,
+        [req.requested_by.email],
+    )
+    return 1

@@ -1,0 +1,673 @@
+"""MAK pool pages: pools, the key vault, the activation ledger, requests and the approvals
+queue. Views scope, validate, call one service and pick a response."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, F, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from licensing import policy
+from licensing.exports import ExportColumn, export_organisation, export_response, token_aware
+from licensing.forms_mak import (
+    ActivationRequestForm,
+    BlockForm,
+    DecisionForm,
+    GrantForm,
+    KeyAddForm,
+    KeyImportForm,
+    MicrosoftRemainingForm,
+    PasswordConfirmForm,
+    PoolForm,
+    PoolSettingsForm,
+    RecordActivationForm,
+)
+from licensing.models import (
+    ActivationRequest,
+    Client,
+    MakActivation,
+    MakKey,
+    MakPool,
+    RequestStatus,
+)
+from licensing.pagination import KeysetPaginator, SortKey
+from licensing.scoping import current_organisation, get_scoped_or_404, scoped_list
+from licensing.services import audit, mak, mak_requests
+from licensing.services.errors import DomainError
+from licensing.services.mak_forecast import PoolForecast, forecast_pools
+
+REAUTH_SESSION_KEY = "secret_reauth_at"
+
+POOL_SORTS = {
+    "edition": SortKey("edition__name", label="Edition"),
+    "created": SortKey("created_at", label="Added"),
+}
+KEY_SORTS = {"added": SortKey("id", label="Added"), "last5": SortKey("last5", label="Key")}
+ACTIVATION_SORTS = {
+    "activated": SortKey("activated_at", label="Activated"),
+}
+REQUEST_SORTS = {"requested": SortKey("requested_at", label="Requested")}
+
+pool_paginator = KeysetPaginator(POOL_SORTS, default="edition", salt="mak_pool_list")
+key_paginator = KeysetPaginator(KEY_SORTS, default="added", salt="mak_key_list")
+activation_paginator = KeysetPaginator(
+    ACTIVATION_SORTS, default="-activated", salt="mak_activation_list"
+)
+request_paginator = KeysetPaginator(REQUEST_SORTS, default="-requested", salt="mak_request_list")
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return audit.client_ip(request)
+
+
+def _forecast_for(pools: list[MakPool] | Any) -> dict[int, PoolForecast]:
+    ids = [p.pk for p in pools]
+    return {f.pool.pk: f for f in forecast_pools(MakPool.objects.filter(pk__in=ids))}
+
+
+def _pool_or_404(request: HttpRequest, pk: int, action: policy.Action | None = None) -> MakPool:
+    return get_scoped_or_404(
+        request,
+        MakPool.objects.select_related("edition", "organisation"),
+        action or policy.Action.VIEW,
+        pk=pk,
+    )
+
+
+def _key_or_404(request: HttpRequest, pk: int, action: policy.Action) -> MakKey:
+    return get_scoped_or_404(
+        request, MakKey.objects.select_related("pool__edition", "pool__organisation"), action, pk=pk
+    )
+
+
+def _request_or_404(
+    request: HttpRequest, pk: int, action: policy.Action = policy.Action.VIEW
+) -> ActivationRequest:
+    return get_scoped_or_404(
+        request,
+        ActivationRequest.objects.select_related(
+            "pool__edition", "pool__organisation", "key", "requested_by", "decided_by"
+        ),
+        action,
+        pk=pk,
+    )
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    add_never_cache_headers(response)  # includes Cache-Control: no-store
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+# --- pools -----------------------------------------------------------------------------------
+
+
+@login_required
+def pool_list(request: HttpRequest) -> HttpResponse:
+    org = current_organisation(request)
+    pools = scoped_list(request, MakPool.objects.select_related("edition"))
+    page = pool_paginator.paginate(request, pools)
+    forecasts = _forecast_for(page.rows)
+    rows = [forecasts[p.pk] for p in page.rows]
+    can_manage = policy.allowed(request.user, policy.Action.MANAGE_KEYS, org)
+    form = PoolForm(request.POST or None, organisation=org) if can_manage else None
+    if request.method == "POST":
+        policy.require(request.user, policy.Action.MANAGE_KEYS, org)
+        if form is not None and form.is_valid():
+            try:
+                pool = mak.create_pool(
+                    actor=request.user,
+                    organisation=org,
+                    edition=form.cleaned_data["edition"],
+                    agreement_number=form.cleaned_data["agreement_number"],
+                    low_water_mark=form.cleaned_data["low_water_mark"],
+                    ip_address=_ip(request),
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"{pool} created. Add its keys next.")
+                return redirect("licensing:pool_detail", pk=pool.pk)
+    context = {"page": page, "rows": rows, "form": form}
+    template = "licensing/mak/pool_list.html"
+    if request.htmx:
+        response = render(request, f"{template}#results", context)
+    else:
+        response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def pool_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = _pool_or_404(request, pk)
+    forecast = forecast_pools(MakPool.objects.filter(pk=pool.pk))[0]
+    keys = key_paginator.paginate(request, pool.keys.all())
+    org = pool.organisation
+    can = policy.actions_for(request.user, org)
+    recent = (
+        MakActivation.objects.filter(key__pool=pool)
+        .select_related("client", "key", "recorded_by")
+        .order_by("-activated_at", "-id")[:10]
+    )
+    requests_ = (
+        ActivationRequest.objects.filter(pool=pool)
+        .select_related("requested_by", "decided_by")
+        .order_by("-requested_at", "-id")[:10]
+    )
+    disagreements = sum(1 for k in keys.rows if mak.ledger_disagrees(k))
+    context = {
+        "pool": pool,
+        "f": forecast,
+        "page": keys,
+        "keys": keys.rows,
+        "recent": recent,
+        "requests": requests_,
+        "disagreements": disagreements,
+        "settings_form": PoolSettingsForm(
+            initial={
+                "agreement_number": pool.agreement_number,
+                "low_water_mark": pool.low_water_mark,
+            }
+        )
+        if can.get("manage_keys")
+        else None,
+        "activation_form": RecordActivationForm() if can.get("manage_keys") else None,
+    }
+    template = "licensing/mak/pool_detail.html"
+    response = render(request, f"{template}#keys" if request.htmx else template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+@require_POST
+def pool_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = _pool_or_404(request, pk, policy.Action.MANAGE_KEYS)
+    form = PoolSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            mak.update_pool(
+                actor=request.user, pool=pool, ip_address=_ip(request), **form.cleaned_data
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Pool settings saved.")
+    else:
+        messages.error(request, "Check the low-water mark: a whole number of 0 or more.")
+    return redirect("licensing:pool_detail", pk=pool.pk)
+
+
+@login_required
+def pool_activations(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = _pool_or_404(request, pk)
+    page = activation_paginator.paginate(
+        request,
+        MakActivation.objects.filter(key__pool=pool).select_related("client", "key", "recorded_by"),
+    )
+    template = "licensing/mak/activation_list.html"
+    response = render(
+        request, f"{template}#results" if request.htmx else template, {"pool": pool, "page": page}
+    )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def activation_record(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = _pool_or_404(request, pk, policy.Action.MANAGE_KEYS)
+    form = RecordActivationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        hostname = form.cleaned_data["hostname"].strip().lower()
+        client = (
+            Client.objects.for_organisation(pool.organisation).filter(hostname=hostname).first()
+        )
+        if client is None:
+            form.add_error("hostname", f"No client called {hostname} in {pool.organisation}.")
+        elif client.edition_id != pool.edition_id:
+            form.add_error(
+                "hostname",
+                f"{hostname} runs {client.edition or 'no known edition'}, not {pool.edition}.",
+            )
+        else:
+            try:
+                activation = mak.record_activation(
+                    actor=request.user,
+                    client=client,
+                    reason=form.cleaned_data["reason"],
+                    note=form.cleaned_data["note"],
+                    ip_address=_ip(request),
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    f"Recorded the activation of {client.hostname} with key …{activation.key.last5}.",
+                )
+                return redirect("licensing:pool_detail", pk=pool.pk)
+    return render(request, "licensing/mak/activation_form.html", {"pool": pool, "form": form})
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+@login_required
+def key_add(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = _pool_or_404(request, pk, policy.Action.MANAGE_KEYS)
+    form = KeyAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key = mak.add_key(
+                actor=request.user,
+                pool=pool,
+                key=form.cleaned_data["key"],
+                activation_limit=form.cleaned_data["activation_limit"],
+                activations_used=form.cleaned_data["activations_used"] or 0,
+                label=form.cleaned_data["label"],
+                ip_address=_ip(request),
+            )
+        except DomainError as exc:
+            form.add_error(
+                "key" if exc.code in ("invalid_key", "duplicate_key") else None, str(exc)
+            )
+        else:
+            messages.success(request, f"Key {key.masked} stored encrypted.")
+            return redirect("licensing:pool_detail", pk=pool.pk)
+    # The template never echoes a typed key back to the browser, valid or not.
+    return _no_store(render(request, "licensing/mak/key_add.html", {"pool": pool, "form": form}))
+
+
+@login_required
+def key_import(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = _pool_or_404(request, pk, policy.Action.MANAGE_KEYS)
+    form = KeyImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = mak.import_keys(
+            actor=request.user,
+            pool=pool,
+            csv_text=form.cleaned_data["file"],
+            ip_address=_ip(request),
+        )
+        if report.ok:
+            messages.success(request, f"Imported {len(report.created)} keys into {pool}.")
+            return redirect("licensing:pool_detail", pk=pool.pk)
+    return _no_store(
+        render(
+            request, "licensing/mak/key_import.html", {"pool": pool, "form": form, "report": report}
+        )
+    )
+
+
+@login_required
+@require_POST
+def key_block(request: HttpRequest, pk: int) -> HttpResponse:
+    key = _key_or_404(request, pk, policy.Action.MANAGE_KEYS)
+    form = BlockForm(request.POST)
+    try:
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        mak.block_key(actor=request.user, key=key, reason=reason, ip_address=_ip(request))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Key {key.masked} blocked: it is never allocated again.")
+    return redirect("licensing:pool_detail", pk=key.pool_id)
+
+
+@login_required
+@require_POST
+def key_unblock(request: HttpRequest, pk: int) -> HttpResponse:
+    key = _key_or_404(request, pk, policy.Action.MANAGE_KEYS)
+    try:
+        mak.unblock_key(actor=request.user, key=key, ip_address=_ip(request))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Key {key.masked} unblocked.")
+    return redirect("licensing:pool_detail", pk=key.pool_id)
+
+
+@login_required
+@require_POST
+def key_microsoft_remaining(request: HttpRequest, pk: int) -> HttpResponse:
+    key = _key_or_404(request, pk, policy.Action.MANAGE_KEYS)
+    form = MicrosoftRemainingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter Microsoft's remaining count as a whole number of 0 or more.")
+    else:
+        try:
+            key = mak.set_microsoft_remaining(
+                actor=request.user,
+                key=key,
+                remaining=form.cleaned_data["remaining"],
+                ip_address=_ip(request),
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            if mak.ledger_disagrees(key):
+                messages.warning(
+                    request,
+                    f"Microsoft says {key.microsoft_remaining} left on {key.masked}; the portal's "
+                    f"ledger says {key.activations_left}. Check activations made outside the portal.",
+                )
+            else:
+                messages.success(
+                    request, f"Microsoft's figure for {key.masked} matches the ledger."
+                )
+    return redirect("licensing:pool_detail", pk=key.pool_id)
+
+
+# --- reveal ----------------------------------------------------------------------------------
+
+
+@login_required
+def password_confirm(request: HttpRequest) -> HttpResponse:
+    """Confirm the password before a sensitive act; valid SECRET_REVEAL_REAUTH_SECONDS."""
+    target = request.POST.get("next") or request.GET.get("next") or reverse("licensing:pool_list")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("licensing:pool_list")
+    form = PasswordConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        # authenticate() goes through django-axes: failures count towards the lockout.
+        user = authenticate(
+            request, username=request.user.get_username(), password=form.cleaned_data["password"]
+        )
+        if user is not None and user.pk == request.user.pk:
+            request.session[REAUTH_SESSION_KEY] = time.time()
+            audit.record(
+                action="auth.password_confirmed",
+                actor=request.user,
+                organisation=getattr(request, "organisation", None) or None,
+                ip_address=_ip(request),
+            )
+            return redirect(target)
+        form.add_error("password", "That is not your password.")
+    return _no_store(
+        render(request, "licensing/mak/password_confirm.html", {"form": form, "next": target})
+    )
+
+
+@login_required
+def key_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    key = _key_or_404(request, pk, policy.Action.REVEAL_SECRET)
+    confirmed_at = request.session.get(REAUTH_SESSION_KEY)
+    if not mak.reauth_is_fresh(confirmed_at):
+        return redirect(f"{reverse('licensing:password_confirm')}?next={request.path}")
+    context: dict[str, Any] = {"key": key, "pool": key.pool}
+    if request.method == "POST":
+        try:
+            context["revealed"] = mak.reveal_key(
+                actor=request.user,
+                key=key,
+                password_confirmed_at=confirmed_at,
+                ip_address=_ip(request),
+            )
+        except DomainError:
+            return redirect(f"{reverse('licensing:password_confirm')}?next={request.path}")
+    return _no_store(render(request, "licensing/mak/key_reveal.html", context))
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+@login_required
+def request_create(request: HttpRequest, pk: int) -> HttpResponse:
+    pool = _pool_or_404(request, pk, policy.Action.REQUEST_ACTIVATIONS)
+    form = ActivationRequestForm(
+        request.POST or None,
+        pool=pool,
+        initial={"agreement_number": pool.agreement_number, "product_name": str(pool.edition)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            req = mak_requests.request_activations(
+                actor=request.user,
+                pool=pool,
+                key=form.cleaned_data["key"],
+                quantity=form.cleaned_data["quantity"],
+                justification=form.cleaned_data["justification"],
+                agreement_number=form.cleaned_data["agreement_number"],
+                product_name=form.cleaned_data["product_name"],
+                ip_address=_ip(request),
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Request #{req.pk} for {req.quantity} activations sent to the managers for approval.",
+            )
+            return redirect("licensing:pool_detail", pk=pool.pk)
+    forecast = forecast_pools(MakPool.objects.filter(pk=pool.pk))[0]
+    return render(
+        request, "licensing/mak/request_form.html", {"pool": pool, "form": form, "f": forecast}
+    )
+
+
+@login_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    qs = scoped_list(
+        request,
+        ActivationRequest.objects.select_related(
+            "pool__edition", "requested_by", "decided_by", "key"
+        ),
+    )
+    status = request.GET.get("status", "")
+    if status in RequestStatus.values:
+        qs = qs.filter(status=status)
+    page = request_paginator.paginate(request, qs)
+    template = "licensing/mak/request_list.html"
+    context = {"page": page, "status": status, "statuses": RequestStatus.choices}
+    response = render(request, f"{template}#results" if request.htmx else template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _queue_context(request: HttpRequest, req: ActivationRequest) -> dict[str, Any]:
+    forecast = forecast_pools(MakPool.objects.filter(pk=req.pool_id))[0]
+    return {"req": req, "f": forecast}
+
+
+@login_required
+def approval_queue(request: HttpRequest) -> HttpResponse:
+    org = current_organisation(request)
+    policy.require(request.user, policy.Action.DECIDE_REQUESTS, org)
+    pending = list(
+        ActivationRequest.objects.for_organisation(org)
+        .filter(status=RequestStatus.PENDING)
+        .select_related("pool__edition", "key", "requested_by")
+        .order_by("requested_at", "id")
+    )
+    forecasts = _forecast_for({r.pool for r in pending})
+    items = [{"req": r, "f": forecasts[r.pool_id]} for r in pending]
+    decided = (
+        ActivationRequest.objects.for_organisation(org)
+        .exclude(status=RequestStatus.PENDING)
+        .select_related("pool__edition", "requested_by", "decided_by")
+        .order_by("-decided_at", "-id")[:15]
+    )
+    return render(
+        request, "licensing/mak/approval_queue.html", {"items": items, "decided": decided}
+    )
+
+
+def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
+    req = _request_or_404(request, pk, policy.Action.DECIDE_REQUESTS)
+    form = DecisionForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    error = ""
+    try:
+        service = (
+            mak_requests.approve_request if verdict == "approve" else mak_requests.reject_request
+        )
+        service(actor=request.user, request=req, note=note, ip_address=_ip(request))
+    except DomainError as exc:
+        error = str(exc)
+    req = _request_or_404(request, pk)  # fresh: the decision and the key's new limit
+    if request.htmx:
+        context = _queue_context(request, req) | {"error": error}
+        return render(request, "licensing/mak/approval_queue.html#request_card", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            f"Request #{req.pk} {req.get_status_display().lower()}: {req.quantity} activations "
+            f"for {req.product_name}.",
+        )
+    return redirect("licensing:approval_queue")
+
+
+@login_required
+@require_POST
+def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, "approve")
+
+
+@login_required
+@require_POST
+def request_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, "reject")
+
+
+@login_required
+@require_POST
+def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _request_or_404(request, pk, policy.Action.REQUEST_ACTIVATIONS)
+    try:
+        mak_requests.cancel_request(actor=request.user, request=req, ip_address=_ip(request))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Request #{req.pk} cancelled.")
+    return redirect("licensing:request_list")
+
+
+@login_required
+@require_POST
+def request_grant(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _request_or_404(request, pk, policy.Action.REQUEST_ACTIVATIONS)
+    form = GrantForm(request.POST)
+    try:
+        mak_requests.record_microsoft_grant(
+            actor=request.user,
+            request=req,
+            reference=form.cleaned_data["reference"] if form.is_valid() else "",
+            ip_address=_ip(request),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Recorded Microsoft's confirmation of request #{req.pk}.")
+    return redirect("licensing:request_list")
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+_usable = ~Q(keys__status="blocked")
+
+POOL_EXPORT_COLUMNS = [
+    ExportColumn("pool_id", "id"),
+    ExportColumn("edition", "edition__name"),
+    ExportColumn("agreement_number", "agreement_number"),
+    ExportColumn("keys", Count("keys")),
+    ExportColumn("blocked_keys", Count("keys", filter=Q(keys__status="blocked"))),
+    ExportColumn("activation_limit", Sum("keys__activation_limit", filter=_usable)),
+    ExportColumn("activations_used", Sum("keys__activations_used", filter=_usable)),
+    ExportColumn(
+        "activations_remaining",
+        Sum(F("keys__activation_limit") - F("keys__activations_used"), filter=_usable),
+    ),
+    ExportColumn("low_water_mark", "low_water_mark"),
+    ExportColumn("low_water_alerted_at", "low_water_alerted_at"),
+    ExportColumn("microsoft_remaining", Sum("keys__microsoft_remaining", filter=_usable)),
+    ExportColumn("created_at", "created_at"),
+]
+
+KEY_EXPORT_COLUMNS = [
+    ExportColumn("key_id", "id"),
+    ExportColumn("pool_id", "pool_id"),
+    ExportColumn("edition", "pool__edition__name"),
+    # Never the key: its last five characters only (what Microsoft's tools show too).
+    ExportColumn("key_last5", "last5"),
+    ExportColumn("label", "label"),
+    ExportColumn("status", "status"),
+    ExportColumn("activation_limit", "activation_limit"),
+    ExportColumn("activations_used", "activations_used"),
+    ExportColumn("activations_remaining", F("activation_limit") - F("activations_used")),
+    ExportColumn("microsoft_remaining", "microsoft_remaining"),
+    ExportColumn("microsoft_remaining_at", "microsoft_remaining_at"),
+    ExportColumn("blocked_reason", "blocked_reason"),
+    ExportColumn("created_at", "created_at"),
+]
+
+REQUEST_EXPORT_COLUMNS = [
+    ExportColumn("request_id", "id"),
+    ExportColumn("status", "status"),
+    ExportColumn("pool_id", "pool_id"),
+    ExportColumn("agreement_number", "agreement_number"),
+    ExportColumn("product_name", "product_name"),
+    ExportColumn("key_last5", "key_last5"),
+    ExportColumn("quantity", "quantity"),
+    ExportColumn("justification", "justification"),
+    ExportColumn("requested_by", "requested_by__username"),
+    ExportColumn("requested_at", "requested_at"),
+    ExportColumn("decided_by", "decided_by__username"),
+    ExportColumn("decided_at", "decided_at"),
+    ExportColumn("decision_note", "decision_note"),
+    ExportColumn("granted_at", "granted_at"),
+    ExportColumn("microsoft_reference", "microsoft_reference"),
+]
+
+
+@token_aware
+def pool_export(request: HttpRequest) -> HttpResponse:
+    """MAK usage per pool (CSV)."""
+    org = export_organisation(request)
+    qs = MakPool.objects.for_organisation(org).order_by("edition__name", "id")
+    return export_response(
+        request, name="mak-usage", queryset=qs, columns=POOL_EXPORT_COLUMNS, organisation=org
+    )
+
+
+@token_aware
+def key_export(request: HttpRequest) -> HttpResponse:
+    """Every key of the organisation, masked (last five characters only)."""
+    org = export_organisation(request)
+    qs = MakKey.objects.for_organisation(org).order_by("pool_id", "id")
+    return export_response(
+        request, name="mak-keys", queryset=qs, columns=KEY_EXPORT_COLUMNS, organisation=org
+    )
+
+
+@token_aware
+def request_export(request: HttpRequest) -> HttpResponse:
+    """Extra-activation requests with their decisions (CSV)."""
+    org = export_organisation(request)
+    qs = ActivationRequest.objects.for_organisation(org).order_by("-requested_at", "-id")
+    status = request.GET.get("status", "")
+    if status in RequestStatus.values:
+        qs = qs.filter(status=status)
+    return export_response(
+        request,
+        name="activation-requests",
+        queryset=qs,
+        columns=REQUEST_EXPORT_COLUMNS,
+        organisation=org,
+    )

@@ -1,0 +1,161 @@
+"""Pool pages and the approvals queue: cheap queries, htmx fragments with no-JS fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from licensing.models import ActivationRequest, Edition, MakKey, MakPool, RequestStatus
+from licensing.services import mak_requests
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _fill(org, pools: int, keys_per_pool: int) -> list[MakPool]:
+    created = []
+    for edition in Edition.objects.exclude(mak_pools__organisation=org).order_by("id")[:pools]:
+        pool = factories.MakPoolFactory(organisation=org, edition=edition)
+        for _ in range(keys_per_pool):
+            factories.MakKeyFactory(pool=pool, activation_limit=20, activations_used=3)
+        created.append(pool)
+    return created
+
+
+def _queries(client, url, **headers) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, **headers)
+        assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_pool_list_costs_the_same_for_2_or_12_pools(org, as_admin):
+    _fill(org, 2, 2)
+    small = _queries(as_admin, "/pools/")
+    _fill(org, 10, 4)
+    big = _queries(as_admin, "/pools/")
+    assert big == small, "the pool list must not run a query per pool or key"
+    assert big <= 12
+
+
+def test_the_pool_detail_costs_the_same_for_1_or_30_keys(org, as_admin, admin_user):
+    (pool,) = _fill(org, 1, 1)
+    small = _queries(as_admin, f"/pools/{pool.pk}/")
+    for _ in range(29):
+        factories.MakKeyFactory(pool=pool, activation_limit=5)
+    mak_requests.request_activations(
+        actor=admin_user, pool=pool, quantity=3, justification="x", agreement_number="1"
+    )
+    big = _queries(as_admin, f"/pools/{pool.pk}/")
+    assert big == small
+    assert big <= 14
+
+
+def test_the_pool_list_shows_usage_burn_rate_and_low_water(org, pool, as_admin):
+    factories.MakKeyFactory(pool=pool, activation_limit=10, activations_used=8)
+    factories.MakKeyFactory(pool=pool, activation_limit=99, status="blocked")
+    body = as_admin.get("/pools/").content.decode()
+    assert "8 / 10" in body and "1 blocked" in body and ">low<" in body
+    assert "no activations in 30 days" in body
+    fragment = as_admin.get("/pools/", HTTP_HX_REQUEST="true")
+    assert "<html" not in fragment.content.decode() and "data-pool=" in fragment.content.decode()
+    assert "HX-Request" in fragment["Vary"]
+
+
+def test_the_request_form_explains_bad_input(org, pool, as_admin):
+    key = factories.MakKeyFactory(pool=pool, activation_limit=5)
+    url = f"/pools/{pool.pk}/request/"
+    base = {
+        "key": key.pk,
+        "agreement_number": "123",
+        "product_name": "Office",
+        "justification": "why",
+    }
+    for quantity, message in (
+        (0, "at least one"),
+        (-3, "at least one"),
+        (100_001, "at most 100,000"),
+    ):
+        body = as_admin.post(url, base | {"quantity": quantity}).content.decode()
+        assert message in body, quantity
+    body = as_admin.post(url, base | {"quantity": 5, "justification": ""}).content.decode()
+    assert "This field is required" in body
+    assert not ActivationRequest.objects.exists()
+    assert as_admin.post(url, base | {"quantity": 5}).status_code == 302
+    assert ActivationRequest.objects.get().key_last5 == key.last5
+
+
+@pytest.fixture
+def pending(org, pool, admin_user):
+    key = factories.MakKeyFactory(pool=pool, activation_limit=10, activations_used=9)
+    return mak_requests.request_activations(
+        actor=admin_user, pool=pool, key=key, quantity=15, justification="Kiosks for the new hall"
+    )
+
+
+def test_the_queue_shows_what_is_being_approved(pending, as_manager):
+    body = as_manager.get("/approvals/").content.decode()
+    for text in (
+        "15 extra activations for Office LTSC Professional Plus 2024",
+        f"…{pending.key_last5}",
+        "9 / 10",
+        "Kiosks for the new hall",
+        pending.requested_by.username,
+        "limit 25, remaining 16",
+        "12345678",
+    ):
+        assert text in body, text
+
+
+def test_htmx_approve_swaps_the_card_and_applies_the_request(pending, as_manager, manager_user):
+    response = as_manager.post(
+        f"/requests/{pending.pk}/approve/", {"note": "go"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert f'id="request-{pending.pk}"' in body and "Approved by" in body
+    assert MakKey.objects.get(pk=pending.key_id).activation_limit == 25
+    again = as_manager.post(
+        f"/requests/{pending.pk}/reject/", {"note": "no"}, HTTP_HX_REQUEST="true"
+    )
+    assert "already approved" in again.content.decode()
+
+
+def test_no_js_reject_redirects_back_with_a_message(pending, as_manager):
+    response = as_manager.post(f"/requests/{pending.pk}/reject/", {"note": ""}, follow=True)
+    assert "Say why" in response.content.decode()
+    response = as_manager.post(f"/requests/{pending.pk}/reject/", {"note": "Use KMS"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/approvals/"
+    assert "rejected" in response.content.decode()
+    assert ActivationRequest.objects.get().status == RequestStatus.REJECTED
+
+
+def test_requests_list_cancel_and_grant(pending, as_admin, manager_user, admin_user):
+    assert "Kiosks for the new hall" in as_admin.get("/requests/?status=pending").content.decode()
+    as_admin.post(f"/requests/{pending.pk}/cancel/")
+    assert ActivationRequest.objects.get().status == RequestStatus.CANCELLED
+    req = mak_requests.request_activations(
+        actor=admin_user, pool=pending.pool, quantity=2, justification="again"
+    )
+    mak_requests.approve_request(actor=manager_user, request=req)
+    as_admin.post(f"/requests/{req.pk}/grant/", {"reference": "MS-42"})
+    req.refresh_from_db()
+    assert req.microsoft_reference == "MS-42"
+    body = as_admin.get("/requests/").content.decode()
+    assert "granted by Microsoft" in body and "cancelled" in body
+    csv = b"".join(as_admin.get("/requests/export.csv").streaming_content).decode()
+    assert (
+        "MS-42" in csv and "Kiosks for the new hall" in csv and csv.startswith("request_id,status")
+    )
+
+
+def test_exports_neutralise_formulas(org, pool, admin_user, as_admin):
+    factories.MakKeyFactory(pool=pool, label="=HYPERLINK(1)")
+    mak_requests.request_activations(
+        actor=admin_user, pool=pool, quantity=1, justification="@SUM(1)"
+    )
+    keys_csv = b"".join(as_admin.get("/pools/keys-export.csv").streaming_content).decode()
+    assert "'=HYPERLINK(1)" in keys_csv
+    requests_csv = b"".join(as_admin.get("/requests/export.csv").streaming_content).decode()
+    assert "'@SUM(1)" in requests_csv
