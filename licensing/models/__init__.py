@@ -62,3 +62,8 @@ __all__ = [
     "Role",
     "TokenScope",
 ]
+
+# --- KMS hosts: status reports and DNS findings
+from licensing.models.kms_reports import DnsFinding, HostStatusReport  # noqa: E402
+
+__all__ += ["DnsFinding", "HostStatusReport"]
