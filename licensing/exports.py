@@ -1,0 +1,274 @@
+"""CSV exports streamed by PostgreSQL: `COPY (<the filtered queryset's SQL>) TO STDOUT`.
+
+Every export of the portal goes through `export_response`, so every export has the same
+guarantees:
+
+- exactly the rows of the queryset it is given (build it from the list's FilterSet);
+- explicit columns, a header row, never `SELECT *`: pass `ExportColumn`s (or
+  `(header, source)` tuples). `source` is an ORM path (`"hostname"`, `"edition__name"`) or an
+  expression (`Coalesce(...)`, `RawSQL(...)`). Never export a secret: for keys, `last5` only;
+- formatting done in SQL, not in Python: timestamps as ISO 8601 UTC
+  (`2026-11-25T09:30:00Z`), dates as `YYYY-MM-DD`, and every text cell that a spreadsheet would
+  run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`;
+- streamed in ~64 KiB chunks as PostgreSQL produces them (psycopg 3 `cursor.copy()`), so the
+  exporting process stays flat in memory for any number of rows;
+- a filename `<organisation-slug>-<export name>-<YYYY-MM-DD>.csv`;
+- an audit entry `export.<name>` (who, which organisation, which filters) written before the
+  first byte is sent.
+
+Typical export view (the fleet, MAK and KMS areas all follow this shape)::
+
+    from licensing.exports import ExportColumn, export_organisation, export_response, token_aware
+
+    POOL_COLUMNS = [
+        ExportColumn("pool_id", "id"),
+        ExportColumn("edition", "edition__name"),
+        ExportColumn("activation_limit", Sum("keys__activation_limit")),
+        ExportColumn("created_at", "created_at"),
+    ]
+
+    @token_aware                      # accepts a session or `Authorization: Bearer <token>`
+    def pool_export(request):
+        org = export_organisation(request)          # 404 outsiders, 403 without EXPORT
+        qs = MakPool.objects.for_organisation(org)  # then apply the list's FilterSet
+        return export_response(request, name="mak-usage", queryset=qs,
+                               columns=POOL_COLUMNS, organisation=org)
+
+`export_organisation(request)` picks the organisation from `?organisation=<slug>` (a shared or
+scheduled link names it; a non-member gets 404), else the token's organisation, else the
+user's current one. Superusers may pass `?organisation=all` (organisation None) where a view
+allows it (`allow_all=True`).
+
+Connection handling: the COPY runs on Django's own connection of the request thread while the
+WSGI server iterates the response; Django closes (or returns to the pool) that connection on
+`request_finished`, which is sent only after the last chunk, in `response.close()`. If the
+client goes away mid-stream the generator is closed, psycopg cancels the COPY and the
+connection stays usable. Run exports under a threaded server (gunicorn gthread) because a
+stream holds its thread for the duration.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.db import connection, models
+from django.db.models import F, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from rest_framework import exceptions as drf_exceptions
+
+from licensing import policy
+from licensing.models import Organisation
+from licensing.services import audit
+
+CHUNK_BYTES = 64 * 1024
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+_TEXT_TYPES = (
+    models.CharField,
+    models.TextField,
+    models.GenericIPAddressField,
+    models.JSONField,
+)
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """One CSV column: its header and where the value comes from (ORM path or expression)."""
+
+    header: str
+    source: Any
+    # "auto" picks by the source's field type; "text" forces formula neutralisation,
+    # "raw" emits the value as PostgreSQL prints it (numbers, booleans).
+    kind: str = "auto"
+
+
+def _as_columns(columns: Sequence[ExportColumn | tuple[str, Any]]) -> list[ExportColumn]:
+    result = []
+    for col in columns:
+        result.append(col if isinstance(col, ExportColumn) else ExportColumn(*col))
+    if not result:
+        raise ValueError("An export needs at least one explicit column.")
+    return result
+
+
+def _quote_ident(name: str) -> str:
+    # Headers are code, not user input; still quote them properly. "%" is doubled because the
+    # statement goes through psycopg's client-side parameter merging.
+    return '"' + name.replace('"', '""').replace("%", "%%") + '"'
+
+
+def _formatted(ref: str, output_field: Any, kind: str) -> str:
+    """SQL that renders one column of the inner query (`ref` = "t"."cN") for the CSV."""
+    if kind == "raw":
+        return ref
+    if kind == "auto":
+        if isinstance(output_field, models.DateTimeField):
+            return f"""to_char({ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+        if isinstance(output_field, models.DateField):
+            return f"to_char({ref}, 'YYYY-MM-DD')"
+        if isinstance(output_field, models.BooleanField):
+            return f"CASE WHEN {ref} THEN 'true' WHEN NOT {ref} THEN 'false' END"
+        if isinstance(output_field, models.UUIDField):
+            return f"{ref}::text"
+        if not isinstance(output_field, _TEXT_TYPES):
+            return ref  # numbers: a leading "-" is a sign, not a formula
+    text = f"{ref}::text"
+    # A spreadsheet runs =, +, -, @ (and tab/CR tricks) as formulas: prefix those with '.
+    return (
+        f"CASE WHEN left({text}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+        f"THEN '''' || {text} ELSE {text} END"
+    )
+
+
+def copy_sql(
+    queryset: QuerySet, columns: Sequence[ExportColumn | tuple[str, Any]]
+) -> tuple[str, tuple[Any, ...]]:
+    """The `COPY (...) TO STDOUT` statement and parameters for a queryset and its columns."""
+    cols = _as_columns(columns)
+    exprs = {
+        f"c{i}": (F(c.source) if isinstance(c.source, str) else c.source)
+        for i, c in enumerate(cols)
+    }
+    inner = queryset.values(**exprs)
+    sql, params = inner.query.sql_with_params()
+    select = inner.query.annotation_select
+    outer = []
+    for i, c in enumerate(cols):
+        output_field = select[f"c{i}"].output_field
+        outer.append(f"{_formatted(f't.c{i}', output_field, c.kind)} AS {_quote_ident(c.header)}")
+    statement = (
+        f"COPY (SELECT {', '.join(outer)} FROM ({sql}) AS t) "
+        "TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
+    )
+    return statement, tuple(params)
+
+
+def stream_copy(statement: str, params: Sequence[Any]) -> Iterator[bytes]:
+    """Yield the COPY output in chunks of about CHUNK_BYTES (never the whole result)."""
+    connection.ensure_connection()
+    buffer = bytearray()
+    with connection.cursor() as cursor, cursor.copy(statement, params or None) as copy:
+        for data in copy:
+            buffer += data
+            if len(buffer) >= CHUNK_BYTES:
+                yield bytes(buffer)
+                buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def export_filename(organisation: Organisation | None, name: str) -> str:
+    slug = organisation.slug if organisation is not None else "all-organisations"
+    return f"{slug}-{name}-{timezone.now():%Y-%m-%d}.csv"
+
+
+def export_response(
+    request: HttpRequest,
+    *,
+    name: str,
+    queryset: QuerySet,
+    columns: Sequence[ExportColumn | tuple[str, Any]],
+    organisation: Organisation | None,
+    filters: dict[str, Any] | None = None,
+) -> StreamingHttpResponse:
+    """Audit the export, then stream `queryset` as CSV with `columns`. The queryset must
+    already be scoped to `organisation` (or be a superuser's all-organisations queryset)."""
+    statement, params = copy_sql(queryset, columns)
+    if filters is None:
+        filters = {
+            k: v
+            for k, v in request.GET.items()
+            if k not in ("cursor", "per_page", "organisation") and v
+        }
+    token = getattr(request, "export_token", None)
+    audit.record(
+        action=f"export.{name}",
+        actor=request.user,
+        organisation=organisation,
+        changes={"filters": filters, "columns": [c.header for c in _as_columns(columns)]},
+        ip_address=audit.client_ip(request),
+        label=(
+            f"{request.user.get_username()} (token {token.prefix}…)" if token is not None else None
+        ),
+    )
+    response = StreamingHttpResponse(
+        stream_copy(statement, params), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{export_filename(organisation, name)}"'
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- authentication and organisation for export URLs -------------------------------------------
+
+
+def token_aware(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Let a page-area view (an export) be called with `Authorization: Bearer <token>` as well
+    as with a browser session. A personal (user-scope) token acts as its owner, limited to the
+    token's organisation; agent and reporter tokens can export nothing (404)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from licensing.api.authentication import ApiTokenAuthentication
+        from licensing.models import TokenScope
+
+        auth = ApiTokenAuthentication()
+        try:
+            result = auth.authenticate(request)
+        except drf_exceptions.AuthenticationFailed as exc:
+            response = HttpResponse(
+                f"{exc.detail}\n", status=401, content_type="text/plain; charset=utf-8"
+            )
+            response["WWW-Authenticate"] = auth.authenticate_header(request)
+            return response
+        if result is not None:
+            user, token = result
+            if token.scope != TokenScope.USER:
+                raise Http404("Not found.")
+            request.user = user
+            request.export_token = token  # type: ignore[attr-defined]
+            request.organisation = token.organisation  # type: ignore[attr-defined]
+        elif not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    # A token request is not a browser form post: CSRF does not apply (GET only anyway).
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def export_organisation(
+    request: HttpRequest, action: policy.Action = policy.Action.EXPORT, *, allow_all: bool = False
+) -> Organisation | None:
+    """The organisation a list or export works in. `?organisation=<slug>` names it (a shared
+    link or scheduled job); a slug the user is not a member of is a 404 (no hint it exists),
+    as is any organisation other than a token's own. Without the parameter: the token's
+    organisation, else the user's current one. `?organisation=all` is for superusers only and
+    returns None (every organisation) where the caller allows it."""
+    token = getattr(request, "export_token", None)
+    slug = (request.GET.get("organisation") or "").strip()
+    user = request.user
+    if slug == "all" and allow_all and user.is_superuser and token is None:
+        return None
+    if slug:
+        org = Organisation.objects.for_user(user).filter(slug=slug).first()
+        if org is None or (token is not None and org.pk != token.organisation_id):
+            raise Http404("Not found.")
+    elif token is not None:
+        org = token.organisation
+    else:
+        org = getattr(request, "organisation", None) or None
+        if org is None:
+            raise Http404(
+                "You do not belong to any organisation yet. Ask an administrator to add you."
+            )
+    policy.require(user, action, org)
+    return org
