@@ -64,6 +64,6 @@ __all__ = [
 ]
 
 # --- KMS hosts: status reports and DNS findings
-from licensing.models.kms_reports import DnsFinding, HostStatusReport  # noqa: E402
+from licensing.models.kms_reports import DnsFinding, HostStatusReport
 
 __all__ += ["DnsFinding", "HostStatusReport"]

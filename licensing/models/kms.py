@@ -39,7 +39,7 @@ class KmsHost(models.Model):
     host_key_ciphertext = models.TextField(blank=True, editable=False)
     host_key_last5 = models.CharField(max_length=5, blank=True, editable=False)
     # Not unique: one CSVLK activates up to six KMS hosts (DOMAIN.md 2.4).
-    host_key_fingerprint = models.CharField(
+    host_key_fingerprint = models.CharField(  # noqa: DJ001 (NULL = no key)
         max_length=64, null=True, blank=True, db_index=True, editable=False
     )
     activation_threshold = models.PositiveSmallIntegerField(default=OFFICE_ACTIVATION_THRESHOLD)

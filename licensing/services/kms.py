@@ -332,6 +332,67 @@ def queue_poll(*, actor: Any, host: KmsHost, ip_address: str | None = None) -> N
         transaction.on_commit(lambda: poll_kms_host.delay(host.pk))
 
 
+@transaction.atomic
+def update_dns_settings(
+    *,
+    actor: Any,
+    organisation: Organisation,
+    dns_domains: list[str],
+    dns_resolvers: list[str],
+    ip_address: str | None = None,
+) -> Organisation:
+    """The domains whose `_vlmcs._tcp` records the portal reads, and the resolvers it asks."""
+    from licensing.probes import parse_resolver
+
+    policy.require(actor, policy.Action.MANAGE_ORGANISATION, organisation)
+    domains = list(dict.fromkeys(normalise_fqdn(d) for d in dns_domains))
+    for value in dns_resolvers:
+        try:
+            parse_resolver(value)
+        except ValueError as exc:
+            raise ValidationError({"dns_resolvers": str(exc)}) from None
+    org = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    diff = {}
+    if org.dns_domains != domains:
+        diff["dns_domains"] = [org.dns_domains, domains]
+    if org.dns_resolvers != list(dns_resolvers):
+        diff["dns_resolvers"] = [org.dns_resolvers, list(dns_resolvers)]
+    if not diff:
+        return org
+    org.dns_domains = domains
+    org.dns_resolvers = list(dns_resolvers)
+    org.save(update_fields=["dns_domains", "dns_resolvers"])
+    # Findings of domains no longer watched are closed; every host is checked again now.
+    DnsFinding.objects.filter(organisation=org, resolved_at__isnull=True).exclude(
+        domain__in=domains
+    ).update(resolved_at=timezone.now())
+    KmsHost.objects.for_organisation(org).filter(retired_at__isnull=True).update(
+        next_poll_at=timezone.now()
+    )
+    audit.record(
+        action="organisation.dns_settings",
+        actor=actor,
+        organisation=org,
+        obj=org,
+        changes=diff,
+        ip_address=ip_address,
+    )
+    transaction.on_commit(lambda: _queue_discovery(org.pk))
+    return org
+
+
+def _queue_discovery(organisation_id: int) -> None:
+    from licensing.tasks_kms import discover_organisation_srv
+
+    discover_organisation_srv.delay(organisation_id)
+
+
+def queue_discovery(*, actor: Any, organisation: Organisation) -> None:
+    """ "Check DNS now" on the host list."""
+    policy.require(actor, policy.Action.MANAGE_HOSTS, organisation)
+    transaction.on_commit(lambda: _queue_discovery(organisation.pk))
+
+
 # --- Polling -------------------------------------------------------------------------------
 
 
@@ -466,12 +527,14 @@ def probe_host(
     port: int,
     domains: list[str],
     resolvers: list[str],
-    tcp_timeout: float = TCP_TIMEOUT_SECONDS,
-    dns_lifetime: float = DNS_LIFETIME_SECONDS,
+    tcp_timeout: float | None = None,
+    dns_lifetime: float | None = None,
 ) -> tuple[TcpResult, list[SrvLookup]]:
     """The network half of a poll (no database): SRV lookups, then a TCP connect. With
     resolvers configured the host name is resolved through them, so the whole probe costs at
     most len(domains) * dns_lifetime + dns_lifetime + tcp_timeout."""
+    tcp_timeout = TCP_TIMEOUT_SECONDS if tcp_timeout is None else tcp_timeout
+    dns_lifetime = DNS_LIFETIME_SECONDS if dns_lifetime is None else dns_lifetime
     lookups = [lookup_srv(d, resolvers, lifetime=dns_lifetime) for d in domains]
     try:
         address = resolve_address(fqdn, resolvers, lifetime=dns_lifetime) if resolvers else fqdn
@@ -567,9 +630,7 @@ def _should_notify(last_notified: str, new_state: str) -> bool:
     """Once per change: never for "pending", and not for a new host's first healthy poll."""
     if new_state == HostState.PENDING or new_state == last_notified:
         return False
-    if not last_notified and new_state == HostState.HEALTHY:
-        return False
-    return True
+    return bool(last_notified) or new_state != HostState.HEALTHY
 
 
 def notify_state_change(*, host_id: int, previous: str, poll_id: int) -> int:
