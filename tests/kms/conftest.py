@@ -3,12 +3,13 @@ port, and an organisation whose DNS settings point at that server."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from pathlib import Path
 
 import pytest
-from dnslib import RR, QTYPE
+from dnslib import QTYPE, RR
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from licensing.models import Role
@@ -110,10 +111,8 @@ def black_hole():
     for _ in range(4):
         c = socket.socket()
         c.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             c.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         fillers.append(c)
     yield port
     for c in fillers:

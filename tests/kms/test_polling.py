@@ -216,7 +216,8 @@ def test_a_row_locked_by_another_dispatcher_is_skipped(org, transactional_db):
     locked, release, claimed = threading.Event(), threading.Event(), []
 
     def hold_lock():
-        from django.db import connection as conn, transaction
+        from django.db import connection as conn
+        from django.db import transaction
 
         with transaction.atomic():
             KmsHost.objects.select_for_update().get(pk=first.pk)
