@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from licensing.logging import redact
-from licensing.models import HostState, HostStatusReport, KmsHost
+from licensing.models import HostStatusReport, KmsHost
 from licensing.parsers import UnreadableStatusText, decode_upload, parse_status
 from licensing.services.errors import ConflictError, DomainError
 
@@ -60,6 +60,12 @@ def pick_kms_licence(licenses: list[dict[str, Any]]) -> dict[str, Any] | None:
         if "office" in f"{lic.get('name') or ''} {lic.get('description') or ''}".lower()
     ]
     return (office or hosts)[0]
+
+
+def _queue_poll(host_id: int) -> None:
+    from licensing.tasks_kms import poll_kms_host
+
+    poll_kms_host.delay(host_id)
 
 
 def _reject(
@@ -202,10 +208,7 @@ def submit_status_report(
         host.current_count = report.current_count
         host.license_status = report.license_status
         host.last_report_at = now
-        fields = ["current_count", "license_status", "last_report_at"]
-        if host.state in (HostState.PENDING, HostState.REPORT_OVERDUE):
-            # The report may end "overdue"/"pending": let the next dispatch poll it now.
-            host.next_poll_at = now
-            fields.append("next_poll_at")
-        host.save(update_fields=fields)
+        host.save(update_fields=["current_count", "license_status", "last_report_at"])
+        # A report changes what a poll concludes (count, overdue): poll right after it.
+        transaction.on_commit(lambda: _queue_poll(host.pk))
     return report

@@ -77,6 +77,8 @@ def count_chart(
         chart.points.append((x, y, count, at))
     if run:
         chart.lines.append(" ".join(run))
-    fmt = "%H:%M" if span <= 86400 else "%d %b %H:%M"
-    chart.x_labels = [(x_of(t0), t0.strftime(fmt)), (x_of(t1), t1.strftime(fmt))]
+    fmt = "%H:%M" if t0.date() == t1.date() else "%d %b %H:%M"
+    chart.x_labels = [(x_of(t0), t0.strftime(fmt))]
+    if t1 != t0:
+        chart.x_labels.append((x_of(t1), t1.strftime(fmt)))
     return chart

@@ -185,9 +185,16 @@ def test_a_reporter_token_cannot_read_or_change_its_own_host(client, kms_host, r
     assert not KmsHost.objects.filter(fqdn="evil.contoso.test").exists()
 
 
-def test_a_report_can_end_report_overdue_at_the_next_dispatch(client, kms_host, reporter):
-    KmsHost.objects.filter(pk=kms_host.pk).update(state=HostState.REPORT_OVERDUE, next_poll_at=None)
-    post(client, kms_host, dlv(), reporter)
-    kms_host.refresh_from_db()
-    assert kms_host.next_poll_at is not None
+def test_an_accepted_report_queues_a_poll_after_commit(
+    client, kms_host, reporter, monkeypatch, django_capture_on_commit_callbacks
+):
+    from licensing.tasks_kms import poll_kms_host
+
+    queued = []
+    monkeypatch.setattr(poll_kms_host, "delay", lambda pk: queued.append(pk))
+    KmsHost.objects.filter(pk=kms_host.pk).update(state=HostState.REPORT_OVERDUE)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, kms_host, dlv(), reporter)
+        post(client, kms_host, "unreadable", reporter)
+    assert queued == [kms_host.pk]  # the unreadable one changes nothing, queues nothing
     assert mail.outbox == []
