@@ -15,6 +15,7 @@ State rule of a poll, first match wins (README "KMS hosts"):
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,10 +46,16 @@ from licensing.services.errors import ConflictError, DomainError
 
 log = logging.getLogger(__name__)
 
-# Tunables (settings may override; the defaults are what the README documents).
-TCP_TIMEOUT_SECONDS = float(getattr(settings, "KMS_TCP_TIMEOUT_SECONDS", 3.0))
-DNS_LIFETIME_SECONDS = float(getattr(settings, "KMS_DNS_LIFETIME_SECONDS", 3.0))
-REPORT_OVERDUE_HOURS = float(getattr(settings, "KMS_REPORT_OVERDUE_HOURS", 24))
+
+def _tunable(name: str, default: float) -> float:
+    """A Django setting of that name, else the environment variable (.env.example), else the
+    default the README documents."""
+    return float(getattr(settings, name, None) or os.environ.get(name) or default)
+
+
+TCP_TIMEOUT_SECONDS = _tunable("KMS_TCP_TIMEOUT_SECONDS", 3.0)
+DNS_LIFETIME_SECONDS = _tunable("KMS_DNS_LIFETIME_SECONDS", 3.0)
+REPORT_OVERDUE_HOURS = _tunable("KMS_REPORT_OVERDUE_HOURS", 24)
 REVEAL_CONFIRM_MINUTES = 5
 DISPATCH_BATCH = 1000
 
