@@ -56,7 +56,6 @@ def _tunable(name: str, default: float) -> float:
 TCP_TIMEOUT_SECONDS = _tunable("KMS_TCP_TIMEOUT_SECONDS", 3.0)
 DNS_LIFETIME_SECONDS = _tunable("KMS_DNS_LIFETIME_SECONDS", 3.0)
 REPORT_OVERDUE_HOURS = _tunable("KMS_REPORT_OVERDUE_HOURS", 24)
-REVEAL_CONFIRM_MINUTES = 5
 DISPATCH_BATCH = 1000
 
 # RFC 1123 host names: labels of letters, digits and inner hyphens; at least two labels.
@@ -301,9 +300,9 @@ def reveal_host_key(
     few minutes. Every reveal is audited (masked) in the same transaction."""
     policy.require(actor, policy.Action.REVEAL_SECRET, host.organisation)
     now = timezone.now()
-    if password_confirmed_at is None or now - password_confirmed_at > timedelta(
-        minutes=REVEAL_CONFIRM_MINUTES
-    ):
+    from licensing.services.kms_reauth import window
+
+    if password_confirmed_at is None or not timedelta(0) <= now - password_confirmed_at <= window():
         raise DomainError(
             "Confirm your password to reveal a host key.", code="password_confirmation_required"
         )

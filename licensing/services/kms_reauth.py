@@ -1,16 +1,22 @@
 """Recent password confirmation for revealing a KMS host key (admin + password in the last
-few minutes). The confirmation time lives in the session; the reveal service checks its age."""
+few minutes). Same session key, format (epoch seconds) and window setting as the MAK vault's
+confirmation (branch `mak`: `licensing.views.mak.REAUTH_SESSION_KEY`,
+SECRET_REVEAL_REAUTH_SECONDS), so one confirmation serves both once the branches meet."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-SESSION_KEY = "kms_password_confirmed_at"
+SESSION_KEY = "secret_reauth_at"
+
+
+def window() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "SECRET_REVEAL_REAUTH_SECONDS", 300)))
 
 
 def confirm_password(request: HttpRequest, password: str) -> bool:
@@ -22,10 +28,13 @@ def confirm_password(request: HttpRequest, password: str) -> bool:
     )
     ok = checked is not None and checked.pk == user.pk
     if ok:
-        request.session[SESSION_KEY] = timezone.now().isoformat()
+        request.session[SESSION_KEY] = time.time()
     return ok
 
 
 def password_confirmed_at(request: HttpRequest) -> datetime | None:
     value = request.session.get(SESSION_KEY)
-    return parse_datetime(value) if value else None
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC) if value else None
+    except (TypeError, ValueError):
+        return None
