@@ -175,3 +175,14 @@ def dlv(count=12, port=1688, total=100, failed=3, licensed=90, grace=7) -> str:
     return DLV_TEMPLATE.format(
         count=count, port=port, total=total, failed=failed, licensed=licensed, grace=grace
     )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def editions_back_after_flushes(django_db_blocker):
+    """This directory has transactional tests (a real worker); their flush removes the built-in
+    editions. Put them back after each module for the tests that run next."""
+    yield
+    from tests.kms.helpers import load_builtin_editions
+
+    with django_db_blocker.unblock():
+        load_builtin_editions()
