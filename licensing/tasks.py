@@ -12,3 +12,12 @@ def record_beat_heartbeat() -> str:
     now = timezone.now()
     Heartbeat.objects.update_or_create(name="beat", defaults={"at": now})
     return now.isoformat()
+
+
+# --- KMS hosts: importing the module registers its tasks with the worker.
+from licensing.tasks_kms import (  # noqa: E402, F401
+    discover_organisation_srv,
+    dispatch_dns_discovery,
+    dispatch_due_host_polls,
+    poll_kms_host,
+)

@@ -19,6 +19,14 @@ app.conf.beat_schedule = {
     # Each issue's tasks register here; tasks are idempotent, so an overlap is harmless.
     "record-beat-heartbeat": {"task": "licensing.tasks.record_beat_heartbeat", "schedule": 60.0},
     # --- KMS hosts (polling) ---
+    "kms-dispatch-due-host-polls": {
+        "task": "licensing.tasks_kms.dispatch_due_host_polls",
+        "schedule": 60.0,
+    },
+    "kms-discover-srv-records": {
+        "task": "licensing.tasks_kms.dispatch_dns_discovery",
+        "schedule": 600.0,
+    },
     # --- inventory (compliance sweep, digests) ---
     # --- MAK pools (low-water checks) ---
     # --- fleet browser (dashboard counters of large organisations) ---

@@ -67,3 +67,8 @@ __all__ = [
 from licensing.models.fleet_summary import ClientCount
 
 __all__ += ["ClientCount"]
+
+# --- KMS hosts: status reports and DNS findings
+from licensing.models.kms_reports import DnsFinding, HostStatusReport
+
+__all__ += ["DnsFinding", "HostStatusReport"]

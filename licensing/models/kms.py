@@ -15,7 +15,7 @@ class KmsProductGroup(models.TextChoices):
 
 
 class HostState(models.TextChoices):
-    PENDING = "pending", "Not polled yet"
+    PENDING = "pending", "Pending (no status report yet)"
     HEALTHY = "healthy", "Healthy"
     BELOW_THRESHOLD = "below_threshold", "Below activation threshold"
     UNREACHABLE = "unreachable", "Unreachable"
@@ -38,8 +38,9 @@ class KmsHost(models.Model):
     # The host key (CSVLK) is a secret like a MAK: encrypted, masked, revealed only on purpose.
     host_key_ciphertext = models.TextField(blank=True, editable=False)
     host_key_last5 = models.CharField(max_length=5, blank=True, editable=False)
-    host_key_fingerprint = models.CharField(
-        max_length=64, null=True, blank=True, unique=True, editable=False
+    # Not unique: one CSVLK activates up to six KMS hosts (DOMAIN.md 2.4).
+    host_key_fingerprint = models.CharField(  # noqa: DJ001 (NULL = no key)
+        max_length=64, null=True, blank=True, db_index=True, editable=False
     )
     activation_threshold = models.PositiveSmallIntegerField(default=OFFICE_ACTIVATION_THRESHOLD)
     poll_interval_minutes = models.PositiveIntegerField(default=15)
@@ -51,6 +52,13 @@ class KmsHost(models.Model):
     last_report_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Why the host is in its state, in a sentence ("count 3 of 5", "port 1688 refused", ...).
+    state_reason = models.CharField(max_length=300, blank=True)
+    # The last state the admins were emailed about: a change notifies once, not every poll.
+    last_notified_state = models.CharField(max_length=20, blank=True)
+    # From the newest accepted status report (slmgr /dlv) and the newest poll.
+    license_status = models.CharField(max_length=30, blank=True)
+    srv_published = models.BooleanField(null=True)
 
     objects = ScopedQuerySet.as_manager()
 
@@ -98,8 +106,19 @@ class HostPoll(models.Model):
     srv_published = models.BooleanField(null=True)
     current_count = models.IntegerField(null=True, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
+    # Wall time of the probes (DNS + TCP): a dead host costs its timeout, no more.
+    duration_ms = models.FloatField(null=True, blank=True)
     state = models.CharField(max_length=20, choices=HostState.choices)
     error = models.TextField(blank=True)
+    # What the SRV lookups said, per domain: [{"domain", "published", "port", "error"}].
+    srv_detail = models.JSONField(default=list, blank=True)
+    report = models.ForeignKey(
+        "licensing.HostStatusReport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     objects = ScopedQuerySet.as_manager(organisation_path="host__organisation")
 

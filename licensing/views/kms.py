@@ -1,0 +1,530 @@
+"""KMS host pages: list (keyset), detail with poll history chart, add/edit/retire, poll now,
+reporter tokens, audited host-key reveal, DNS settings and the status CSV export."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from licensing import policy
+from licensing.exports import ExportColumn, export_organisation, export_response, token_aware
+from licensing.filters_kms import KmsHostFilterSet
+from licensing.models import (
+    DEFAULT_KMS_PORT,
+    ApiToken,
+    HostPoll,
+    HostState,
+    HostStatusReport,
+    KmsHost,
+    KmsProductGroup,
+    Organisation,
+    TokenScope,
+)
+from licensing.pagination import KeysetPaginator, SortKey
+from licensing.probes import parse_resolver
+from licensing.scoping import current_organisation, get_scoped_or_404
+from licensing.services import audit, kms, kms_reauth
+from licensing.services.errors import DomainError
+from licensing.services.tokens import create_api_token
+from licensing.views.kms_chart import count_chart
+
+HOST_SORTS = {
+    "fqdn": SortKey("fqdn", label="Host"),
+    "state": SortKey("state", label="State"),
+    "count": SortKey("current_count", nullable=True, label="Count"),
+    "polled": SortKey("last_polled_at", nullable=True, label="Last poll"),
+    "report": SortKey("last_report_at", nullable=True, label="Last report"),
+}
+PAGINATOR = KeysetPaginator(HOST_SORTS, default="fqdn", salt="kms_host_list")
+CHART_POLLS = 300
+HISTORY_ROWS = 50
+
+
+class HostForm(forms.Form):
+    fqdn = forms.CharField(
+        label="FQDN",
+        max_length=253,
+        help_text="The host's fully qualified DNS name, as its SRV record names it.",
+    )
+    port = forms.IntegerField(
+        min_value=1, max_value=65535, initial=DEFAULT_KMS_PORT, help_text="1688 unless changed."
+    )
+    product_group = forms.ChoiceField(
+        label="KMS host key for",
+        choices=KmsProductGroup.choices,
+        initial=KmsProductGroup.OFFICE_2024,
+    )
+    host_key = forms.CharField(
+        label="Host key (CSVLK)",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Optional. Stored encrypted; shown masked; revealing it is audited.",
+    )
+    activation_threshold = forms.IntegerField(
+        min_value=1, max_value=50, initial=5, help_text="5 for Office (and Windows Server)."
+    )
+    poll_interval_minutes = forms.IntegerField(
+        label="Poll every (minutes)", min_value=1, max_value=1440, initial=15
+    )
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, initial="slmgr /dlv scheduled task")
+    days = forms.IntegerField(min_value=1, max_value=365, initial=365)
+
+
+class RevealForm(forms.Form):
+    password = forms.CharField(
+        required=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class ReportUploadForm(forms.Form):
+    text = forms.CharField(
+        label="Output of slmgr.vbs /dlv",
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        max_length=512 * 1024,
+    )
+
+
+class DnsSettingsForm(forms.Form):
+    dns_domains = forms.CharField(
+        label="DNS domains",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line. The portal reads _vlmcs._tcp.<domain> in each.",
+    )
+    dns_resolvers = forms.CharField(
+        label="DNS resolvers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One IP (or IP:port) per line; empty = the portal server's own resolvers.",
+    )
+
+    def clean_dns_domains(self) -> list[str]:
+        domains = []
+        for line in self.cleaned_data["dns_domains"].split():
+            try:
+                domains.append(kms.normalise_fqdn(line))
+            except ValidationError as exc:
+                raise forms.ValidationError(exc.message_dict["fqdn"]) from None
+        return list(dict.fromkeys(domains))
+
+    def clean_dns_resolvers(self) -> list[str]:
+        resolvers = []
+        for line in self.cleaned_data["dns_resolvers"].split():
+            try:
+                parse_resolver(line)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+            resolvers.append(line)
+        return resolvers
+
+
+def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+# --- list, export ------------------------------------------------------------------------
+
+
+@login_required
+def host_list(request: HttpRequest) -> HttpResponse:
+    org = current_organisation(request)
+    policy.require(request.user, policy.Action.VIEW, org)
+    base = KmsHost.objects.for_organisation(org)
+    data = request.GET.copy()
+    if "retired" not in data:
+        data["retired"] = "false"
+    filterset = KmsHostFilterSet(data, queryset=base)
+    page = PAGINATOR.paginate(request, filterset.qs)
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "states": HostState.choices,
+        "findings": kms.open_findings(org).order_by("domain", "target"),
+        "missing": kms.missing_hosts(org).order_by("fqdn"),
+        "by_state": dict(
+            base.filter(retired_at__isnull=True)
+            .values_list("state")
+            .annotate(n=Count("id"))
+            .order_by()
+        ),
+        "organisation": org,
+        "export_query": page.query_without_cursor,
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "licensing/kms/host_list.html#results", context)
+    return render(request, "licensing/kms/host_list.html", context)
+
+
+HOST_EXPORT_COLUMNS = [
+    ExportColumn("host_id", "id"),
+    ExportColumn("fqdn", "fqdn"),
+    ExportColumn("port", "port"),
+    ExportColumn("product_group", "product_group"),
+    ExportColumn("state", "state"),
+    ExportColumn("state_reason", "state_reason"),
+    ExportColumn("state_changed_at", "state_changed_at"),
+    ExportColumn("current_count", "current_count"),
+    ExportColumn("activation_threshold", "activation_threshold"),
+    ExportColumn("license_status", "license_status"),
+    ExportColumn("published_in_dns", "srv_published"),
+    ExportColumn("last_polled_at", "last_polled_at"),
+    ExportColumn("last_report_at", "last_report_at"),
+    ExportColumn("poll_interval_minutes", "poll_interval_minutes"),
+    ExportColumn("host_key_last5", "host_key_last5"),
+    ExportColumn("retired_at", "retired_at"),
+]
+
+
+@token_aware
+def host_export(request: HttpRequest) -> HttpResponse:
+    """KMS host status CSV (the reports page links here): the list's filters, no secrets."""
+    org = export_organisation(request)
+    data = request.GET.copy()
+    if "retired" not in data:
+        data["retired"] = "false"
+    queryset = KmsHostFilterSet(data, queryset=KmsHost.objects.for_organisation(org)).qs
+    return export_response(
+        request,
+        name="kms-hosts",
+        queryset=queryset.order_by("fqdn", "id"),
+        columns=HOST_EXPORT_COLUMNS,
+        organisation=org,
+    )
+
+
+# --- create, edit, retire ----------------------------------------------------------------
+
+
+@login_required
+def host_create(request: HttpRequest) -> HttpResponse:
+    org = current_organisation(request)
+    policy.require(request.user, policy.Action.MANAGE_HOSTS, org)
+    form = HostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            host = kms.register_host(
+                actor=request.user,
+                organisation=org,
+                ip_address=audit.client_ip(request),
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{host.fqdn} added. It is polled within a minute; create a reporter token "
+                "below so it can post its status.",
+            )
+            return redirect("licensing:host_detail", pk=host.pk)
+    return render(request, "licensing/kms/host_form.html", {"form": form, "host": None})
+
+
+@login_required
+def host_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    host = get_scoped_or_404(request, KmsHost.objects.all(), policy.Action.MANAGE_HOSTS, pk=pk)
+    if host.retired_at is not None:
+        messages.error(request, "This host is retired; retired hosts cannot be edited.")
+        return redirect("licensing:host_detail", pk=host.pk)
+    initial = {name: getattr(host, name) for name in kms.EDITABLE}
+    form = HostForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            kms.update_host(
+                actor=request.user,
+                host=host,
+                ip_address=audit.client_ip(request),
+                host_key=data.pop("host_key"),
+                **data,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Host saved.")
+            return redirect("licensing:host_detail", pk=host.pk)
+    return render(request, "licensing/kms/host_form.html", {"form": form, "host": host})
+
+
+@login_required
+@require_POST
+def host_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    host = get_scoped_or_404(request, KmsHost.objects.all(), policy.Action.MANAGE_HOSTS, pk=pk)
+    kms.retire_host(actor=request.user, host=host, ip_address=audit.client_ip(request))
+    messages.success(
+        request, f"{host.fqdn} retired: no more polls, its reporter tokens are revoked."
+    )
+    return redirect("licensing:host_detail", pk=host.pk)
+
+
+# --- detail ------------------------------------------------------------------------------
+
+
+def _detail_context(request: HttpRequest, host: KmsHost, **extra: Any) -> dict[str, Any]:
+    polls = list(HostPoll.objects.filter(host=host).select_related("report")[: max(CHART_POLLS, 1)])
+    samples = [(p.polled_at, p.current_count) for p in reversed(polls)]
+    report = kms.newest_report(host)
+    last_rejected = (
+        HostStatusReport.objects.filter(host=host, accepted=False)
+        .order_by("-received_at", "-id")
+        .first()
+    )
+    org = host.organisation
+    api_url = request.build_absolute_uri(
+        reverse("api:kms-host-status-report", kwargs={"pk": host.pk})
+    )
+    context = {
+        "host": host,
+        "chart": count_chart(samples, host.activation_threshold),
+        "polls": polls[:HISTORY_ROWS],
+        "latest_poll": polls[0] if polls else None,
+        "report": report,
+        "last_rejected": last_rejected
+        if last_rejected and (report is None or last_rejected.received_at > report.received_at)
+        else None,
+        "reports": HostStatusReport.objects.filter(host=host)
+        .only("id", "received_at", "accepted", "error", "current_count", "submitted_by")
+        .order_by("-received_at", "-id")[:10],
+        "tokens": ApiToken.objects.filter(kms_host=host, scope=TokenScope.REPORTER).order_by(
+            "-created_at"
+        ),
+        "findings": kms.open_findings(org).order_by("domain", "target"),
+        "token_form": TokenForm(),
+        "upload_form": ReportUploadForm(),
+        "api_url": api_url,
+        "masked_key": kms_mask(host),
+        "organisation": org,
+        "now": timezone.now(),
+    }
+    context.update(extra)
+    if context.get("created_token"):
+        context["commands"] = reporter_commands(api_url, context["created_token"])
+    return context
+
+
+def reporter_commands(api_url: str, token: str) -> dict[str, str]:
+    """What to run on the KMS host: the PowerShell one-liner, the same as an hourly scheduled
+    task (Register-ScheduledTask: schtasks /TR is limited to 261 characters, and an encoded
+    command needs no quoting), and a cmd + curl.exe variant."""
+    post = (
+        f"Invoke-RestMethod -Method Post -Uri '{api_url}' "
+        f"-Headers @{{Authorization='Bearer {token}'}} "
+        "-ContentType 'text/plain; charset=utf-8' "
+        '-Body ((cscript.exe //nologo $env:windir\\system32\\slmgr.vbs /dlv all) -join "`n")'
+    )
+    encoded = base64.b64encode(post.encode("utf-16-le")).decode()
+    schedule = (
+        "Register-ScheduledTask -TaskName 'KMS status to portal' -User 'NT AUTHORITY\\SYSTEM' "
+        "-RunLevel Highest -Force "
+        "-Trigger (New-ScheduledTaskTrigger -Once -At (Get-Date) "
+        "-RepetitionInterval (New-TimeSpan -Hours 1)) "
+        "-Action (New-ScheduledTaskAction -Execute 'powershell.exe' "
+        f"-Argument '-NoProfile -NonInteractive -EncodedCommand {encoded}')"
+    )
+    cmd = (
+        'cscript //nologo %windir%\\system32\\slmgr.vbs /dlv all > "%TEMP%\\dlv.txt" && '
+        f'curl.exe -sS -H "Authorization: Bearer {token}" -H "Content-Type: text/plain" '
+        f'--data-binary "@%TEMP%\\dlv.txt" {api_url}'
+    )
+    return {"powershell": post, "schedule": schedule, "cmd": cmd}
+
+
+def kms_mask(host: KmsHost) -> str:
+    from licensing.crypto import mask_last5
+
+    return mask_last5(host.host_key_last5) if host.host_key_last5 else ""
+
+
+@login_required
+def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    host = get_scoped_or_404(
+        request, KmsHost.objects.select_related("organisation"), policy.Action.VIEW, pk=pk
+    )
+    if request.htmx and request.GET.get("partial") == "state":
+        return render(
+            request, "licensing/kms/host_detail.html#state", _detail_context(request, host)
+        )
+    return render(request, "licensing/kms/host_detail.html", _detail_context(request, host))
+
+
+@login_required
+@require_POST
+def host_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
+    host = get_scoped_or_404(
+        request, KmsHost.objects.select_related("organisation"), policy.Action.MANAGE_HOSTS, pk=pk
+    )
+    try:
+        kms.queue_poll(actor=request.user, host=host, ip_address=audit.client_ip(request))
+    except DomainError as exc:
+        if request.htmx:
+            return HttpResponse(str(exc), status=409)
+        messages.error(request, str(exc))
+        return redirect("licensing:host_detail", pk=host.pk)
+    if request.htmx:
+        context = _detail_context(request, host, poll_queued_at=timezone.now())
+        return render(request, "licensing/kms/host_detail.html#state", context)
+    messages.success(request, "Poll queued: refresh this page in a few seconds.")
+    return redirect("licensing:host_detail", pk=host.pk)
+
+
+@login_required
+@require_POST
+def host_token_create(request: HttpRequest, pk: int) -> HttpResponse:
+    host = get_scoped_or_404(
+        request, KmsHost.objects.select_related("organisation"), policy.Action.MANAGE_HOSTS, pk=pk
+    )
+    form = TokenForm(request.POST)
+    created = None
+    if host.retired_at is not None:
+        form.add_error(None, "This host is retired; it takes no status reports.")
+    elif form.is_valid():
+        try:
+            _, created = create_api_token(
+                actor=request.user,
+                organisation=host.organisation,
+                name=form.cleaned_data["name"],
+                scope=TokenScope.REPORTER,
+                days=form.cleaned_data["days"],
+                kms_host=host,
+                ip_address=audit.client_ip(request),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+    context = _detail_context(request, host, token_form=form, created_token=created)
+    return render(
+        request, "licensing/kms/host_detail.html", context, status=200 if created else 400
+    )
+
+
+@login_required
+@require_POST
+def host_report_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """An administrator pastes the /dlv text (no scheduled task yet): same service as the API."""
+    from licensing.services import kms_reports
+
+    host = get_scoped_or_404(
+        request, KmsHost.objects.select_related("organisation"), policy.Action.MANAGE_HOSTS, pk=pk
+    )
+    form = ReportUploadForm(request.POST)
+    if form.is_valid():
+        try:
+            report = kms_reports.submit_status_report(
+                host=host,
+                data=form.cleaned_data["text"],
+                submitted_by=request.user.get_username(),
+                source_ip=audit.client_ip(request),
+            )
+        except DomainError as exc:
+            form.add_error("text", str(exc))
+        else:
+            if report.accepted:
+                messages.success(request, f"Status report stored: count {report.current_count}.")
+                return redirect("licensing:host_detail", pk=host.pk)
+            form.add_error("text", f"Not stored as a status: {report.error}")
+    context = _detail_context(request, host, upload_form=form)
+    return render(request, "licensing/kms/host_detail.html", context, status=400)
+
+
+@login_required
+def host_report_detail(request: HttpRequest, pk: int, report_id: int) -> HttpResponse:
+    report = get_scoped_or_404(
+        request,
+        HostStatusReport.objects.select_related("host"),
+        policy.Action.VIEW,
+        pk=report_id,
+        host_id=pk,
+    )
+    return render(request, "licensing/kms/report_detail.html", {"report": report})
+
+
+@login_required
+def host_reveal_key(request: HttpRequest, pk: int) -> HttpResponse:
+    """Admins only; needs the password again (or a confirmation in the last few minutes)."""
+    host = get_scoped_or_404(
+        request, KmsHost.objects.select_related("organisation"), policy.Action.REVEAL_SECRET, pk=pk
+    )
+    form = RevealForm(request.POST or None)
+    key = None
+    if request.method == "POST" and form.is_valid():
+        password = form.cleaned_data["password"]
+        if password and not kms_reauth.confirm_password(request, password):
+            form.add_error("password", "That is not your password.")
+        else:
+            try:
+                key = kms.reveal_host_key(
+                    actor=request.user,
+                    host=host,
+                    password_confirmed_at=kms_reauth.password_confirmed_at(request),
+                    ip_address=audit.client_ip(request),
+                )
+            except DomainError as exc:
+                form.add_error("password", str(exc))
+    response = render(
+        request,
+        "licensing/kms/reveal_key.html",
+        {"host": host, "form": form, "key": key, "masked_key": kms_mask(host)},
+        status=200 if key or request.method == "GET" else 400,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- organisation DNS settings and discovery ---------------------------------------------
+
+
+@login_required
+def dns_settings(request: HttpRequest) -> HttpResponse:
+    org = current_organisation(request)
+    policy.require(request.user, policy.Action.VIEW, org)
+    can_edit = policy.allowed(request.user, policy.Action.MANAGE_ORGANISATION, org)
+    initial = {
+        "dns_domains": "\n".join(org.dns_domains),
+        "dns_resolvers": "\n".join(org.dns_resolvers),
+    }
+    form = DnsSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Your role does not allow: manage organisation.")
+        if form.is_valid():
+            kms.update_dns_settings(
+                actor=request.user,
+                organisation=org,
+                dns_domains=form.cleaned_data["dns_domains"],
+                dns_resolvers=form.cleaned_data["dns_resolvers"],
+                ip_address=audit.client_ip(request),
+            )
+            messages.success(request, "DNS settings saved; SRV records are checked again now.")
+            return redirect("licensing:host_list")
+    return render(
+        request,
+        "licensing/kms/dns_settings.html",
+        {"form": form, "can_edit": can_edit, "organisation": org},
+    )
+
+
+@login_required
+@require_POST
+def dns_scan(request: HttpRequest) -> HttpResponse:
+    org: Organisation = current_organisation(request)
+    policy.require(request.user, policy.Action.MANAGE_HOSTS, org)
+    kms.queue_discovery(actor=request.user, organisation=org)
+    messages.success(request, "DNS check queued: refresh in a few seconds.")
+    return redirect("licensing:host_list")

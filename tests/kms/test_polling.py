@@ -1,0 +1,274 @@
+"""Polls against a real loopback DNS server and real TCP ports: states, findings, dispatch and
+the one-email-per-change rule."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from licensing.models import AuditEvent, DnsFinding, HostPoll, HostState, KmsHost
+from licensing.services import kms
+from licensing.tasks_kms import dispatch_due_host_polls, poll_kms_host
+from tests.kms.conftest import zone_text
+from tests.kms.helpers import a, host, report, srv
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published(kms_org, dns_server, tcp_listener):
+    """kms-ok: in DNS with its port, reachable, fresh report with count 12."""
+    h = host(kms_org, "kms-ok.contoso.test", tcp_listener)
+    dns_server.zone.set(zone_text([srv(h.fqdn, tcp_listener), a(h.fqdn)]))
+    report(h, 12)
+    return h
+
+
+def test_a_published_reachable_host_with_a_good_count_is_healthy(published):
+    poll = kms.poll_host(host_id=published.pk)
+    published.refresh_from_db()
+    assert poll.state == published.state == HostState.HEALTHY
+    assert poll.reachable and poll.srv_published is True and poll.current_count == 12
+    assert poll.srv_detail == [
+        {"domain": "contoso.test", "published": True, "ports": [published.port], "error": ""}
+    ]
+    assert published.last_polled_at == poll.polled_at and published.srv_published is True
+
+
+def test_a_count_under_the_threshold_is_below_threshold(published):
+    report(published, 3)
+    poll = kms.poll_host(host_id=published.pk)
+    assert poll.state == HostState.BELOW_THRESHOLD
+    assert "3 is under the activation threshold of 5" in poll.error
+
+
+def test_the_uint32_minus_one_count_means_no_count(published):
+    report(published, -1)
+    assert kms.poll_host(host_id=published.pk).state == HostState.BELOW_THRESHOLD
+
+
+def test_a_closed_port_is_unreachable(kms_org, dns_server, closed_port):
+    h = host(kms_org, "kms-dead.contoso.test", closed_port)
+    dns_server.zone.set(zone_text([srv(h.fqdn, closed_port), a(h.fqdn)]))
+    report(h, 20)
+    poll = kms.poll_host(host_id=h.pk)
+    assert poll.state == HostState.UNREACHABLE and not poll.reachable
+    assert "refused" in poll.error
+
+
+def test_a_name_missing_from_dns_is_unreachable(kms_org, dns_server, tcp_listener):
+    h = host(kms_org, "ghost.contoso.test", tcp_listener)
+    dns_server.zone.set(zone_text([srv(h.fqdn, tcp_listener)]))
+    poll = kms.poll_host(host_id=h.pk)
+    assert poll.state == HostState.UNREACHABLE and "does not exist in DNS" in poll.error
+
+
+def test_a_reachable_host_without_srv_record_is_not_published(kms_org, dns_server, tcp_listener):
+    h = host(kms_org, "kms-missing.contoso.test", tcp_listener)
+    dns_server.zone.set(zone_text([a(h.fqdn)]))
+    report(h, 20)
+    poll = kms.poll_host(host_id=h.pk)
+    h.refresh_from_db()
+    assert poll.state == HostState.NOT_PUBLISHED and h.srv_published is False
+    assert "No _vlmcs._tcp SRV record for this host in contoso.test" in h.state_reason
+    assert list(kms.missing_hosts(kms_org)) == [h]
+
+
+def test_an_srv_record_with_another_port_is_not_published(kms_org, dns_server, tcp_listener):
+    h = host(kms_org, "kms-port.contoso.test", tcp_listener)
+    dns_server.zone.set(zone_text([srv(h.fqdn, 1688), a(h.fqdn)]))
+    report(h, 20)
+    poll = kms.poll_host(host_id=h.pk)
+    assert poll.state == HostState.NOT_PUBLISHED
+    assert f"port 1688, not {tcp_listener}" in poll.error
+
+
+def test_without_dns_domains_publishing_is_not_checked(org, tcp_listener):
+    org.dns_domains = []
+    org.dns_resolvers = []
+    org.save()
+    # No resolvers configured: the system resolves the name (an IP literal here).
+    h = host(org, "127.0.0.1", tcp_listener)
+    report(h, 20)
+    poll = kms.poll_host(host_id=h.pk)
+    assert poll.srv_published is None and poll.state == HostState.HEALTHY
+
+
+def test_a_silent_dns_server_does_not_mark_the_host_missing(org, silent_dns, tcp_listener):
+    org.dns_domains = ["contoso.test"]
+    org.dns_resolvers = [silent_dns]
+    org.save()
+    h = host(org, "127.0.0.1", tcp_listener)
+    report(h, 20)
+    poll = kms.poll_host(host_id=h.pk)
+    assert poll.srv_published is None and poll.state == HostState.HEALTHY
+    assert poll.srv_detail[0]["error"]
+
+
+def test_an_old_report_is_overdue(published):
+    published.status_reports.update(received_at=timezone.now() - timedelta(hours=25))
+    poll = kms.poll_host(host_id=published.pk)
+    assert poll.state == HostState.REPORT_OVERDUE and "25 h old" in poll.error
+
+
+def test_no_report_is_pending_at_first_then_overdue(kms_org, dns_server, tcp_listener):
+    h = host(kms_org, "kms-new.contoso.test", tcp_listener)
+    dns_server.zone.set(zone_text([srv(h.fqdn, tcp_listener), a(h.fqdn)]))
+    assert kms.poll_host(host_id=h.pk).state == HostState.PENDING
+    KmsHost.objects.filter(pk=h.pk).update(created_at=timezone.now() - timedelta(days=2))
+    assert kms.poll_host(host_id=h.pk).state == HostState.REPORT_OVERDUE
+
+
+def test_rogue_srv_targets_become_findings_and_resolve_when_removed(
+    kms_org, dns_server, tcp_listener
+):
+    h = host(kms_org, "kms-ok.contoso.test", tcp_listener)
+    dns_server.zone.set(
+        zone_text([srv(h.fqdn, tcp_listener), srv("rogue.contoso.test", 1688), a(h.fqdn)])
+    )
+    kms.poll_host(host_id=h.pk)
+    finding = DnsFinding.objects.get(organisation=kms_org)
+    assert (finding.domain, finding.target, finding.port) == (
+        "contoso.test",
+        "rogue.contoso.test",
+        1688,
+    )
+    assert list(kms.open_findings(kms_org)) == [finding]
+    dns_server.zone.set(zone_text([srv(h.fqdn, tcp_listener), a(h.fqdn)]))
+    assert kms.discover_organisation(organisation_id=kms_org.pk) == 0
+    finding.refresh_from_db()
+    assert finding.resolved_at is not None
+
+
+def test_registering_the_rogue_host_closes_its_finding(kms_org, dns_server, admin_user):
+    dns_server.zone.set(zone_text([srv("rogue.contoso.test", 1688)]))
+    assert kms.discover_organisation(organisation_id=kms_org.pk) == 1
+    kms.register_host(
+        actor=admin_user,
+        organisation=kms_org,
+        fqdn="rogue.contoso.test",
+        product_group="office_2021",
+    )
+    assert kms.discover_organisation(organisation_id=kms_org.pk) == 0
+
+
+def test_findings_of_another_organisation_stay_invisible(kms_org, other_org, dns_server):
+    dns_server.zone.set(zone_text([srv("rogue.contoso.test", 1688)]))
+    kms.discover_organisation(organisation_id=kms_org.pk)
+    assert kms.open_findings(other_org).count() == 0
+
+
+def test_a_state_change_emails_the_admins_once(
+    published, admin_with_email, django_capture_on_commit_callbacks
+):
+    report(published, 3)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            kms.poll_host(host_id=published.pk)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["kms-admin@example.test"]
+    assert "Below activation threshold" in message.subject and published.fqdn in message.subject
+    assert "3 is under the activation threshold" in message.body
+    # Back to healthy is a change again: one more email, then quiet.
+    report(published, 30)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            kms.poll_host(host_id=published.pk)
+    assert len(mail.outbox) == 2 and "Healthy" in mail.outbox[1].subject
+    changes = AuditEvent.objects.filter(action="kms_host.state_change", object_id=str(published.pk))
+    assert changes.count() == 2  # pending -> below threshold -> healthy
+
+
+def test_a_new_hosts_first_healthy_poll_sends_nothing(
+    published, admin_with_email, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        kms.poll_host(host_id=published.pk)
+    assert mail.outbox == []
+    published.refresh_from_db()
+    assert published.last_notified_state == HostState.HEALTHY
+
+
+def test_claiming_pushes_the_next_poll_so_a_second_dispatch_finds_nothing(org):
+    now = timezone.now()
+    due = host(
+        org, "due.example.test", next_poll_at=now - timedelta(minutes=1), poll_interval_minutes=10
+    )
+    host(org, "later.example.test", next_poll_at=now + timedelta(minutes=5))
+    retired = host(
+        org, "gone.example.test", next_poll_at=now - timedelta(minutes=1), retired_at=now
+    )
+    assert kms.claim_due_hosts(now=now) == [due.pk]
+    assert kms.claim_due_hosts(now=now) == []
+    due.refresh_from_db()
+    assert due.next_poll_at == now + timedelta(minutes=10)
+    assert retired.pk not in kms.claim_due_hosts(now=now + timedelta(hours=1))
+
+
+def test_a_row_locked_by_another_dispatcher_is_skipped(org, transactional_db):
+    import threading
+
+    now = timezone.now()
+    first = host(org, "a.example.test", next_poll_at=now - timedelta(minutes=1))
+    second = host(org, "b.example.test", next_poll_at=now - timedelta(minutes=1))
+    locked, release, claimed = threading.Event(), threading.Event(), []
+
+    def hold_lock():
+        from django.db import connection as conn
+        from django.db import transaction
+
+        with transaction.atomic():
+            KmsHost.objects.select_for_update().get(pk=first.pk)
+            locked.set()
+            release.wait(5)
+        conn.close()
+
+    t = threading.Thread(target=hold_lock)
+    t.start()
+    locked.wait(5)
+    claimed = kms.claim_due_hosts(now=now)
+    release.set()
+    t.join()
+    assert claimed == [second.pk]
+
+
+def test_the_dispatch_task_queues_one_poll_per_due_host_after_commit(
+    org, django_capture_on_commit_callbacks, monkeypatch
+):
+    now = timezone.now()
+    hosts = [
+        host(org, f"h{i}.example.test", next_poll_at=now - timedelta(seconds=5)) for i in range(3)
+    ]
+    queued = []
+    monkeypatch.setattr(poll_kms_host, "delay", lambda pk: queued.append(pk))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert dispatch_due_host_polls() == 3
+    assert queued == []  # nothing is queued before the claim commits
+    for cb in callbacks:
+        cb()
+    assert sorted(queued) == sorted(h.pk for h in hosts)
+
+
+def test_the_poll_task_skips_retired_hosts(org):
+    h = host(org, "gone.example.test", retired_at=timezone.now())
+    assert poll_kms_host(h.pk) == "skipped"
+    assert HostPoll.objects.count() == 0
+
+
+def test_a_dead_host_costs_its_timeout_no_more(kms_org, dns_server, black_hole, monkeypatch):
+    monkeypatch.setattr(kms, "TCP_TIMEOUT_SECONDS", 0.5)
+    h = host(kms_org, "kms-hole.contoso.test", black_hole)
+    dns_server.zone.set(zone_text([srv(h.fqdn, black_hole), a(h.fqdn)]))
+    tcp, _ = kms.probe_host(
+        fqdn=h.fqdn,
+        port=h.port,
+        domains=["contoso.test"],
+        resolvers=[dns_server.address],
+        tcp_timeout=0.5,
+    )
+    assert not tcp.reachable
+    poll = kms.poll_host(host_id=h.pk)
+    assert poll.state == HostState.UNREACHABLE
+    assert poll.duration_ms < 500 + 300  # the TCP timeout plus two fast DNS answers
