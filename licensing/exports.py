@@ -154,7 +154,8 @@ def stream_copy(statement: str, params: Sequence[Any]) -> Iterator[bytes]:
     """Yield the COPY output in chunks of about CHUNK_BYTES (never the whole result)."""
     connection.ensure_connection()
     buffer = bytearray()
-    with connection.cursor() as cursor, cursor.copy(statement, params or None) as copy:
+    # The raw psycopg cursor: Django's debug wrapper (DEBUG=1, `make run`) has a narrower copy().
+    with connection.cursor() as cursor, cursor.cursor.copy(statement, params or None) as copy:
         for data in copy:
             buffer += data
             if len(buffer) >= CHUNK_BYTES:

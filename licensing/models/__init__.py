@@ -14,7 +14,9 @@ from licensing.models.edition import (
     OfficeVersion,
     Product,
 )
+from licensing.models.fleet_summary import ClientCount
 from licensing.models.kms import DEFAULT_KMS_PORT, HostPoll, HostState, KmsHost, KmsProductGroup
+from licensing.models.kms_reports import DnsFinding, HostStatusReport
 from licensing.models.mak import (
     MAX_REQUESTED_ACTIVATIONS,
     ActivationReason,
@@ -62,13 +64,4 @@ __all__ = [
     "Role",
     "TokenScope",
 ]
-
-# --- fleet browser (issue 3) ---
-from licensing.models.fleet_summary import ClientCount
-
-__all__ += ["ClientCount"]
-
-# --- KMS hosts: status reports and DNS findings
-from licensing.models.kms_reports import DnsFinding, HostStatusReport
-
-__all__ += ["DnsFinding", "HostStatusReport"]
+__all__ += ["ClientCount", "DnsFinding", "HostStatusReport"]
