@@ -40,6 +40,7 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404
+from licensing.services import kms as kms_services
 from licensing.services.fleet_summary import (
     REFRESH_MINUTES,
     breakdown_by_organisation,
@@ -364,6 +365,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "trend": flagged_trend(org, timezone.now().date()),
         "trend_days": TREND_DAYS,
         "client_list_url": reverse("licensing:client_list"),
+        # Security: SRV records pointing at unknown KMS hosts, registered hosts gone from DNS.
+        "findings": kms_services.open_findings(org).order_by("domain", "target")[:10],
+        "missing": kms_services.missing_hosts(org).order_by("fqdn")[:10],
     }
     return render(request, "licensing/home.html", context)
 

@@ -107,3 +107,29 @@ def test_api_clients_endpoint_uses_the_same_filterset(
     assert [r["hostname"] for r in response.json()["results"]] == ["delta-04"]
     response = client.get(f"/api/v1/clients/?mak_pool={fleet['key'].pool_id}", **headers)
     assert [r["hostname"] for r in response.json()["results"]] == ["gamma-03"]
+
+
+def test_dashboard_warns_about_rogue_kms_hosts_of_its_organisation_only(as_admin, org, other_org):
+    from licensing.models import DnsFinding
+
+    now = timezone.now()
+    DnsFinding.objects.create(
+        organisation=org,
+        domain="contoso-test.example",
+        target="evil-kms.contoso-test.example",
+        port=1688,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    DnsFinding.objects.create(
+        organisation=other_org,
+        domain="other.example",
+        target="theirs.other.example",
+        port=1688,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    page = as_admin.get("/").content.decode()
+    assert "Unregistered KMS hosts in DNS" in page
+    assert "evil-kms.contoso-test.example" in page
+    assert "theirs.other.example" not in page
