@@ -62,3 +62,14 @@ __all__ = [
     "Role",
     "TokenScope",
 ]
+
+# --- inventory (imports, digests) ---
+from licensing.models.inventory_imports import (  # noqa: E402
+    ComplianceDigest,
+    ImportRejection,
+    ImportRun,
+    ImportSource,
+    ImportStatus,
+)
+
+__all__ += ["ComplianceDigest", "ImportRejection", "ImportRun", "ImportSource", "ImportStatus"]

@@ -75,6 +75,9 @@ class Client(models.Model):
     )
     flag_reason = models.CharField(max_length=300, blank=True)
     flag_changed_at = models.DateTimeField(null=True, blank=True)
+    # Next moment the flag can change by time alone (the next rule threshold), NULL when only a
+    # new report can change it. The periodic sweep visits only rows whose time has come.
+    flag_recheck_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -98,6 +101,12 @@ class Client(models.Model):
             models.Index(fields=["kms_host"], name="client_kms_host"),
             models.Index(fields=["mak_key"], name="client_mak_key"),
             models.Index(fields=["edition"], name="client_edition"),
+            # The transitions-only sweep: `flag_recheck_at <= now` over a partial index.
+            models.Index(
+                fields=["flag_recheck_at"],
+                condition=Q(flag_recheck_at__isnull=False),
+                name="client_flag_recheck_due",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
