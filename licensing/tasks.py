@@ -12,3 +12,8 @@ def record_beat_heartbeat() -> str:
     now = timezone.now()
     Heartbeat.objects.update_or_create(name="beat", defaults={"at": now})
     return now.isoformat()
+
+
+# Area task modules: imported here so Celery's autodiscovery (which loads licensing.tasks)
+# registers them in every worker.
+from licensing import tasks_inventory  # noqa: E402, F401

@@ -20,6 +20,22 @@ app.conf.beat_schedule = {
     "record-beat-heartbeat": {"task": "licensing.tasks.record_beat_heartbeat", "schedule": 60.0},
     # --- KMS hosts (polling) ---
     # --- inventory (compliance sweep, digests) ---
+    # Transitions only: rows whose flag_recheck_at has come (a no-op costs milliseconds).
+    "inventory-sweep-compliance": {
+        "task": "licensing.inventory.sweep_compliance",
+        "schedule": 300.0,
+    },
+    # Every client, nightly: the safety net (e.g. after an organisation changed its at-risk days).
+    "inventory-sweep-compliance-full": {
+        "task": "licensing.inventory.sweep_compliance",
+        "schedule": crontab(hour=2, minute=30),
+        "kwargs": {"full": True},
+    },
+    # One e-mail per organisation and day; running it again the same day sends nothing.
+    "inventory-compliance-digest": {
+        "task": "licensing.inventory.send_compliance_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
     # --- MAK pools (low-water checks) ---
 }
 app.conf.timezone = "UTC"

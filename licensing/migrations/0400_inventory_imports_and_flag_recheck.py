@@ -6,107 +6,172 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0004_compliance_snapshot'),
+        ("licensing", "0004_compliance_snapshot"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComplianceDigest',
+            name="ComplianceDigest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('sent_at', models.DateTimeField()),
-                ('counts', models.JSONField(default=dict)),
-                ('recipients', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("sent_at", models.DateTimeField()),
+                ("counts", models.JSONField(default=dict)),
+                ("recipients", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-day'],
+                "ordering": ["-day"],
             },
         ),
         migrations.CreateModel(
-            name='ImportRejection',
+            name="ImportRejection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('hostname', models.CharField(blank=True, max_length=253)),
-                ('reason', models.CharField(max_length=500)),
-                ('raw', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("hostname", models.CharField(blank=True, max_length=253)),
+                ("reason", models.CharField(max_length=500)),
+                ("raw", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['run', 'position', 'id'],
+                "ordering": ["run", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('api', 'API (bulk JSON)'), ('status_text', 'ospp.vbs / slmgr.vbs text'), ('csv', 'CSV inventory'), ('events_12290', 'KMS host event 12290 export')], max_length=20)),
-                ('status', models.CharField(choices=[('done', 'Imported'), ('refused', 'Refused (nothing written)'), ('failed', 'Failed (nothing written)')], max_length=10)),
-                ('actor_label', models.CharField(max_length=150)),
-                ('filename', models.CharField(blank=True, max_length=255)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('received', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('rejected', models.PositiveIntegerField(default=0)),
-                ('message', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("api", "API (bulk JSON)"),
+                            ("status_text", "ospp.vbs / slmgr.vbs text"),
+                            ("csv", "CSV inventory"),
+                            ("events_12290", "KMS host event 12290 export"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("done", "Imported"),
+                            ("refused", "Refused (nothing written)"),
+                            ("failed", "Failed (nothing written)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("actor_label", models.CharField(max_length=150)),
+                ("filename", models.CharField(blank=True, max_length=255)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("received", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("rejected", models.PositiveIntegerField(default=0)),
+                ("message", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='client',
-            name='flag_recheck_at',
+            model_name="client",
+            name="flag_recheck_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddIndex(
-            model_name='client',
-            index=models.Index(condition=models.Q(('flag_recheck_at__isnull', False)), fields=['flag_recheck_at'], name='client_flag_recheck_due'),
+            model_name="client",
+            index=models.Index(
+                condition=models.Q(("flag_recheck_at__isnull", False)),
+                fields=["flag_recheck_at"],
+                name="client_flag_recheck_due",
+            ),
         ),
         migrations.AddField(
-            model_name='compliancedigest',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='licensing.organisation'),
+            model_name="compliancedigest",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="licensing.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='importrun',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="importrun",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='importrun',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='import_runs', to='licensing.organisation'),
+            model_name="importrun",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="import_runs",
+                to="licensing.organisation",
+            ),
         ),
         migrations.AddField(
-            model_name='importrejection',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rejections', to='licensing.importrun'),
+            model_name="importrejection",
+            name="run",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="rejections",
+                to="licensing.importrun",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='compliancedigest',
-            constraint=models.UniqueConstraint(fields=('organisation', 'day'), name='compliance_digest_one_per_day'),
+            model_name="compliancedigest",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "day"), name="compliance_digest_one_per_day"
+            ),
         ),
         migrations.AddIndex(
-            model_name='importrun',
-            index=models.Index(fields=['organisation', '-id'], name='import_run_org_recent'),
+            model_name="importrun",
+            index=models.Index(fields=["organisation", "-id"], name="import_run_org_recent"),
         ),
         migrations.AddConstraint(
-            model_name='importrun',
-            constraint=models.CheckConstraint(condition=models.Q(('source__in', ['api', 'status_text', 'csv', 'events_12290'])), name='import_run_source_valid'),
+            model_name="importrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source__in", ["api", "status_text", "csv", "events_12290"])),
+                name="import_run_source_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importrun',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['done', 'refused', 'failed'])), name='import_run_status_valid'),
+            model_name="importrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["done", "refused", "failed"])),
+                name="import_run_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='importrejection',
-            index=models.Index(fields=['run', 'position'], name='import_rejection_run_pos'),
+            model_name="importrejection",
+            index=models.Index(fields=["run", "position"], name="import_rejection_run_pos"),
         ),
     ]

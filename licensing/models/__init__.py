@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 # --- inventory (imports, digests) ---
-from licensing.models.inventory_imports import (  # noqa: E402
+from licensing.models.inventory_imports import (
     ComplianceDigest,
     ImportRejection,
     ImportRun,

@@ -87,9 +87,7 @@ def rule_sql(cols: Columns = Columns(), now: str = "%(now)s") -> RuleSql:
     kms_deadline = f"({anchor} + interval '{KMS_VALIDITY_DAYS} days')"
     at_risk_from = f"({kms_deadline} - make_interval(days => {cols.at_risk_days}::int))"
     lapsed_from = f"({kms_deadline} + interval '{OOT_GRACE_DAYS} days')"
-    reported_grace_end = (
-        f"({cols.seen_at} + make_interval(mins => {cols.grace_minutes}::int))"
-    )
+    reported_grace_end = f"({cols.seen_at} + make_interval(mins => {cols.grace_minutes}::int))"
     grace_end = (
         f"(CASE WHEN {cols.grace_minutes} IS NOT NULL AND {cols.seen_at} IS NOT NULL "
         f"THEN {reported_grace_end} "
@@ -316,9 +314,7 @@ def sweep(
                 by_flag[flag] = by_flag.get(flag, 0) + n
                 touched.add(org_id)
         refresh_snapshots(organisation_ids=touched, day=now.date(), include_missing=True)
-    return SweepResult(
-        changed=changed, flagged=sum(by_flag.values()), at=now, by_flag=by_flag
-    )
+    return SweepResult(changed=changed, flagged=sum(by_flag.values()), at=now, by_flag=by_flag)
 
 
 def refresh_snapshots(
