@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from licensing.parsers import STATUS_CODES
+
 # Columns a record may carry (the CSV header and the JSON keys). `hostname` is required.
 FIELDS = (
     "hostname",
@@ -60,16 +62,11 @@ STAGE_COLUMNS = (
     "seen_at",
 )
 
+# The shared parser's status words (DOMAIN.md section 6) plus a few spellings seen in exports.
 STATUS_WORDS = {
-    "unlicensed": 0,
-    "licensed": 1,
-    "oob_grace": 2,
+    **STATUS_CODES,
     "initial_grace": 2,
-    "oot_grace": 3,
-    "non_genuine_grace": 4,
-    "notification": 5,
     "notifications": 5,
-    "extended_grace": 6,
 }
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f"}
