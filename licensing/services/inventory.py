@@ -314,7 +314,16 @@ def _write_rejections(cursor: Any, run: ImportRun, rejections: Iterable[tuple]) 
         "COPY licensing_importrejection (run_id, position, hostname, reason, raw) FROM STDIN"
     ) as copy:
         for position, hostname, reason, raw in rejections:
-            copy.write_row((run.pk, position, hostname[:253], reason[:500], (raw or "")[:1000]))
+            # PostgreSQL text cannot hold NUL; a rejected row may contain anything.
+            copy.write_row(
+                (
+                    run.pk,
+                    position,
+                    hostname[:253].replace("\x00", "\\0"),
+                    reason[:500].replace("\x00", "\\0"),
+                    (raw or "")[:1000].replace("\x00", "\\0"),
+                )
+            )
 
 
 def _after_commit_sweep(organisation_id: int) -> None:
