@@ -24,7 +24,9 @@ GOOD = (
 
 def run_csv(org, text, **kw):
     data = text.encode() if isinstance(text, str) else text
-    return inventory.import_csv(actor="cli", organisation=org, stream=io.BytesIO(data), filename="t.csv", **kw)
+    return inventory.import_csv(
+        actor="cli", organisation=org, stream=io.BytesIO(data), filename="t.csv", **kw
+    )
 
 
 def test_good_rows_are_imported_and_bad_rows_reported_with_the_line_and_reason(frozen, org):

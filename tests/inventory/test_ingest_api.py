@@ -33,11 +33,19 @@ def batch(n=3):
     ]
 
 
-def test_agent_token_creates_clients_with_lower_case_hostnames_and_flags(client, org, agent_headers):
+def test_agent_token_creates_clients_with_lower_case_hostnames_and_flags(
+    client, org, agent_headers
+):
     r = post(client, {"clients": batch()}, **agent_headers)
     assert r.status_code == 200, r.content
     body = r.json()
-    assert body["summary"] == {"received": 3, "created": 3, "updated": 0, "unchanged": 0, "rejected": 0}
+    assert body["summary"] == {
+        "received": 3,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 0,
+    }
     assert [x["result"] for x in body["results"]] == ["created"] * 3
     c = Client.objects.get(organisation=org, hostname="pc-000")
     assert c.fqdn == "pc-000.contoso.example" and c.edition.name.startswith("Office LTSC")
@@ -60,7 +68,8 @@ def test_a_re_sent_batch_changes_nothing(client, org, agent_headers):
 def test_a_batch_with_bad_records_imports_the_good_ones_and_reports_the_bad_by_index(
     client, org, agent_headers
 ):
-    records = batch(2) + [
+    records = [
+        *batch(2),
         {"hostname": "bad host"},
         {"hostname": "pc-x", "license_status": 9},
         {"hostname": "pc-y", "last_renewal_at": "yesterday"},
@@ -94,8 +103,16 @@ def test_a_hostname_twice_in_one_batch_keeps_the_last(client, org, agent_headers
 
 
 def test_an_older_report_does_not_override_a_newer_one(client, org, agent_headers):
-    post(client, [{"hostname": "pc-1", "license_status": 1, "last_seen_at": "2026-06-02T00:00:00Z"}], **agent_headers)
-    post(client, [{"hostname": "pc-1", "license_status": 5, "last_seen_at": "2026-05-01T00:00:00Z"}], **agent_headers)
+    post(
+        client,
+        [{"hostname": "pc-1", "license_status": 1, "last_seen_at": "2026-06-02T00:00:00Z"}],
+        **agent_headers,
+    )
+    post(
+        client,
+        [{"hostname": "pc-1", "license_status": 5, "last_seen_at": "2026-05-01T00:00:00Z"}],
+        **agent_headers,
+    )
     assert Client.objects.get(hostname="pc-1").license_status == 1
 
 

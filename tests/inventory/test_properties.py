@@ -51,7 +51,9 @@ def _evaluate(x, now):
     )
 
 
-common = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+common = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @common
@@ -67,10 +69,19 @@ def test_every_input_gets_exactly_one_flag_and_it_holds_until_the_recheck_time(d
         assert then.flag == now.flag, "the flag changed before its recheck time"
         assert then.reason == now.reason
     else:
-        assert then.flag != now.flag or then.reason != now.reason or then.recheck_at != now.recheck_at
+        assert (
+            then.flag != now.flag or then.reason != now.reason or then.recheck_at != now.recheck_at
+        )
 
 
-SEVERITY = {"ok": 0, "at_risk": 1, "grace_expiring": 1, "expired": 2, "unlicensed": 3, "reactivation_needed": 2}
+SEVERITY = {
+    "ok": 0,
+    "at_risk": 1,
+    "grace_expiring": 1,
+    "expired": 2,
+    "unlicensed": 3,
+    "reactivation_needed": 2,
+}
 
 
 @common
@@ -99,7 +110,9 @@ records = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batches=st.lists(records, min_size=1, max_size=3))
 def test_ingest_computes_what_the_sweep_computes(org, frozen, batches):
     Client.objects.filter(organisation=org).delete()
@@ -113,7 +126,9 @@ def test_ingest_computes_what_the_sweep_computes(org, frozen, batches):
             for r in batch
         ]
         result = inventory.ingest_records(actor="cli", organisation=org, records=payload)
-        assert not [r for r in result.results if r.result == "error" and "repeated" not in r.message]
+        assert not [
+            r for r in result.results if r.result == "error" and "repeated" not in r.message
+        ]
         frozen.shift(timedelta(hours=2))
     stored = list(
         Client.objects.filter(organisation=org).values_list(

@@ -21,7 +21,13 @@ def flag_after_sweep(client: Client) -> Client:
 
 @pytest.mark.parametrize(
     ("days", "flag"),
-    [(24, "ok"), (24.99, "ok"), (25, "grace_expiring"), (29.99, "grace_expiring"), (30, "unlicensed")],
+    [
+        (24, "ok"),
+        (24.99, "ok"),
+        (25, "grace_expiring"),
+        (29.99, "grace_expiring"),
+        (30, "unlicensed"),
+    ],
 )
 def test_never_activated_client_warns_from_day_25_and_is_unlicensed_from_day_30(
     frozen, make_client, days, flag
@@ -115,7 +121,10 @@ def test_the_state_a_client_reports_wins_over_its_dates(
 def test_a_licensed_mak_client_never_expires(frozen, make_client):
     c = flag_after_sweep(
         make_client(
-            license_status=1, activation_method="mak", last_activation_at=days_ago(900), last_renewal_at=None
+            license_status=1,
+            activation_method="mak",
+            last_activation_at=days_ago(900),
+            last_renewal_at=None,
         )
     )
     assert c.compliance_flag == "ok" and c.renewal_deadline is None and c.flag_recheck_at is None
@@ -172,7 +181,9 @@ def test_flag_changes_over_time_and_keeps_history(frozen, make_client):
 
 
 def test_evaluate_answers_like_the_sweep(frozen):
-    e = compliance.evaluate(activation_method="kms", license_status=1, last_renewal_at=days_ago(150))
+    e = compliance.evaluate(
+        activation_method="kms", license_status=1, last_renewal_at=days_ago(150)
+    )
     assert (e.flag, e.deadline, e.recheck_at) == (
         "at_risk",
         days_ago(150) + timedelta(days=180),

@@ -23,7 +23,12 @@ def fleet(frozen, make_client):
         make_client(license_status=1, last_renewal_at=days_ago(160)),
         make_client(license_status=1, last_renewal_at=days_ago(190)),
         make_client(license_status=5),
-        make_client(license_status=2, installed_at=days_ago(26), last_activation_at=None, last_renewal_at=None),
+        make_client(
+            license_status=2,
+            installed_at=days_ago(26),
+            last_activation_at=None,
+            last_renewal_at=None,
+        ),
         make_client(license_status=1, activation_method="mak", reactivation_required=True),
     ]
 
@@ -38,9 +43,7 @@ def test_a_second_sweep_right_after_writes_nothing(fleet):
 
 def test_history_rows_say_who_when_from_and_to(fleet):
     compliance.sweep(full=True, changed_by="sweep:test")
-    rows = {
-        h.client_id: h for h in ClientFlagChange.objects.all()
-    }
+    rows = {h.client_id: h for h in ClientFlagChange.objects.all()}
     expired = rows[fleet[2].pk]
     assert (expired.from_flag, expired.to_flag, expired.changed_by, expired.changed_at) == (
         "ok",
