@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
 from rest_framework.parsers import JSONParser
@@ -56,6 +57,55 @@ def ingest_organisation(request: Any, slug: str | None) -> Organisation:
     return org
 
 
+class ClientRecordSerializer(serializers.Serializer):
+    """One client record (documentation; records are validated by the ingest service)."""
+
+    hostname = serializers.CharField()
+    fqdn = serializers.CharField(required=False)
+    cmid = serializers.UUIDField(required=False)
+    edition = serializers.CharField(required=False, help_text="Edition name or SKU id")
+    activation_method = serializers.ChoiceField(choices=["kms", "mak"], required=False)
+    license_status = serializers.CharField(required=False, help_text="0..6 or a status word")
+    grace_minutes = serializers.IntegerField(required=False)
+    installed_at = serializers.DateTimeField(required=False)
+    last_activation_at = serializers.DateTimeField(required=False)
+    last_renewal_at = serializers.DateTimeField(required=False)
+    last_seen_at = serializers.DateTimeField(required=False)
+    kms_host = serializers.CharField(required=False)
+    reactivation_required = serializers.BooleanField(required=False)
+
+
+class IngestRequestSerializer(serializers.Serializer):
+    organisation = serializers.SlugField(required=False)
+    clients = ClientRecordSerializer(many=True)
+
+
+class RecordResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    hostname = serializers.CharField()
+    result = serializers.ChoiceField(choices=["created", "updated", "unchanged", "error"])
+    message = serializers.CharField(required=False)
+    flag = serializers.CharField(required=False)
+
+
+class IngestResponseSerializer(serializers.Serializer):
+    import_ = serializers.IntegerField(label="import")
+    summary = serializers.DictField(child=serializers.IntegerField())
+    results = RecordResultSerializer(many=True)
+
+
+class StatusTextRequestSerializer(serializers.Serializer):
+    hostname = serializers.CharField()
+    text = serializers.CharField(help_text="Output of ospp.vbs /dstatus or slmgr.vbs /dlv")
+    organisation = serializers.SlugField(required=False)
+
+
+class StatusTextResponseSerializer(serializers.Serializer):
+    import_ = serializers.IntegerField(label="import")
+    result = RecordResultSerializer()
+    note = serializers.CharField()
+
+
 class ClientIngestView(APIView):
     """POST a batch of client records (JSON). Body: `{"organisation": "<slug, optional>",
     "clients": [{...}, ...]}` or a bare list. Answers 200 with a result per record."""
@@ -63,6 +113,7 @@ class ClientIngestView(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [IngestThrottle]
 
+    @extend_schema(request=IngestRequestSerializer, responses=IngestResponseSerializer)
     def post(self, request: Any) -> Response:
         data = request.data
         slug = request.query_params.get("organisation")
@@ -98,6 +149,7 @@ class StatusTextView(APIView):
     throttle_classes = [IngestThrottle]
     parser_classes = [JSONParser, PlainTextParser]
 
+    @extend_schema(request=StatusTextRequestSerializer, responses=StatusTextResponseSerializer)
     def post(self, request: Any) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
         hostname = str(data.get("hostname") or request.query_params.get("hostname") or "")
