@@ -36,6 +36,7 @@ Status text (`slmgr.vbs /dlv` or `/dli`, `ospp.vbs /dstatus`)
   status words; slmgr prints no extended-grace counter, so that one is None).
 - `kms_client.kms_host` is the registered / registry-override host when one is set (that is the
   host the client uses), else the host found in DNS; None for "KMS name not available".
+- `kms_host` sits on the licence whose block printed it (the host's own KMS licence).
 - Licences without a status line are left out (slmgr's "This license is not in use", blocks of
   `ospp.vbs /act` pasted along); a text with no status line at all is unreadable.
 - Handled: CRLF / LF / CR, BOM, NULs, localised Windows Script Host banners, indented or flat
@@ -64,6 +65,11 @@ Event 12290 exports (`licensing.parsers.events`)
             item.client_fqdn, item.cmid, item.client_time (aware UTC), item.license_state,
             item.minutes_to_expiry, item.sku_id, item.min_count, item.is_vm,
             item.hresult (int), item.hresult_hex, item.succeeded, item.status
+
+- `client_fqdn` is lower-cased and must look like a host name (the docs' "<KMS Client name>"
+  placeholder is an error); CMID and activation id are lower-case GUIDs; the client time is
+  read as UTC (`2010/9/29 21:46`, with seconds, or ISO 8601 with an optional offset).
+- Rows of other events in the same export (12288, 12293, 12294) are skipped, not errors.
 
 `parse_12290_info(info, line=1)` parses one info string and raises ValueError with the reason.
 """

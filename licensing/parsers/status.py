@@ -169,7 +169,10 @@ _SLMGR_SIGNAL = re.compile(
 )
 
 # ospp /dstatus status tokens (DOMAIN.md section 4.1), compared with spaces/underscores unified.
-_TOKEN_RE = re.compile(r"\s*-{3}([A-Za-z_ ]+)-{3}")
+# Web copies sometimes turn the dashes into en or em dashes ("—LICENSED—"); accept those too.
+_TOKEN_RE = re.compile(
+    r"\s*(?:-{3}|[-\u2013\u2014]{1,2})([A-Za-z_ ]+?)\s*(?:-{3}|[-\u2013\u2014]{1,2})"
+)
 _TOKEN_STATUS: dict[str, str | None] = {
     "UNLICENSED": "unlicensed",
     "LICENSED": "licensed",

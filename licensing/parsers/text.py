@@ -89,9 +89,10 @@ def parse_host_port(value: str) -> tuple[str | None, int | None]:
     host, port = value, None
     bracketed = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?", value)
     if bracketed:
-        host, port_text = bracketed.group(1), bracketed.group(2)
+        port_text = bracketed.group(2)
         port = int(port_text) if port_text else None
-    elif value.count(":") == 1:
+        return bracketed.group(1).lower(), port if port and port <= 65535 else None
+    if value.count(":") == 1:
         host, port_text = value.split(":")
         if not re.fullmatch(r"\d{1,5}", port_text):
             return None, None

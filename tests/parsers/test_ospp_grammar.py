@@ -146,6 +146,8 @@ def test_several_products_are_separate_licences_with_their_own_kms_block():
         ("LICENSE STATUS:---NON_ GENUINE_ GRACE---", "non_genuine_grace"),
         ("LICENSE STATUS:   ---EXTENDED  GRACE---   ", "extended_grace"),
         ("LICENSE STATUS: ---licensed---", "licensed"),
+        ("LICENSE STATUS: \u2014OOT_GRACE\u2014", "oot_grace"),
+        ("LICENSE STATUS: \u2013-NOTIFICATIONS\u2013-", "notification"),
     ],
 )
 def test_each_status_token_maps_to_its_word_and_code(line, word):

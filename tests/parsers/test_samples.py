@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +159,23 @@ def test_event_sample_with_a_real_client_name_gives_every_field(sample_text):
     assert row.status == "oob_grace"
     assert row.minutes_to_expiry == 41520
     assert row.sku_id == "68531fb9-5511-4989-97be-d11a0f55633f"
+
+
+def test_parsers_import_without_django():
+    # STYLE.md: parsers are pure; importing them must not pull in Django, the ORM or settings.
+    code = (
+        "import sys, licensing.parsers, licensing.parsers.events;"
+        "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr

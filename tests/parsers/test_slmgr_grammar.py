@@ -397,3 +397,23 @@ def test_out_of_range_port_is_null_rather_than_an_error():
     lic = _one(DLI_HOST_SUBSET.replace("Listening on Port: 1688", "Listening on Port: 99999"))
 
     assert lic.kms_host.port is None
+
+
+@pytest.mark.parametrize(
+    ("value", "host", "port"),
+    [
+        ("kms01.contoso.com:1688", "kms01.contoso.com", 1688),
+        ("KMS01.Contoso.com", "kms01.contoso.com", None),
+        ("10.0.0.5:16886", "10.0.0.5", 16886),
+        ("[fd00::5]:1688", "fd00::5", 1688),
+        ("fd00::5", "fd00::5", None),
+        ("KMS name not available", None, None),
+        ("kms01.contoso.com:port", None, None),
+    ],
+)
+def test_kms_machine_name_forms(value, host, port):
+    text = WINDOWS_KMS_CLIENT.replace("kms01.contoso.com:1688", value)
+
+    client = _one(text).kms_client
+
+    assert (client.kms_host, client.kms_port) == (host, port)
