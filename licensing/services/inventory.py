@@ -305,8 +305,10 @@ def _upsert_params(organisation: Organisation, now: datetime, by: str) -> dict[s
 def _lock_shared(cursor: Any) -> None:
     # Shared with other ingests, exclusive against a running sweep (see compliance.SWEEP_LOCK_KEY).
     cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [compliance.SWEEP_LOCK_KEY])
-    # JIT compiling the rule expressions costs seconds and saves nothing for an upsert.
+    # JIT compiling the rule expressions costs seconds and saves nothing for an upsert; the
+    # merge sorts and hashes the whole batch, which should stay in memory.
     cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL work_mem = '128MB'")
 
 
 def _write_rejections(cursor: Any, run: ImportRun, rejections: Iterable[tuple]) -> None:

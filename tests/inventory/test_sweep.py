@@ -112,7 +112,8 @@ def test_an_organisation_sweep_touches_only_that_organisation(fleet, other_org):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_overlapping_sweep_skips_instead_of_running_twice(frozen, make_client):
-    make_client(license_status=5)
+    # transactional tests run on a flushed database: no built-in editions
+    make_client(license_status=5, edition=None)
     holding = threading.Event()
     release = threading.Event()
 
