@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from licensing.parsers import STATUS_CODES
@@ -95,6 +96,7 @@ class Lookups:
     now: datetime
 
 
+@lru_cache(maxsize=4096)
 def canonical_key(key: str) -> str:
     k = key.strip().lower().replace(" ", "_").replace("-", "_")
     return ALIASES.get(k, k)
