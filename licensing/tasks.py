@@ -14,10 +14,6 @@ def record_beat_heartbeat() -> str:
     return now.isoformat()
 
 
-# --- KMS hosts: importing the module registers its tasks with the worker.
-from licensing.tasks_kms import (  # noqa: E402, F401
-    discover_organisation_srv,
-    dispatch_dns_discovery,
-    dispatch_due_host_polls,
-    poll_kms_host,
-)
+# Area task modules: imported here so Celery's autodiscovery (which loads licensing.tasks)
+# registers them in every worker.
+from licensing import tasks_fleet, tasks_inventory, tasks_kms, tasks_mak  # noqa: E402, F401

@@ -13,6 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Loads licensing.tasks, which imports every area's task module (tasks_kms, tasks_mak, ...).
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
@@ -28,17 +29,30 @@ app.conf.beat_schedule = {
         "schedule": 600.0,
     },
     # --- inventory (compliance sweep, digests) ---
+    # Transitions only: rows whose flag_recheck_at has come (a no-op costs milliseconds).
+    "inventory-sweep-compliance": {
+        "task": "licensing.inventory.sweep_compliance",
+        "schedule": 300.0,
+    },
+    # Every client, nightly: the safety net (e.g. after an organisation changed its at-risk days).
+    "inventory-sweep-compliance-full": {
+        "task": "licensing.inventory.sweep_compliance",
+        "schedule": crontab(hour=2, minute=30),
+        "kwargs": {"full": True},
+    },
+    # One e-mail per organisation and day; running it again the same day sends nothing.
+    "inventory-compliance-digest": {
+        "task": "licensing.inventory.send_compliance_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
     # --- MAK pools (low-water checks) ---
+    "check-mak-low-water": {"task": "licensing.tasks_mak.check_mak_low_water", "schedule": 900.0},
     # --- fleet browser (dashboard counters of large organisations) ---
     "refresh-client-counts": {
         "task": "licensing.tasks_fleet.refresh_client_counts",
         "schedule": 300.0,
     },
-    "check-mak-low-water": {"task": "licensing.tasks_mak.check_mak_low_water", "schedule": 900.0},
 }
-app.autodiscover_tasks(related_name="tasks_fleet")  # fleet browser tasks
 app.conf.timezone = "UTC"
-# MAK area tasks live in licensing/tasks_mak.py.
-app.autodiscover_tasks(["licensing"], related_name="tasks_mak")
 
 __all__ = ("app", "crontab")

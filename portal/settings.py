@@ -321,3 +321,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Inventory ingest (client records, CSV imports)
+INVENTORY_API_MAX_RECORDS = env.int("INVENTORY_API_MAX_RECORDS", default=5000)
+INVENTORY_CSV_MAX_ROWS = env.int("INVENTORY_CSV_MAX_ROWS", default=1_000_000)
+INVENTORY_CSV_MAX_BYTES = env.int("INVENTORY_CSV_MAX_BYTES", default=256 * 1024 * 1024)
+INVENTORY_UPLOAD_MAX_ROWS = env.int("INVENTORY_UPLOAD_MAX_ROWS", default=200_000)

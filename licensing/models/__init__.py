@@ -15,6 +15,13 @@ from licensing.models.edition import (
     Product,
 )
 from licensing.models.fleet_summary import ClientCount
+from licensing.models.inventory_imports import (
+    ComplianceDigest,
+    ImportRejection,
+    ImportRun,
+    ImportSource,
+    ImportStatus,
+)
 from licensing.models.kms import DEFAULT_KMS_PORT, HostPoll, HostState, KmsHost, KmsProductGroup
 from licensing.models.kms_reports import DnsFinding, HostStatusReport
 from licensing.models.mak import (
@@ -64,4 +71,13 @@ __all__ = [
     "Role",
     "TokenScope",
 ]
-__all__ += ["ClientCount", "DnsFinding", "HostStatusReport"]
+__all__ += [
+    "ClientCount",
+    "ComplianceDigest",
+    "DnsFinding",
+    "HostStatusReport",
+    "ImportRejection",
+    "ImportRun",
+    "ImportSource",
+    "ImportStatus",
+]

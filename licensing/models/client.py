@@ -36,15 +36,22 @@ class ComplianceFlag(models.TextChoices):
 class Client(models.Model):
     """One machine running a volume edition of Office."""
 
+    # No separate index on the foreign keys below: (organisation, hostname) and the explicit
+    # indexes in Meta already lead with them, and every extra index slows bulk ingest.
     organisation = models.ForeignKey(
-        "licensing.Organisation", on_delete=models.CASCADE, related_name="clients"
+        "licensing.Organisation", on_delete=models.CASCADE, related_name="clients", db_index=False
     )
     hostname = models.CharField(max_length=253)
     fqdn = models.CharField("FQDN", max_length=253, blank=True)
     # Client Machine ID; images that were not sysprepped share one, so it is not unique.
     cmid = models.UUIDField("CMID", null=True, blank=True)
     edition = models.ForeignKey(
-        "licensing.Edition", null=True, blank=True, on_delete=models.PROTECT, related_name="clients"
+        "licensing.Edition",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clients",
+        db_index=False,
     )
     activation_method = models.CharField(max_length=3, choices=ActivationMethod.choices)
     kms_host = models.ForeignKey(
@@ -53,9 +60,15 @@ class Client(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="clients",
+        db_index=False,
     )
     mak_key = models.ForeignKey(
-        "licensing.MakKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="clients"
+        "licensing.MakKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="clients",
+        db_index=False,
     )
     license_status = models.PositiveSmallIntegerField(
         choices=LicenseStatus.choices, default=LicenseStatus.OOB_GRACE
@@ -75,6 +88,9 @@ class Client(models.Model):
     )
     flag_reason = models.CharField(max_length=300, blank=True)
     flag_changed_at = models.DateTimeField(null=True, blank=True)
+    # Next moment the flag can change by time alone (the next rule threshold), NULL when only a
+    # new report can change it. The periodic sweep visits only rows whose time has come.
+    flag_recheck_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -98,6 +114,12 @@ class Client(models.Model):
             models.Index(fields=["kms_host"], name="client_kms_host"),
             models.Index(fields=["mak_key"], name="client_mak_key"),
             models.Index(fields=["edition"], name="client_edition"),
+            # The transitions-only sweep: `flag_recheck_at <= now` over a partial index.
+            models.Index(
+                fields=["flag_recheck_at"],
+                condition=Q(flag_recheck_at__isnull=False),
+                name="client_flag_recheck_due",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -488,28 +488,9 @@ def _use_one_activation(pool_id: int) -> int | None:
 
 def _reflag_client(client_id: int, changed_by: str) -> None:
     """Recompute one client's compliance flag with the shared rules (same SQL as the sweep)."""
-    from licensing.services.compliance import DEADLINE_SQL, FLAG_SQL, REASON_SQL
+    from licensing.services.compliance import reflag_clients
 
-    sql = f"""
-    WITH computed AS (
-        SELECT c.id, c.organisation_id, c.compliance_flag AS old_flag,
-               ({FLAG_SQL}) AS new_flag, ({REASON_SQL}) AS new_reason, ({DEADLINE_SQL}) AS new_deadline
-        FROM licensing_client c JOIN licensing_organisation o ON o.id = c.organisation_id
-        WHERE c.id = %(id)s
-    ), changed AS (
-        UPDATE licensing_client c
-        SET compliance_flag = x.new_flag, flag_reason = x.new_reason,
-            renewal_deadline = x.new_deadline,
-            flag_changed_at = CASE WHEN c.compliance_flag <> x.new_flag THEN %(now)s ELSE c.flag_changed_at END
-        FROM computed x WHERE c.id = x.id
-        RETURNING c.id, c.organisation_id, x.old_flag, x.new_flag, x.new_reason
-    )
-    INSERT INTO licensing_clientflagchange (client_id, organisation_id, from_flag, to_flag, reason, changed_at, changed_by)
-    SELECT id, organisation_id, old_flag, new_flag, new_reason, %(now)s, %(by)s
-    FROM changed WHERE old_flag <> new_flag
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"id": client_id, "now": timezone.now(), "by": changed_by[:150]})
+    reflag_clients(client_ids=[client_id], changed_by=changed_by)
 
 
 @transaction.atomic

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -119,6 +121,9 @@ class Command(BaseCommand):
             self._activations()
         client_seconds = time.monotonic() - client_started
         sweep_started = time.monotonic()
+        # Flags were computed inside the INSERT; record them as history, then a sweep that
+        # finds (next to) nothing to do and writes today's snapshot counts.
+        flagged = self._flag_history(orgs)
         result = compliance.sweep(changed_by="seed_demo")
         sweep_seconds = time.monotonic() - sweep_started
         self._snapshots()
@@ -126,7 +131,7 @@ class Command(BaseCommand):
             cursor.execute("ANALYZE licensing_client")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Seeded {total:,} clients in {client_seconds:.1f}s, flagged {result.changed:,} in {sweep_seconds:.1f}s "
+                f"Seeded {total:,} clients in {client_seconds:.1f}s, flagged {flagged + result.flagged:,} in {sweep_seconds:.1f}s "
                 f"(total {time.monotonic() - started:.1f}s)."
             )
         )
@@ -271,22 +276,33 @@ class Command(BaseCommand):
             o.pk for o in orgs[len(DEMO_ORGS) :]
         ]
         first, others = takers[0], takers[1:] or takers[:1]
-        sql = """
+        # The compliance rules are applied inside the INSERT (the same SQL the sweep runs), so
+        # every client is born with its flag, reason, deadline and recheck time.
+        rules = compliance.SWEEP_RULES
+        sql = f"""
         SELECT setseed(%(seed)s);
         INSERT INTO licensing_client (
             organisation_id, hostname, fqdn, cmid, edition_id, activation_method, kms_host_id, mak_key_id,
             license_status, grace_minutes, installed_at, last_activation_at, last_renewal_at,
-            renewal_deadline, reactivation_required, compliance_flag, flag_reason, last_seen_at,
-            created_at, updated_at)
-        SELECT s.org_id, s.hostname, s.hostname || '.' || coalesce(o.dns_domains[1], o.slug || '.example'),
-               md5(s.org_id || '/' || s.i)::uuid,
-               CASE WHEN s.method = 'mak' THEN mk.edition_id ELSE s.edition_id END,
-               CASE WHEN s.method = 'mak' AND mk.key_id IS NULL THEN 'kms' ELSE s.method END,
-               CASE WHEN s.method = 'kms' OR mk.key_id IS NULL THEN kh.id END,
-               CASE WHEN s.method = 'mak' THEN mk.key_id END,
-               s.status, NULL,
-               s.installed, s.activated, s.renewed,
-               NULL, s.method = 'mak' AND s.r_hw < 0.03, 'ok', '', s.renewed, %(now)s, %(now)s
+            renewal_deadline, reactivation_required, compliance_flag, flag_reason, flag_changed_at,
+            flag_recheck_at, last_seen_at, created_at, updated_at)
+        SELECT c.organisation_id, c.hostname, c.fqdn, c.cmid, c.edition_id, c.activation_method,
+               c.kms_host_id, c.mak_key_id, c.license_status, c.grace_minutes, c.installed_at,
+               c.last_activation_at, c.last_renewal_at, {rules.deadline}, c.reactivation_required,
+               {rules.flag}, {rules.reason}, CASE WHEN {rules.flag} <> 'ok' THEN %(now)s END,
+               {rules.recheck}, c.last_seen_at, %(now)s, %(now)s
+        FROM (
+        SELECT s.org_id AS organisation_id, s.hostname,
+               s.hostname || '.' || coalesce(o.dns_domains[1], o.slug || '.example') AS fqdn,
+               md5(s.org_id || '/' || s.i)::uuid AS cmid,
+               CASE WHEN s.method = 'mak' THEN mk.edition_id ELSE s.edition_id END AS edition_id,
+               CASE WHEN s.method = 'mak' AND mk.key_id IS NULL THEN 'kms' ELSE s.method END AS activation_method,
+               CASE WHEN s.method = 'kms' OR mk.key_id IS NULL THEN kh.id END AS kms_host_id,
+               CASE WHEN s.method = 'mak' THEN mk.key_id END AS mak_key_id,
+               s.status::smallint AS license_status, NULL::int AS grace_minutes,
+               s.installed AS installed_at, s.activated AS last_activation_at, s.renewed AS last_renewal_at,
+               s.method = 'mak' AND s.r_hw < 0.03 AND mk.key_id IS NOT NULL AS reactivation_required,
+               s.renewed AS last_seen_at
         FROM (
             SELECT i,
                    CASE WHEN i %% 5 < 3 THEN %(first)s ELSE (%(others)s::bigint[])[1 + (i / 5) %% %(n_others)s] END AS org_id,
@@ -336,6 +352,8 @@ class Command(BaseCommand):
             SELECT keys.ids[1 + floor(s.r_host * cardinality(keys.ids))::int] AS key_id,
                    keys.editions[1 + floor(s.r_host * cardinality(keys.ids))::int] AS edition_id
         ) mk
+        ) c
+        JOIN licensing_organisation o ON o.id = c.organisation_id
         """
         editions = list(
             Edition.objects.filter(
@@ -352,7 +370,7 @@ class Command(BaseCommand):
             .order_by("-version", "product")
             .values_list("id", flat=True)
         )
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, self._indexes_dropped(large=total >= 100_000):
             cursor.execute(
                 sql,
                 {
@@ -367,9 +385,53 @@ class Command(BaseCommand):
                 },
             )
 
+    @contextmanager
+    def _indexes_dropped(self, *, large: bool) -> Iterator[None]:
+        """For scale seeding, build the plain (non-constraint) indexes of the client table after
+        the INSERT instead of maintaining them row by row: set-based and several times faster.
+        Runs inside the caller's transaction, so a failure leaves every index in place."""
+        if not large:
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT i.relname, pg_get_indexdef(i.oid)
+                FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                WHERE x.indrelid = 'licensing_client'::regclass
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+                """
+            )
+            indexes = cursor.fetchall()
+            for name, _definition in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+        yield
+        with connection.cursor() as cursor:
+            # Foreign keys are deferred: check them now, CREATE INDEX refuses pending triggers.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for _name, definition in indexes:
+                cursor.execute(definition)
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    def _flag_history(self, orgs: list[Organisation]) -> int:
+        """A history row for every client born with a flag other than OK."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO licensing_clientflagchange
+                    (client_id, organisation_id, from_flag, to_flag, reason, changed_at, changed_by)
+                SELECT id, organisation_id, '', compliance_flag, flag_reason, flag_changed_at, 'seed_demo'
+                FROM licensing_client
+                WHERE organisation_id = ANY(%s) AND compliance_flag <> 'ok'
+                """,
+                [[o.pk for o in orgs]],
+            )
+            return cursor.rowcount
+
     def _snapshots(self) -> None:
-        """90 days of daily flag counts for the dashboard trend: today's real counts, and
-        earlier days derived from them with a gentle seeded drift (a demo has no history)."""
+        """90 days of daily flag counts for the dashboard trend: today's real counts (written by
+        the sweep), and earlier days derived from them with a gentle seeded drift (a demo has no
+        history)."""
         with connection.cursor() as cursor:
             cursor.execute(
                 """
@@ -381,7 +443,7 @@ class Command(BaseCommand):
                                          * (0.97 + random() * 0.06)))::int
                 FROM (SELECT organisation_id, compliance_flag, count(*) AS n FROM licensing_client
                       GROUP BY 1, 2) t
-                CROSS JOIN generate_series(0, 89) d
+                CROSS JOIN generate_series(1, 89) d
                 ON CONFLICT (organisation_id, day, flag) DO UPDATE SET count = EXCLUDED.count
                 """
             )

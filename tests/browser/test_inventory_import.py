@@ -1,0 +1,55 @@
+"""An admin imports a CSV inventory through the browser and reads the result."""
+
+from __future__ import annotations
+
+import pytest
+
+from licensing.models import Client
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("restore_builtin_editions"),
+]
+
+
+@pytest.fixture(scope="module")
+def restore_builtin_editions(django_db_blocker):
+    """The flush after a live-server test removes the built-in editions (a data migration);
+    put them back for the tests that run after this module."""
+    yield
+    from tests.inventory.conftest import _restore_builtin_editions
+
+    with django_db_blocker.unblock():
+        _restore_builtin_editions()
+
+
+def test_admin_imports_a_csv_and_sees_rejected_rows(
+    page, login, live_server, admin_user, screenshot, tmp_path, monkeypatch
+):
+    # The import queues a sweep after commit; keep it off the shared broker (a publish before a
+    # `real_celery_worker` test would leave Celery's producer pool without the test prefix).
+    from licensing import tasks_inventory
+
+    queued = []
+    monkeypatch.setattr(tasks_inventory.sweep_after_ingest, "delay", lambda *a: queued.append(a))
+    csv_file = tmp_path / "inventory.csv"
+    csv_file.write_text(
+        "hostname,activation_method,license_status,last_renewal_at\n"
+        "PC-0001,kms,licensed,2026-01-10T08:00:00Z\n"
+        "pc-0002,kms,licensed,2020-01-10T08:00:00Z\n"
+        "bad host,kms,licensed,\n"
+    )
+    login(page, admin_user)
+    page.click("text=Import")
+    page.wait_for_url(f"{live_server.url}/imports/")
+    page.set_input_files("#id_csv_file", str(csv_file))
+    page.click("#csv-import-form button[type=submit]")
+    page.wait_for_selector("#rejections")
+    assert "2 created" in page.content() and "bad host" in page.inner_text("#rejections")
+    screenshot(page, "inventory-import-result")
+    page.click("text=Imports")
+    page.wait_for_selector("#import-history")
+    assert "inventory.csv" in page.inner_text("#import-history")
+    screenshot(page, "inventory-import-list")
+    assert Client.objects.filter(hostname="pc-0001").exists()
+    assert queued  # the sweep after the ingest was queued

@@ -1,0 +1,138 @@
+"""The sweep: set-based, writes only real changes, history, snapshots, overlap safety."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+
+from licensing.models import Client, ClientFlagChange, ComplianceSnapshot
+from licensing.services import compliance
+from tests import factories
+from tests.inventory.conftest import NOW, days_ago
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("restore_builtin_editions")]
+
+
+@pytest.fixture
+def fleet(frozen, make_client):
+    return [
+        make_client(license_status=1, last_renewal_at=days_ago(2)),
+        make_client(license_status=1, last_renewal_at=days_ago(160)),
+        make_client(license_status=1, last_renewal_at=days_ago(190)),
+        make_client(license_status=5),
+        make_client(
+            license_status=2,
+            installed_at=days_ago(26),
+            last_activation_at=None,
+            last_renewal_at=None,
+        ),
+        make_client(license_status=1, activation_method="mak", reactivation_required=True),
+    ]
+
+
+def test_a_second_sweep_right_after_writes_nothing(fleet):
+    first = compliance.sweep(full=True)
+    assert first.changed == 6 and first.flagged == 5
+    assert compliance.sweep(full=True).changed == 0
+    assert compliance.sweep().changed == 0
+    assert ClientFlagChange.objects.count() == 5
+
+
+def test_history_rows_say_who_when_from_and_to(fleet):
+    compliance.sweep(full=True, changed_by="sweep:test")
+    rows = {h.client_id: h for h in ClientFlagChange.objects.all()}
+    expired = rows[fleet[2].pk]
+    assert (expired.from_flag, expired.to_flag, expired.changed_by, expired.changed_at) == (
+        "ok",
+        "expired",
+        "sweep:test",
+        NOW,
+    )
+    assert "180 days" in expired.reason
+    assert fleet[0].pk not in rows  # still ok: no history row
+
+
+def test_every_client_ends_with_exactly_one_known_flag_and_snapshots_count_them(fleet, org):
+    compliance.sweep(full=True)
+    flags = list(Client.objects.values_list("compliance_flag", flat=True))
+    assert len(flags) == 6 and set(flags) <= {
+        "ok",
+        "at_risk",
+        "expired",
+        "grace_expiring",
+        "unlicensed",
+        "reactivation_needed",
+    }
+    snap = dict(
+        ComplianceSnapshot.objects.filter(organisation=org, day=NOW.date()).values_list(
+            "flag", "count"
+        )
+    )
+    assert snap == {
+        "ok": 1,
+        "at_risk": 1,
+        "expired": 1,
+        "unlicensed": 1,
+        "grace_expiring": 1,
+        "reactivation_needed": 1,
+    }
+
+
+def test_the_transitions_only_sweep_visits_only_due_rows(fleet):
+    compliance.sweep(full=True)
+    due = Client.objects.filter(flag_recheck_at__lte=NOW + timedelta(days=30)).count()
+    assert due >= 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN " + compliance._sweep_sql("c.flag_recheck_at <= %(now)s"),
+            {"now": NOW, "org": None, "by": "x"},
+        )
+        plan = "\n".join(r[0] for r in cursor.fetchall())
+    assert "client_flag_recheck_due" in plan or "Seq Scan" in plan  # tiny table: either plan
+
+
+def test_a_client_changed_behind_the_sweeps_back_is_fixed_by_the_full_sweep(fleet):
+    compliance.sweep(full=True)
+    Client.objects.filter(pk=fleet[0].pk).update(last_renewal_at=days_ago(200))
+    assert compliance.sweep().changed == 0  # its recheck time is in the future
+    assert compliance.sweep(full=True).flagged == 1
+
+
+def test_an_organisation_sweep_touches_only_that_organisation(fleet, other_org):
+    other = factories.ClientFactory(
+        organisation=other_org, license_status=5, last_renewal_at=days_ago(1)
+    )
+    compliance.sweep(full=True, organisation_id=other_org.pk)
+    assert Client.objects.get(pk=other.pk).compliance_flag == "unlicensed"
+    assert Client.objects.get(pk=fleet[3].pk).compliance_flag == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_overlapping_sweep_skips_instead_of_running_twice(frozen, make_client):
+    # transactional tests run on a flushed database: no built-in editions
+    make_client(license_status=5, edition=None)
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold_lock():
+        with connections["default"].cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [compliance.SWEEP_LOCK_KEY])
+            holding.set()
+            release.wait(10)
+            cursor.execute("COMMIT")
+        connections["default"].close()
+
+    t = threading.Thread(target=hold_lock)
+    t.start()
+    assert holding.wait(10)
+    try:
+        result = compliance.sweep(full=True)
+        assert result.skipped and result.changed == 0
+    finally:
+        release.set()
+        t.join()
+    assert compliance.sweep(full=True).flagged == 1
