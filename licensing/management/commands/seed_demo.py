@@ -78,6 +78,27 @@ DEMO_ORGS = [
 
 DEFAULT_CLIENTS = 4200
 
+# What `cscript slmgr.vbs /dlv` prints on an Office KMS host (format of shared/samples).
+DEMO_SLMGR_DLV = """Name: Office 24, OfficeKMSHostVL_KMS_Host edition
+Description: Office 24, VOLUME_KMS channel
+Partial Product Key: {last5}
+License Status: Licensed
+Key Management Service is enabled on this machine
+   Current count: {count}
+   Listening on Port: 1688
+   DNS publishing enabled
+   KMS priority: Normal
+Key Management Service cumulative requests received from clients
+   Total requests received: {total}
+   Failed requests received: {failed}
+   Requests with License Status Unlicensed: 0
+   Requests with License Status Licensed: {licensed}
+   Requests with License Status Initial grace period: {grace}
+   Requests with License Status License expired or Hardware out of tolerance: 0
+   Requests with License Status Non-genuine grace period: 0
+   Requests with License Status Notification: 0
+"""
+
 
 def fake_product_key(rng: random.Random) -> str:
     """A key-shaped random string; not a real Microsoft key. Never written to any file."""
@@ -127,6 +148,7 @@ class Command(BaseCommand):
         result = compliance.sweep(changed_by="seed_demo")
         sweep_seconds = time.monotonic() - sweep_started
         self._snapshots()
+        self._pending_request()
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE licensing_client")
         self.stdout.write(
@@ -221,8 +243,11 @@ class Command(BaseCommand):
                     state=state,
                     state_changed_at=now - timedelta(hours=rng.randint(1, 72)),
                     current_count=3 if state == HostState.BELOW_THRESHOLD else rng.randint(12, 50),
-                    next_poll_at=now + timedelta(minutes=n + 1),
+                    # Demo host names do not resolve: poll them only when someone asks.
+                    next_poll_at=now + timedelta(days=1),
+                    last_polled_at=now - timedelta(minutes=10),
                 )
+        self._host_history(rng)
         # Filler organisations (benchmarks) get one host each so KMS clients have somewhere to point.
         for org in orgs[len(DEMO_ORGS) :]:
             KmsHost.objects.create(
@@ -232,6 +257,75 @@ class Command(BaseCommand):
                 state=HostState.HEALTHY,
                 current_count=25,
             )
+
+    def _host_history(self, rng: random.Random) -> None:
+        """14 days of polls (every 6 hours) and the newest `slmgr /dlv` report for each demo host,
+        so host pages show a count chart and a parsed report."""
+        from licensing.models import HostPoll, HostStatusReport
+        from licensing.parsers import parse_status
+
+        now = timezone.now()
+        polls, reports = [], []
+        for host in KmsHost.objects.filter(organisation__slug__in=[d.slug for d in DEMO_ORGS]):
+            final = host.current_count or 0
+            count = max(0, final - 8) if final >= 5 else 7
+            for step in range(14 * 4, 0, -1):
+                count = max(
+                    0,
+                    min(
+                        50,
+                        count
+                        + rng.randint(-2, 2)
+                        + (1 if count < final else -1 if count > final else 0),
+                    ),
+                )
+                polls.append(
+                    HostPoll(
+                        host=host,
+                        polled_at=now - timedelta(hours=6 * step),
+                        reachable=True,
+                        srv_published=True,
+                        current_count=count,
+                        latency_ms=round(rng.uniform(0.4, 3.0), 2),
+                        state=HostState.HEALTHY
+                        if count >= host.activation_threshold
+                        else HostState.BELOW_THRESHOLD,
+                    )
+                )
+            total = rng.randint(2_000, 9_000)
+            text = DEMO_SLMGR_DLV.format(
+                last5=host.host_key_last5,
+                count=final,
+                total=total,
+                failed=total // 40,
+                licensed=total - total // 40 - 30,
+                grace=30,
+            )
+            parsed = parse_status(text).to_dict()
+            reports.append(
+                HostStatusReport(
+                    host=host,
+                    received_at=now - timedelta(minutes=30),
+                    raw_text=text,
+                    accepted=True,
+                    parsed=parsed,
+                    license_status="licensed",
+                    partial_key=host.host_key_last5,
+                    current_count=final,
+                    listening_port=1688,
+                    dns_publishing=True,
+                    priority="normal",
+                    total_requests=total,
+                    failed_requests=total // 40,
+                    requests_by_status=parsed["licenses"][0]["kms_host"]["requests_by_status"],
+                    submitted_by="seed_demo",
+                )
+            )
+        HostPoll.objects.bulk_create(polls)
+        HostStatusReport.objects.bulk_create(reports)
+        KmsHost.objects.filter(status_reports__isnull=False).update(
+            last_report_at=now - timedelta(minutes=30)
+        )
 
     def _pools(self, orgs: list[Organisation], rng: random.Random) -> None:
         for org, demo in zip(orgs, DEMO_ORGS, strict=False):
@@ -428,6 +522,32 @@ class Command(BaseCommand):
             )
             return cursor.rowcount
 
+    def _pending_request(self) -> None:
+        """One pending request for extra activations, so managers see the approvals queue at work."""
+        from licensing.models import ActivationRequest, Membership
+
+        pool = (
+            MakPool.objects.filter(organisation__slug="contoso")
+            .order_by("id")
+            .select_related("edition")
+            .first()
+        )
+        admin = Membership.objects.filter(organisation__slug="contoso", role=Role.ADMIN).first()
+        key = pool.keys.filter(status=MakKeyStatus.ACTIVE).order_by("id").first() if pool else None
+        if pool is None or admin is None or key is None:
+            return
+        ActivationRequest.objects.create(
+            pool=pool,
+            key=key,
+            quantity=150,
+            requested_by=admin.user,
+            agreement_number=pool.agreement_number,
+            product_name=pool.edition.name,
+            key_last5=key.last5,
+            justification="Finance department moves 120 desktops to Office LTSC 2024 in January; "
+            "30 spare for hardware replacements.",
+        )
+
     def _snapshots(self) -> None:
         """90 days of daily flag counts for the dashboard trend: today's real counts (written by
         the sweep), and earlier days derived from them with a gentle seeded drift (a demo has no
@@ -438,9 +558,10 @@ class Command(BaseCommand):
                 SELECT setseed(0.17);
                 INSERT INTO licensing_compliancesnapshot (organisation_id, day, flag, count)
                 SELECT t.organisation_id, current_date - d, t.compliance_flag,
-                       GREATEST(0, round(t.n * (CASE WHEN t.compliance_flag = 'ok' THEN 1.0
+                       CASE WHEN d = 0 THEN t.n  -- today: the real counts
+                            ELSE GREATEST(0, round(t.n * (CASE WHEN t.compliance_flag = 'ok' THEN 1.0
                                                      ELSE 0.55 + 0.45 * (90 - d) / 90.0 END)
-                                         * (0.97 + random() * 0.06)))::int
+                                         * (0.97 + random() * 0.06)))::int END
                 FROM (SELECT organisation_id, compliance_flag, count(*) AS n FROM licensing_client
                       GROUP BY 1, 2) t
                 CROSS JOIN generate_series(1, 89) d
