@@ -42,7 +42,7 @@ class EventsImportForm(forms.Form):
 def _history(request: HttpRequest, org) -> tuple[list[ImportRun], int | None]:  # type: ignore[no-untyped-def]
     runs = ImportRun.objects.for_organisation(org).order_by("-id")
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isascii() and before.isdigit():
         runs = runs.filter(id__lt=int(before))
     page = list(runs[: PAGE_SIZE + 1])
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
