@@ -141,8 +141,17 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def import_rejections_csv(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_scoped_or_404(request, ImportRun.objects.all(), policy.Action.EXPORT, pk=pk)
+    audit.record(
+        action="export.import-rejections",
+        actor=request.user,
+        organisation=run.organisation_id,
+        obj=run,
+        ip_address=audit.client_ip(request),
+    )
     response = StreamingHttpResponse(
         inventory.rejected_rows_csv(run), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
