@@ -149,6 +149,9 @@ class ActivationRequestAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
 
+    def has_add_permission(self, request: Any) -> bool:
+        return False  # requests are made through the portal (a row born decided skips four eyes)
+
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False  # decisions go through the approval services (four eyes, exactly once)
 

@@ -50,6 +50,7 @@ stream holds its thread for the duration.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,7 @@ from licensing.models import Organisation
 from licensing.services import audit
 
 CHUNK_BYTES = 64 * 1024
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")  # Organisation.slug (a NUL byte would fail the query)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 _TEXT_TYPES = (
@@ -262,7 +264,11 @@ def export_organisation(
     if slug == "all" and allow_all and user.is_superuser and token is None:
         return None
     if slug:
-        org = Organisation.objects.for_user(user).filter(slug=slug).first()
+        org = (
+            Organisation.objects.for_user(user).filter(slug=slug).first()
+            if _SLUG.fullmatch(slug)
+            else None
+        )
         if org is None or (token is not None and org.pk != token.organisation_id):
             raise Http404("Not found.")
     elif token is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -220,6 +221,48 @@ class GrantSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=120)
 
 
+# --- filters --------------------------------------------------------------------------------
+
+
+def _visible(model: type) -> Any:
+    """Choices of an id filter: the caller's objects only (and the token's organisation), so
+    another organisation's id is refused exactly like an id that does not exist."""
+
+    def queryset(request: Any) -> QuerySet:
+        if request is None:
+            return model.objects.none()
+        visible = model.objects.for_user(request.user)
+        org_id = token_organisation_id(request)
+        return visible.for_organisation(org_id) if org_id is not None else visible
+
+    return queryset
+
+
+class MakKeyFilterSet(django_filters.FilterSet):
+    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool))
+
+    class Meta:
+        model = MakKey
+        fields = ["pool", "status"]
+
+
+class MakActivationFilterSet(django_filters.FilterSet):
+    key = django_filters.ModelChoiceFilter(queryset=_visible(MakKey))
+    client = django_filters.ModelChoiceFilter(queryset=_visible(Client))
+
+    class Meta:
+        model = MakActivation
+        fields = ["key", "client", "reason"]
+
+
+class ActivationRequestFilterSet(django_filters.FilterSet):
+    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool))
+
+    class Meta:
+        model = ActivationRequest
+        fields = ["pool", "status"]
+
+
 # --- viewsets --------------------------------------------------------------------------------
 
 
@@ -306,7 +349,7 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MakViewSe
     """MAK keys, masked. Adding takes the key once (write-only); it is never returned."""
 
     serializer_class = MakKeySerializer
-    filterset_fields = ["pool", "status"]
+    filterset_class = MakKeyFilterSet
 
     def get_queryset(self) -> QuerySet[MakKey]:
         return self.scope(MakKey.objects.all())
@@ -379,7 +422,7 @@ class MakActivationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Ma
     edition pool; 400 with code `pool_exhausted` when none is left)."""
 
     serializer_class = MakActivationSerializer
-    filterset_fields = ["key", "client", "reason"]
+    filterset_class = MakActivationFilterSet
 
     def get_queryset(self) -> QuerySet[MakActivation]:
         return self.scope(MakActivation.objects.select_related("client", "key", "recorded_by"))
@@ -405,7 +448,7 @@ class ActivationRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     reject (never their own); admins record Microsoft's confirmation."""
 
     serializer_class = ActivationRequestSerializer
-    filterset_fields = ["pool", "status"]
+    filterset_class = ActivationRequestFilterSet
 
     def get_queryset(self) -> QuerySet[ActivationRequest]:
         return self.scope(

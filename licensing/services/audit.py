@@ -18,6 +18,18 @@ def actor_label(actor: Any) -> str:
     return getattr(actor, "get_username", lambda: str(actor))()
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL stores no NUL character in text or jsonb: an export's filters come from the
+    query string, so replace NUL (with U+FFFD) rather than fail the request."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def record(
     *,
     action: str,
@@ -37,12 +49,12 @@ def record(
     return AuditEvent.objects.create(
         organisation_id=getattr(organisation, "pk", organisation),
         actor=user,
-        actor_label=label or actor_label(actor),
+        actor_label=_without_nul(label or actor_label(actor)),
         action=action,
         object_type=obj._meta.model_name if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
-        changes=changes or {},
+        object_repr=_without_nul(str(obj)[:200]) if obj is not None else "",
+        changes=_without_nul(changes or {}),
         ip_address=ip_address,
     )
 

@@ -209,6 +209,15 @@ class ImportReport:
 IMPORT_COLUMNS = ("key", "activation_limit", "activations_used", "label")
 
 
+def _rows(reader: csv.DictReader, report: ImportReport) -> Any:
+    """The reader's rows; a row the csv module cannot read (an unclosed quote, a field over
+    its size limit) ends the file with an error in the report instead of an exception."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        report.errors.append((reader.line_num, f"The file is not a readable CSV: {exc}."))
+
+
 def import_keys(
     *, actor: Any, pool: MakPool, csv_text: str, ip_address: str | None = None
 ) -> ImportReport:
@@ -225,7 +234,11 @@ def import_keys(
         report.errors.append((0, f"The file is larger than {MAX_IMPORT_BYTES // 1000} kB."))
         return report
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        report.errors.append((1, f"The file is not a readable CSV: {exc}."))
+        return report
     if "key" not in header or "activation_limit" not in header:
         report.errors.append(
             (
@@ -237,7 +250,7 @@ def import_keys(
     reader.fieldnames = header
     staged: list[tuple[int, SealedKey, int, int, str]] = []
     seen: dict[str, int] = {}
-    for row in reader:
+    for row in _rows(reader, report):
         line = reader.line_num
         report.rows += 1
         if report.rows > MAX_IMPORT_ROWS:

@@ -21,10 +21,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def switch_organisation(request: HttpRequest) -> HttpResponse:
     """Remember which organisation the user works in. Unknown ids are ignored (no hint)."""
+    chosen = request.POST.get("organisation", "")
     org = (
-        Organisation.objects.for_user(request.user)
-        .filter(pk=request.POST.get("organisation"))
-        .first()
+        Organisation.objects.for_user(request.user).filter(pk=int(chosen)).first()
+        if chosen.isascii() and chosen.isdigit()
+        else None
     )
     if org is not None:
         request.session[SESSION_KEY] = org.pk

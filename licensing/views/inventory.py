@@ -42,7 +42,7 @@ class EventsImportForm(forms.Form):
 def _history(request: HttpRequest, org) -> tuple[list[ImportRun], int | None]:  # type: ignore[no-untyped-def]
     runs = ImportRun.objects.for_organisation(org).order_by("-id")
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isascii() and before.isdigit():
         runs = runs.filter(id__lt=int(before))
     page = list(runs[: PAGE_SIZE + 1])
     older = page[PAGE_SIZE - 1].pk if len(page) > PAGE_SIZE else None
@@ -141,8 +141,17 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def import_rejections_csv(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_scoped_or_404(request, ImportRun.objects.all(), policy.Action.EXPORT, pk=pk)
+    audit.record(
+        action="export.import-rejections",
+        actor=request.user,
+        organisation=run.organisation_id,
+        obj=run,
+        ip_address=audit.client_ip(request),
+    )
     response = StreamingHttpResponse(
         inventory.rejected_rows_csv(run), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
