@@ -119,6 +119,12 @@ class KmsHostAdmin(AuditedAdmin):
         "last_report_at",
     ]
 
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+        # A host never moves between organisations: its reporter tokens, polls and reports
+        # belong to the organisation it was registered in.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "organisation"] if obj is not None else fields
+
 
 @admin.register(m.Client)
 class ClientAdmin(admin.ModelAdmin):

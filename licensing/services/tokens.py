@@ -87,7 +87,8 @@ def create_api_token(
 
 @transaction.atomic
 def revoke_api_token(*, actor: Any, token: ApiToken, ip_address: str | None = None) -> ApiToken:
-    """Owners revoke their own tokens; admins may revoke agent and reporter tokens."""
+    """Owners revoke their own tokens. Admins may revoke any token of their organisation
+    (agent and reporter tokens, and a departing colleague's personal tokens)."""
     own = token.user_id is not None and token.user_id == getattr(actor, "pk", None)
     if not own:
         needed = (

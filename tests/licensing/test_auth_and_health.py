@@ -146,3 +146,11 @@ def test_mail_is_captured_in_tests(mailoutbox):
 
     mail.send_mail("subject", "body", None, ["a@example.test"])
     assert len(mailoutbox) == 1
+
+
+def test_the_admin_cannot_move_a_kms_host_to_another_organisation(superuser, org, other_org):
+    host = factories.KmsHostFactory(organisation=org, fqdn="kms-move.example.test")
+    root = DjangoClient()
+    root.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
+    page = root.get(f"/admin/licensing/kmshost/{host.pk}/change/").content.decode()
+    assert 'name="organisation"' not in page
