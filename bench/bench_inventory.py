@@ -6,11 +6,15 @@ database keeps its data (a VACUUM at the end clears the dead rows the rollbacks 
 - first sweep (flags reset to 'ok' first, inside the transaction) vs one hand-written UPDATE
   computing the same four columns and history rows;
 - the second sweep (transitions only, nothing to do) and a full no-op sweep;
-- bulk ingest through the API (Django test client, in-process, 5,000 records per request) vs
-  raw COPY of the same rows into licensing_client;
+- bulk ingest through the API (Django test client, in-process, 5,000 records per request, after
+  one small warm-up request) for new clients and then for the same clients checking in, vs raw
+  COPY of the same number of rows into licensing_client, in the same run;
 - CSV import of 1,000,000 rows (`inventory.import_csv`) vs raw COPY of the same rows.
 Deferred foreign-key checks are forced inside the timed sections (SET CONSTRAINTS ALL
 IMMEDIATE), since a rolled-back transaction would otherwise never run them.
+
+BENCH_INVENTORY_PARTS=api (or sweep, csv; comma-separated) runs only those parts while iterating;
+BENCH_INVENTORY_CSV_ROWS sets the CSV size.
 """
 
 from __future__ import annotations
