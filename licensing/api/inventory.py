@@ -135,7 +135,7 @@ class ClientIngestView(APIView):
             {
                 "import": result.run.pk,
                 "summary": result.summary(),
-                "results": [r.as_dict() for r in result.results],
+                "results": result.result_dicts(),
             },
             status=status.HTTP_200_OK,
         )

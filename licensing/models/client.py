@@ -111,9 +111,18 @@ class Client(models.Model):
                 fields=["organisation", "compliance_flag", "hostname"], name="client_org_flag_host"
             ),
             models.Index(fields=["organisation", "cmid"], name="client_org_cmid"),
-            models.Index(fields=["kms_host"], name="client_kms_host"),
-            models.Index(fields=["mak_key"], name="client_mak_key"),
-            models.Index(fields=["edition"], name="client_edition"),
+            # Foreign-key lookups are equalities, never "IS NULL": the NULLs (no KMS host, no MAK
+            # key, edition not reported) stay out of these indexes, so ingest does not maintain
+            # long runs of NULL entries for every new or updated client.
+            models.Index(
+                fields=["kms_host"], condition=Q(kms_host__isnull=False), name="client_kms_host"
+            ),
+            models.Index(
+                fields=["mak_key"], condition=Q(mak_key__isnull=False), name="client_mak_key"
+            ),
+            models.Index(
+                fields=["edition"], condition=Q(edition__isnull=False), name="client_edition"
+            ),
             # The transitions-only sweep: `flag_recheck_at <= now` over a partial index.
             models.Index(
                 fields=["flag_recheck_at"],
@@ -158,10 +167,14 @@ class Client(models.Model):
 class ClientFlagChange(models.Model):
     """History of a client's compliance flag: who or what changed it, when, from what to what."""
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="flag_changes")
+    # No single-column indexes on the two foreign keys: the (client, -changed_at) and
+    # (organisation, -changed_at) indexes below lead with them (fewer indexes to write per ingest).
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="flag_changes", db_index=False
+    )
     # Denormalised so history and digests can be scoped without joining a million clients.
     organisation = models.ForeignKey(
-        "licensing.Organisation", on_delete=models.CASCADE, related_name="+"
+        "licensing.Organisation", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     from_flag = models.CharField(max_length=20, choices=ComplianceFlag.choices, blank=True)
     to_flag = models.CharField(max_length=20, choices=ComplianceFlag.choices)

@@ -47,6 +47,7 @@ from licensing.services.inventory_records import (
     STAGE_COLUMNS,
     Lookups,
     RecordError,
+    canonical,
     canonical_key,
     clean,
 )
@@ -79,7 +80,7 @@ class ImportRefused(DomainError):
     code = "import_refused"
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordResult:
     index: int
     hostname: str
@@ -98,8 +99,32 @@ class RecordResult:
 
 @dataclass
 class IngestResult:
+    """The run and one outcome per record, by index: (hostname, "error", message) or
+    (hostname, "created" | "updated" | "unchanged", flag). A batch of thousands is answered
+    from these tuples directly (`result_dicts`); `results` gives them as objects."""
+
     run: ImportRun
-    results: list[RecordResult] = field(default_factory=list)
+    outcomes: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[RecordResult]:
+        return [
+            RecordResult(i, host, res, detail or "", None)
+            if res == "error"
+            else RecordResult(i, host, res, "", detail)
+            for i, (host, res, detail) in enumerate(self.outcomes)
+        ]
+
+    def result_dicts(self) -> list[dict[str, Any]]:
+        """The per-record answer of the API: index, hostname, result and the flag or message."""
+        return [
+            {"index": i, "hostname": host, "result": res, "message": detail}
+            if res == "error"
+            else {"index": i, "hostname": host, "result": res, "flag": detail}
+            if detail
+            else {"index": i, "hostname": host, "result": res}
+            for i, (host, res, detail) in enumerate(self.outcomes)
+        ]
 
     def summary(self) -> dict[str, int]:
         r = self.run
@@ -233,21 +258,26 @@ WITH s AS (
            {_RULES.deadline} AS deadline, {_RULES.recheck} AS recheck
     FROM m
 ), w AS (
-    SELECT r.*,
+    -- Every distinct record once, materialised: the upsert writes the changed ones, the history
+    -- and the per-record answer read the same rows (no second pass over the batch).
+    SELECT r.idx, r.hostname, r.old_id, r.o_flag, r.fqdn, r.cmid, r.edition_id,
+           r.activation_method, r.kms_host_id, r.mak_key_id, r.license_status, r.grace_minutes,
+           r.installed_at, r.last_activation_at, r.last_renewal_at, r.reactivation_required,
+           r.last_seen_at, r.flag, r.reason, r.deadline, r.recheck,
            CASE WHEN r.old_id IS NULL THEN CASE WHEN r.flag <> 'ok' THEN %(now)s::timestamptz END
                 WHEN r.o_flag <> r.flag THEN %(now)s::timestamptz
-                ELSE r.o_flag_changed_at END AS flag_changed_at
+                ELSE r.o_flag_changed_at END AS flag_changed_at,
+           (r.old_id IS NULL
+            OR (r.fqdn, r.cmid, r.edition_id, r.activation_method, r.kms_host_id, r.mak_key_id,
+                r.license_status, r.grace_minutes, r.installed_at, r.last_activation_at,
+                r.last_renewal_at, r.reactivation_required, r.flag, r.reason, r.deadline, r.recheck)
+               IS DISTINCT FROM
+               (r.o_fqdn, r.o_cmid, r.o_edition_id, r.o_method, r.o_kms_host_id, r.o_mak_key_id,
+                r.o_status, r.o_grace, r.o_installed, r.o_activated,
+                r.o_renewed, r.o_hw, r.o_flag, r.o_reason, r.o_deadline, r.o_recheck)
+            OR r.o_seen IS NULL
+            OR r.last_seen_at >= r.o_seen + %(seen_granularity)s) AS changed
     FROM r
-    WHERE r.old_id IS NULL
-       OR (r.fqdn, r.cmid, r.edition_id, r.activation_method, r.kms_host_id, r.mak_key_id,
-           r.license_status, r.grace_minutes, r.installed_at, r.last_activation_at,
-           r.last_renewal_at, r.reactivation_required, r.flag, r.reason, r.deadline, r.recheck)
-          IS DISTINCT FROM
-          (r.o_fqdn, r.o_cmid, r.o_edition_id, r.o_method, r.o_kms_host_id, r.o_mak_key_id,
-           r.o_status, r.o_grace, r.o_installed, r.o_activated,
-           r.o_renewed, r.o_hw, r.o_flag, r.o_reason, r.o_deadline, r.o_recheck)
-       OR r.o_seen IS NULL
-       OR r.last_seen_at >= r.o_seen + %(seen_granularity)s
 ), up AS (
     INSERT INTO licensing_client AS c (
         organisation_id, hostname, {", ".join(_WRITTEN)}, created_at)
@@ -255,7 +285,7 @@ WITH s AS (
            w.mak_key_id, w.license_status, w.grace_minutes, w.installed_at, w.last_activation_at,
            w.last_renewal_at, w.reactivation_required, w.last_seen_at, w.flag, w.reason,
            w.deadline, w.recheck, w.flag_changed_at, %(now)s, %(now)s
-    FROM w
+    FROM w WHERE w.changed
     ON CONFLICT (organisation_id, hostname) DO UPDATE SET
         {", ".join(f"{col} = EXCLUDED.{col}" for col in _WRITTEN)}
     RETURNING c.id, c.hostname
@@ -268,21 +298,17 @@ WITH s AS (
 )
 """
 
+# One row per distinct hostname of the batch (the duplicates were answered in Python):
+# idx, 0 unchanged / 1 created / 2 updated, and the flag.
 FINAL_PER_RECORD = """
-SELECT st.idx, st.hostname,
-       CASE WHEN st.idx <> r.idx THEN 'duplicate'
-            WHEN w.hostname IS NULL THEN 'unchanged'
-            WHEN w.old_id IS NULL THEN 'created' ELSE 'updated' END,
-       r.idx, r.flag
-FROM inventory_stage st JOIN r ON r.hostname = st.hostname
-LEFT JOIN w ON w.hostname = st.hostname
-ORDER BY st.idx
+SELECT idx, CASE WHEN NOT changed THEN 0 WHEN old_id IS NULL THEN 1 ELSE 2 END, flag FROM w
 """
 
 FINAL_COUNTS = """
-SELECT (SELECT count(*) FROM w WHERE old_id IS NULL),
-       (SELECT count(*) FROM w WHERE old_id IS NOT NULL),
-       (SELECT count(*) FROM r)
+SELECT count(*) FILTER (WHERE changed AND old_id IS NULL),
+       count(*) FILTER (WHERE changed AND old_id IS NOT NULL),
+       count(*)
+FROM w
 """
 
 DUPLICATES_SQL = """
@@ -456,27 +482,35 @@ def ingest_records(
         )
     now = now or timezone.now()
     lookups = load_lookups(organisation, now)
-    results: dict[int, RecordResult] = {}
-    lines: list[str] = []
+    # One pass over the records: check each, keep the last record of each hostname (an earlier
+    # one is answered as repeated), collect the COPY lines of the winners.
+    outcomes: list[Any] = [None] * len(records)  # index -> (hostname, result, message | flag)
+    winners: dict[str, tuple[int, str]] = {}  # hostname -> (index, COPY line)
     rejections: list[tuple[int, str, str, str]] = list(extra_rejections)
+    repeated: list[int] = []
     for idx, record in enumerate(records):
-        hostname = ""
         try:
             if not isinstance(record, Mapping):
                 raise RecordError("a record must be a JSON object")
-            canon = {canonical_key(str(k)): v for k, v in record.items()}
-            unknown = sorted(k for k in canon if k not in FIELDS)
-            hostname = str(canon.get("hostname") or "")[:253]
-            if unknown:
-                raise RecordError(f"unknown field(s): {', '.join(unknown)[:200]}")
-            hostname, line = clean(canon, idx, lookups)
+            hostname, line = clean(canonical(record), idx, lookups)
         except RecordError as exc:
-            results[idx] = RecordResult(idx, hostname.lower(), "error", str(exc))
+            hostname = _raw_hostname(record)
+            outcomes[idx] = (hostname.lower(), "error", str(exc))
             rejections.append((idx, hostname, str(exc), ""))
             continue
-        lines.append(line)
+        earlier = winners.get(hostname)
+        if earlier is not None:
+            repeated.append(earlier[0])
+        winners[hostname] = (idx, line)
+        outcomes[idx] = hostname  # completed below with the upsert's answer
+    for idx in sorted(repeated):
+        hostname = outcomes[idx]
+        msg = f"hostname repeated later in the batch (index {winners[hostname][0]} was used)"
+        outcomes[idx] = (hostname, "error", msg)
+        rejections.append((idx, hostname, msg, ""))
 
     by = f"ingest:{source}"
+    counts = [0, 0, 0]  # unchanged, created, updated
     with transaction.atomic(), connection.cursor() as cursor:
         run = _new_run(
             organisation=organisation,
@@ -485,25 +519,18 @@ def ingest_records(
             filename=filename,
             started_at=now,
         )
-        if lines:
+        if winners:
             _lock_shared(cursor)
             _create_stage(cursor)
             with cursor.copy(COPY_STAGE) as copy:
-                copy.write("".join(lines))
+                copy.write("".join([line for _, line in winners.values()]))
             cursor.execute(UPSERT_SQL + FINAL_PER_RECORD, _upsert_params(organisation, now, by))
-            for idx, hostname, outcome, winner, flag in cursor.fetchall():
-                if outcome == "duplicate":
-                    msg = f"hostname repeated later in the batch (index {winner} was used)"
-                    results[idx] = RecordResult(idx, hostname, "error", msg)
-                    rejections.append((idx, hostname, msg, ""))
-                else:
-                    results[idx] = RecordResult(idx, hostname, outcome, flag=flag)
+            for idx, outcome, flag in cursor.fetchall():
+                counts[outcome] += 1
+                outcomes[idx] = (outcomes[idx], _OUTCOMES[outcome], flag)
             cursor.execute("DROP TABLE inventory_stage")
-        ordered = [results[i] for i in sorted(results)]
         run.received = len(records)
-        run.created = sum(1 for r in ordered if r.result == "created")
-        run.updated = sum(1 for r in ordered if r.result == "updated")
-        run.unchanged = sum(1 for r in ordered if r.result == "unchanged")
+        run.unchanged, run.created, run.updated = counts
         run.rejected = len(rejections)
         run.message = message
         if rejections:
@@ -511,7 +538,21 @@ def ingest_records(
         _finish_run(run, ip_address=ip_address)
         if run.created or run.updated:
             _after_commit_sweep(organisation.pk)
-    return IngestResult(run=run, results=ordered)
+    return IngestResult(run=run, outcomes=outcomes)
+
+
+_OUTCOMES = ("unchanged", "created", "updated")
+
+
+def _raw_hostname(record: Any) -> str:
+    """The hostname a rejected record gave, as given (for the answer and the report)."""
+    if not isinstance(record, Mapping):
+        return ""
+    hostname: Any = ""
+    for key, value in record.items():
+        if canonical_key(str(key)) == "hostname":
+            hostname = value
+    return str(hostname or "")[:253]
 
 
 # --- CSV ------------------------------------------------------------------------------------------

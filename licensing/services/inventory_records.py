@@ -102,6 +102,21 @@ def canonical_key(key: str) -> str:
     return ALIASES.get(k, k)
 
 
+FIELD_SET = frozenset(FIELDS)
+
+
+def canonical(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with canonical keys; raises RecordError naming unknown keys. A JSON object
+    whose keys are already canonical (the usual agent payload) is returned as it is."""
+    if type(record) is dict and record.keys() <= FIELD_SET:
+        return record
+    canon = {canonical_key(str(k)): v for k, v in record.items()}
+    unknown = sorted(k for k in canon if k not in FIELD_SET)
+    if unknown:
+        raise RecordError(f"unknown field(s): {', '.join(unknown)[:200]}")
+    return canon
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -112,12 +127,18 @@ def _text(value: Any) -> str:
     raise RecordError("a value is not text")
 
 
-def _when(field: str, value: Any, now: datetime) -> str:
-    raw = _text(value)
+_fromisoformat = datetime.fromisoformat
+_iso_plain = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})?"
+).fullmatch
+
+
+def _when(field: str, value: Any, now: datetime, latest: datetime | None = None) -> str:
+    raw = value.strip() if type(value) is str else _text(value)
     if not raw:
         return "\\N"
     try:
-        parsed = datetime.fromisoformat(raw)
+        parsed = _fromisoformat(raw)
     except ValueError:
         raise RecordError(
             f"{field}: '{raw[:40]}' is not an ISO 8601 date/time (e.g. 2026-11-25T08:30:00Z)"
@@ -126,70 +147,97 @@ def _when(field: str, value: Any, now: datetime) -> str:
         parsed = parsed.replace(tzinfo=UTC)  # naive times are UTC, like the 12290 client time
     if parsed < EARLIEST:
         raise RecordError(f"{field}: {raw[:40]} is before the year 2000")
-    if parsed > now + FUTURE_TOLERANCE:
+    if parsed > (latest or now + FUTURE_TOLERANCE):
         raise RecordError(f"{field}: {raw[:40]} is in the future")
+    # The usual shape (2026-11-25T08:30:00Z, ...+01:00, naive = UTC) means the same to PostgreSQL
+    # as to Python and needs no escaping in COPY: pass it on instead of formatting it again.
+    plain = _iso_plain(raw)
+    if plain is not None:
+        return raw if plain.group(1) else raw + "+00:00"
     return parsed.isoformat()
 
 
+_host_match = _HOSTNAME.match
+_fqdn_match = _FQDN.match
+_uuid_match = _UUID.match
+
+
 def clean(record: Mapping[str, Any], idx: int, lookups: Lookups) -> tuple[str, str]:
-    """Return (hostname, COPY line) or raise RecordError. `record` keys are canonical."""
+    """Return (hostname, COPY line) or raise RecordError. `record` keys are canonical.
+
+    A value that is absent, null or blank keeps what is stored (`\\N` in the line). The checks
+    run in a fixed order, so a record with several problems always reports the same one."""
     get = record.get
-    raw_host = _text(get("hostname")).lower()
+    raw = get("hostname")
+    raw_host = (raw.strip() if type(raw) is str else _text(raw)).lower()
     if not raw_host:
         raise RecordError("hostname: missing")
-    fqdn = _text(get("fqdn")).lower().rstrip(".")
+    raw = get("fqdn")
+    fqdn = "" if raw is None else _text(raw).lower().rstrip(".")
     if "." in raw_host:  # an FQDN in the hostname column: the first label is the hostname
-        if not _FQDN.match(raw_host):
+        if not _fqdn_match(raw_host):
             raise RecordError(f"hostname: '{raw_host[:60]}' is not a valid host name")
         fqdn = fqdn or raw_host.rstrip(".")
         raw_host = raw_host.split(".", 1)[0]
-    if not _HOSTNAME.match(raw_host):
+    if not _host_match(raw_host):
         raise RecordError(
             f"hostname: '{raw_host[:60]}' is not a valid host name (letters, digits, '-' and '_', up to 63)"
         )
-    if fqdn and not _FQDN.match(fqdn):
+    if fqdn and not _fqdn_match(fqdn):
         raise RecordError(f"fqdn: '{fqdn[:60]}' is not a valid DNS name")
 
-    cmid = _text(get("cmid")).lower()
-    if cmid:
-        m = _UUID.match(cmid)
-        if not m:
-            raise RecordError(f"cmid: '{cmid[:40]}' is not a GUID")
-        cmid = m.group(1)
+    raw = get("cmid")
+    cmid = "\\N"
+    if raw is not None:
+        text = _text(raw).lower()
+        if text:
+            m = _uuid_match(text)
+            if not m:
+                raise RecordError(f"cmid: '{text[:40]}' is not a GUID")
+            cmid = m.group(1)
 
     edition_id = "\\N"
-    edition = _text(get("edition"))
-    if edition:
-        found = lookups.editions.get(edition.lower())
-        if found is None:
-            raise RecordError(f"edition: unknown edition '{edition[:80]}' (use its name or SKU id)")
-        edition_id = str(found)
+    raw = get("edition")
+    if raw is not None:
+        edition = _text(raw)
+        if edition:
+            found = lookups.editions.get(edition.lower())
+            if found is None:
+                raise RecordError(
+                    f"edition: unknown edition '{edition[:80]}' (use its name or SKU id)"
+                )
+            edition_id = str(found)
 
-    method = _text(get("activation_method")).lower()
-    if method and method not in ("kms", "mak"):
+    raw = get("activation_method")
+    method = "" if raw is None else _text(raw).lower()
+    if method and method != "kms" and method != "mak":
         raise RecordError(f"activation_method: '{method[:20]}' is not kms or mak")
 
     kms_host_id = "\\N"
-    host = _text(get("kms_host")).lower().rstrip(".")
-    if host:
-        host = host.rsplit(":", 1)[0] if ":" in host else host  # "kms01.contoso.com:1688"
-        found = lookups.kms_hosts.get(host)
-        if found is None:
-            raise RecordError(
-                f"kms_host: '{host[:80]}' is not a KMS host of this organisation (add it first)"
-            )
-        if method == "mak":
-            raise RecordError("kms_host: a MAK client has no KMS host")
-        kms_host_id = str(found)
-        method = method or "kms"
+    raw = get("kms_host")
+    if raw is not None:
+        host = _text(raw).lower().rstrip(".")
+        if host:
+            host = host.rsplit(":", 1)[0] if ":" in host else host  # "kms01.contoso.com:1688"
+            found = lookups.kms_hosts.get(host)
+            if found is None:
+                raise RecordError(
+                    f"kms_host: '{host[:80]}' is not a KMS host of this organisation (add it first)"
+                )
+            if method == "mak":
+                raise RecordError("kms_host: a MAK client has no KMS host")
+            kms_host_id = str(found)
+            method = method or "kms"
 
     status = "\\N"
     raw_status = get("license_status")
-    if raw_status not in (None, ""):
-        if isinstance(raw_status, bool):
-            raise RecordError("license_status: give 0..6 or a status word")
-        if isinstance(raw_status, int):
+    if raw_status is not None and raw_status != "":
+        if type(raw_status) is int:
             code = raw_status
+        elif isinstance(raw_status, bool):
+            raise RecordError("license_status: give 0..6 or a status word")
+        elif isinstance(raw_status, int):
+            code = int(raw_status)
         else:
             word = _text(raw_status).lower().strip("-").strip().replace(" ", "_")
             if word.isdigit():
@@ -202,11 +250,11 @@ def clean(record: Mapping[str, Any], idx: int, lookups: Lookups) -> tuple[str, s
                 )
         if not 0 <= code <= 6:
             raise RecordError(f"license_status: {code} is not between 0 and 6")
-        status = str(code)
+        status = _CODES[code]
 
     grace = "\\N"
     raw_grace = get("grace_minutes")
-    if raw_grace not in (None, ""):
+    if raw_grace is not None and raw_grace != "":
         try:
             minutes = int(raw_grace) if not isinstance(raw_grace, bool) else None
         except (TypeError, ValueError):
@@ -219,36 +267,34 @@ def clean(record: Mapping[str, Any], idx: int, lookups: Lookups) -> tuple[str, s
 
     hw = "\\N"
     raw_hw = get("reactivation_required")
-    if raw_hw not in (None, ""):
-        word = _text(raw_hw).lower()
-        if word in TRUE_WORDS:
+    if raw_hw is not None and raw_hw != "":
+        if raw_hw is True:
             hw = "t"
-        elif word in FALSE_WORDS:
+        elif raw_hw is False:
             hw = "f"
         else:
-            raise RecordError(f"reactivation_required: '{word[:20]}' is not true or false")
+            word = _text(raw_hw).lower()
+            if word in TRUE_WORDS:
+                hw = "t"
+            elif word in FALSE_WORDS:
+                hw = "f"
+            else:
+                raise RecordError(f"reactivation_required: '{word[:20]}' is not true or false")
 
     now = lookups.now
-    installed = _when("installed_at", get("installed_at"), now)
-    activated = _when("last_activation_at", get("last_activation_at"), now)
-    renewed = _when("last_renewal_at", get("last_renewal_at"), now)
-    seen = _when("last_seen_at", get("last_seen_at"), now)
-    line = "\t".join(
-        (
-            str(idx),
-            raw_host,
-            fqdn or "\\N",
-            cmid or "\\N",
-            edition_id,
-            method or "\\N",
-            kms_host_id,
-            status,
-            grace,
-            installed,
-            activated,
-            renewed,
-            hw,
-            seen,
-        )
+    latest = now + FUTURE_TOLERANCE
+    raw = get("installed_at")
+    installed = "\\N" if raw is None else _when("installed_at", raw, now, latest)
+    raw = get("last_activation_at")
+    activated = "\\N" if raw is None else _when("last_activation_at", raw, now, latest)
+    raw = get("last_renewal_at")
+    renewed = "\\N" if raw is None else _when("last_renewal_at", raw, now, latest)
+    raw = get("last_seen_at")
+    seen = "\\N" if raw is None else _when("last_seen_at", raw, now, latest)
+    return raw_host, (
+        f"{idx}\t{raw_host}\t{fqdn or '\\N'}\t{cmid}\t{edition_id}\t{method or '\\N'}\t"
+        f"{kms_host_id}\t{status}\t{grace}\t{installed}\t{activated}\t{renewed}\t{hw}\t{seen}\n"
     )
-    return raw_host, line + "\n"
+
+
+_CODES = tuple(str(code) for code in range(7))
