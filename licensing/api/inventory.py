@@ -158,6 +158,11 @@ class StatusTextView(APIView):
             raise ParseError("Give the client's hostname.")
         if not isinstance(text, str) or not text.strip():
             raise ParseError("Give the tool output as 'text'.")
+        if "\x00" in hostname or "\x00" in text:
+            # PostgreSQL text cannot hold NUL; it usually means UTF-16 output sent as bytes.
+            raise ParseError(
+                "The hostname or text contains NUL characters: send the output as UTF-8 text."
+            )
         org = ingest_organisation(
             request, data.get("organisation") or request.query_params.get("organisation")
         )

@@ -987,7 +987,8 @@ def rejected_rows_csv(run: ImportRun) -> Iterable[bytes]:
     """The run's rejection report as CSV, streamed from PostgreSQL with COPY."""
     with (
         connection.cursor() as cursor,
-        cursor.copy(
+        # The raw psycopg cursor: Django's debug wrapper (DEBUG=1) has a narrower copy().
+        cursor.cursor.copy(
             """
             COPY (SELECT position AS line_or_index,
                          -- a leading = + - @ would run as a formula in a spreadsheet

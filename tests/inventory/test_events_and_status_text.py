@@ -176,3 +176,17 @@ def test_unreadable_status_text_is_refused_and_kept(client, org, agent_headers):
     assert not Client.objects.exists()
     run = ImportRun.objects.get()
     assert run.status == "refused" and "hello" in run.rejections.get().raw
+
+
+def test_status_text_with_nul_characters_gets_a_clear_400_and_writes_nothing(
+    client, org, agent_headers
+):
+    r = client.post(
+        "/api/v1/inventory/status-text/",
+        data=json.dumps({"hostname": "a\u0000", "text": "L\u0000I\u0000C"}),
+        content_type="application/json",
+        **agent_headers,
+    )
+    assert r.status_code == 400 and "NUL" in r.json()["detail"]
+    assert not Client.objects.filter(organisation=org).exists()
+    assert not ImportRun.objects.exists()

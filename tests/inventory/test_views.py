@@ -92,3 +92,12 @@ def test_the_12290_upload_imports_events(as_admin, org):
     )
     assert r.status_code == 302
     assert Client.objects.get(hostname="pc-5").last_renewal_at is not None
+
+
+def test_the_rejection_report_downloads_under_debug_too(as_admin, org, settings):
+    # DEBUG=1 (make run) wraps cursors in CursorDebugWrapper, whose copy() takes no params.
+    upload(as_admin)
+    run = ImportRun.objects.get()
+    settings.DEBUG = True
+    report = as_admin.get(reverse("licensing:import_rejections_csv", args=[run.pk]))
+    assert b"bad host" in b"".join(report.streaming_content)
