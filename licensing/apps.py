@@ -5,3 +5,6 @@ class LicensingConfig(AppConfig):
     name = "licensing"
     verbose_name = "Volume licensing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from licensing import checks  # noqa: F401 (registers the system checks)

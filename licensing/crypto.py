@@ -67,6 +67,8 @@ def fernet() -> MultiFernet:
 
 
 def fingerprint(normalised_key: str) -> str:
+    if not settings.KEY_FINGERPRINT_PEPPER:
+        raise RuntimeError("KEY_FINGERPRINT_PEPPER is empty: product keys cannot be stored.")
     pepper = settings.KEY_FINGERPRINT_PEPPER.encode()
     return hmac.new(pepper, normalised_key.encode(), hashlib.sha256).hexdigest()
 

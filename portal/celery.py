@@ -6,7 +6,7 @@ and the periodic tasks below only dispatch whatever is due.
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -54,5 +54,15 @@ app.conf.beat_schedule = {
     },
 }
 app.conf.timezone = "UTC"
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _require_secrets(**kwargs: object) -> None:
+    """Workers and beat touch keys and data: refuse to start without production secrets."""
+    from portal.startup import require_secrets
+
+    require_secrets()
+
 
 __all__ = ("app", "crontab")

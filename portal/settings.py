@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,14 +19,23 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
+# Secrets that a production process needs but the environment did not give. Settings still
+# load without them (so `makemigrations`, `check` and other tooling work on a bare checkout);
+# the web server and Celery refuse to start (`portal.startup.require_secrets`) and
+# `check --deploy` fails (`licensing.checks`).
+MISSING_SECRETS: list[str] = []
+
+
 def _secret(name: str, default: str | None = None) -> str:
-    """Read a secret from NAME or from the file at NAME_FILE (Docker/Kubernetes secrets)."""
+    """Read a secret from NAME or from the file at NAME_FILE (Docker/Kubernetes secrets).
+    `default=None` marks a required secret: when absent it is recorded in MISSING_SECRETS."""
     file_path = env.str(f"{name}_FILE", default="")
     if file_path:
         return Path(file_path).read_text().strip()
     value = env.str(name, default=default)
     if value is None:
-        raise environ.ImproperlyConfigured(f"Set the {name} environment variable.")
+        MISSING_SECRETS.append(name)
+        return ""
     return value
 
 
@@ -38,7 +48,8 @@ _DEV_FIELD_KEY = "y9iFJ8Qe6B8Qw3s0bN6r2c8m2q1wq3Y7Jx5k1l0p9sI="
 _DEV_PEPPER = "dev-only-fingerprint-pepper"
 _dev = DEBUG or TESTING
 
-SECRET_KEY = _secret("SECRET_KEY", default=_DEV_SECRET if _dev else None)
+# Without a configured key, a throwaway one lets tooling run; nothing served can rely on it.
+SECRET_KEY = _secret("SECRET_KEY", default=_DEV_SECRET if _dev else None) or get_random_secret_key()
 # Fernet keys for product keys at rest: a comma-separated list, the first one encrypts.
 FIELD_ENCRYPTION_KEYS = [
     k.strip()
