@@ -41,7 +41,7 @@ from licensing.models import (
     Role,
 )
 from licensing.probes import SrvLookup, TcpResult, check_tcp, lookup_srv, resolve_address
-from licensing.services import audit
+from licensing.services import audit, reauth
 from licensing.services.errors import ConflictError, DomainError
 
 log = logging.getLogger(__name__)
@@ -293,16 +293,13 @@ def reveal_host_key(
     *,
     actor: Any,
     host: KmsHost,
-    password_confirmed_at: datetime | None,
+    password_confirmed_at: float | datetime | None,
     ip_address: str | None = None,
 ) -> str:
     """The host key in clear, for an administrator who confirmed their password in the last
     few minutes. Every reveal is audited (masked) in the same transaction."""
     policy.require(actor, policy.Action.REVEAL_SECRET, host.organisation)
-    now = timezone.now()
-    from licensing.services.kms_reauth import window
-
-    if password_confirmed_at is None or not timedelta(0) <= now - password_confirmed_at <= window():
+    if not reauth.is_fresh(password_confirmed_at):
         raise DomainError(
             "Confirm your password to reveal a host key.", code="password_confirmation_required"
         )

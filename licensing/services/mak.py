@@ -37,7 +37,7 @@ from licensing.models import (
     MakPool,
     Organisation,
 )
-from licensing.services import audit
+from licensing.services import audit, reauth
 from licensing.services.errors import ConflictError, DomainError
 
 # A MAK rarely carries more than a few thousand activations; anything above this is a typo.
@@ -420,15 +420,6 @@ def ledger_disagrees(key: MakKey) -> bool:
 # --- reveal ----------------------------------------------------------------------------------
 
 
-def reauth_is_fresh(confirmed_at: float | None, *, now: datetime | None = None) -> bool:
-    """A password confirmation (epoch seconds, stored in the session) counts for
-    SECRET_REVEAL_REAUTH_SECONDS."""
-    if not confirmed_at:
-        return False
-    now_ts = (now or timezone.now()).timestamp()
-    return 0 <= now_ts - float(confirmed_at) <= settings.SECRET_REVEAL_REAUTH_SECONDS
-
-
 @transaction.atomic
 def reveal_key(
     *,
@@ -440,7 +431,7 @@ def reveal_key(
     """Return the whole key, once, to an admin who confirmed their password recently.
     The audit entry names who saw which key (id and last five) and when."""
     policy.require(actor, policy.Action.REVEAL_SECRET, key.pool.organisation_id)
-    if not reauth_is_fresh(password_confirmed_at):
+    if not reauth.is_fresh(password_confirmed_at):
         raise DomainError(
             "Confirm your password first: revealing a key needs a confirmation from the last "
             f"{settings.SECRET_REVEAL_REAUTH_SECONDS // 60} minutes.",

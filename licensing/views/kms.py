@@ -34,7 +34,7 @@ from licensing.models import (
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.probes import parse_resolver
 from licensing.scoping import current_organisation, get_scoped_or_404
-from licensing.services import audit, kms, kms_reauth
+from licensing.services import audit, kms, reauth
 from licensing.services.errors import DomainError
 from licensing.services.tokens import create_api_token
 from licensing.views.kms_chart import count_chart
@@ -465,14 +465,14 @@ def host_reveal_key(request: HttpRequest, pk: int) -> HttpResponse:
     key = None
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
-        if password and not kms_reauth.confirm_password(request, password):
+        if password and not reauth.confirm_password(request, password):
             form.add_error("password", "That is not your password.")
         else:
             try:
                 key = kms.reveal_host_key(
                     actor=request.user,
                     host=host,
-                    password_confirmed_at=kms_reauth.password_confirmed_at(request),
+                    password_confirmed_at=reauth.confirmed_at(request),
                     ip_address=audit.client_ip(request),
                 )
             except DomainError as exc:

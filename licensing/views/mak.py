@@ -3,11 +3,9 @@ queue. Views scope, validate, call one service and pick a response."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F, Q, Sum
 from django.http import HttpRequest, HttpResponse
@@ -42,11 +40,11 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import current_organisation, get_scoped_or_404, scoped_list
-from licensing.services import audit, mak, mak_requests
+from licensing.services import audit, mak, mak_requests, reauth
 from licensing.services.errors import DomainError
 from licensing.services.mak_forecast import PoolForecast, forecast_pools
 
-REAUTH_SESSION_KEY = "secret_reauth_at"
+REAUTH_SESSION_KEY = reauth.SESSION_KEY  # kept for callers that name it here
 
 POOL_SORTS = {
     "edition": SortKey("edition__name", label="Edition"),
@@ -384,18 +382,7 @@ def password_confirm(request: HttpRequest) -> HttpResponse:
         target = reverse("licensing:pool_list")
     form = PasswordConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        # authenticate() goes through django-axes: failures count towards the lockout.
-        user = authenticate(
-            request, username=request.user.get_username(), password=form.cleaned_data["password"]
-        )
-        if user is not None and user.pk == request.user.pk:
-            request.session[REAUTH_SESSION_KEY] = time.time()
-            audit.record(
-                action="auth.password_confirmed",
-                actor=request.user,
-                organisation=getattr(request, "organisation", None) or None,
-                ip_address=_ip(request),
-            )
+        if reauth.confirm_password(request, form.cleaned_data["password"]):
             return redirect(target)
         form.add_error("password", "That is not your password.")
     return _no_store(
@@ -406,8 +393,8 @@ def password_confirm(request: HttpRequest) -> HttpResponse:
 @login_required
 def key_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     key = _key_or_404(request, pk, policy.Action.REVEAL_SECRET)
-    confirmed_at = request.session.get(REAUTH_SESSION_KEY)
-    if not mak.reauth_is_fresh(confirmed_at):
+    confirmed_at = reauth.confirmed_at(request)
+    if not reauth.is_fresh(confirmed_at):
         return redirect(f"{reverse('licensing:password_confirm')}?next={request.path}")
     context: dict[str, Any] = {"key": key, "pool": key.pool}
     if request.method == "POST":
