@@ -51,3 +51,18 @@ class OrganisationQuerySet(models.QuerySet):
         if user.is_superuser:
             return self.all()
         return self.filter(id__in=member_organisation_ids(user))
+
+
+def member_emails(organisation_id: int, role: str) -> list[str]:
+    """Addresses of the organisation's active members with this role (for notifications)."""
+    from licensing.models import Membership
+
+    return sorted(
+        set(
+            Membership.objects.filter(
+                organisation_id=organisation_id, role=role, user__is_active=True
+            )
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )

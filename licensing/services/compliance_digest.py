@@ -11,7 +11,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from licensing.models import ComplianceDigest, ComplianceFlag, Membership, Organisation, Role
+from licensing.models import ComplianceDigest, ComplianceFlag, Organisation, Role
+from licensing.querysets import member_emails
 from licensing.services import audit
 
 LABELS = dict(ComplianceFlag.choices)
@@ -55,13 +56,7 @@ def send_daily_digests(*, now: datetime | None = None) -> dict[str, int]:
         counts = newly_flagged(org.pk, since, now)
         if not counts:
             continue
-        recipients = sorted(
-            e
-            for e in Membership.objects.filter(organisation=org, role=Role.ADMIN)
-            .exclude(user__email="")
-            .filter(user__is_active=True)
-            .values_list("user__email", flat=True)
-        )
+        recipients = member_emails(org.pk, Role.ADMIN)
         try:
             with transaction.atomic():
                 digest = ComplianceDigest.objects.create(

@@ -36,11 +36,11 @@ from licensing.models import (
     HostStatusReport,
     KmsHost,
     KmsProductGroup,
-    Membership,
     Organisation,
     Role,
 )
 from licensing.probes import SrvLookup, TcpResult, check_tcp, lookup_srv, resolve_address
+from licensing.querysets import member_emails
 from licensing.services import audit, reauth
 from licensing.services.errors import ConflictError, DomainError
 
@@ -640,12 +640,7 @@ def notify_state_change(*, host_id: int, previous: str, poll_id: int) -> int:
     """Email the organisation's administrators about a host's new state. Returns the number
     of recipients. Runs after the poll committed; a mail failure is logged, not retried."""
     host = KmsHost.objects.select_related("organisation").get(pk=host_id)
-    recipients = sorted(
-        Membership.objects.filter(organisation_id=host.organisation_id, role=Role.ADMIN)
-        .exclude(user__email="")
-        .filter(user__is_active=True)
-        .values_list("user__email", flat=True)
-    )
+    recipients = member_emails(host.organisation_id, Role.ADMIN)
     if not recipients:
         return 0
     label = HostState(host.state).label

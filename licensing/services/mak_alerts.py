@@ -17,7 +17,8 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from licensing.models import ActivationRequest, MakPool, Membership, RequestStatus, Role
+from licensing.models import ActivationRequest, MakPool, RequestStatus, Role
+from licensing.querysets import member_emails
 from licensing.services import audit
 
 _STATE_SQL = """
@@ -83,18 +84,6 @@ def enqueue_after_commit(task_name: str, object_id: int) -> None:
     transaction.on_commit(lambda: _enqueue(task_name, object_id))
 
 
-def _emails(organisation_id: int, role: str) -> list[str]:
-    return sorted(
-        set(
-            Membership.objects.filter(
-                organisation_id=organisation_id, role=role, user__is_active=True
-            )
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
-    )
-
-
 def _url(name: str, *args: int) -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + reverse(name, args=args)
 
@@ -109,7 +98,7 @@ def notify_low_water(*, pool_id: int) -> int:
     if not forecasts:
         return 0
     f = forecasts[0]
-    to = _emails(f.pool.organisation_id, Role.ADMIN)
+    to = member_emails(f.pool.organisation_id, Role.ADMIN)
     if not to:
         return 0
     runs_out = (
@@ -139,7 +128,11 @@ def notify_request_created(*, request_id: int) -> int:
     )
     if req is None:
         return 0
-    to = [e for e in _emails(req.pool.organisation_id, Role.MANAGER) if e != req.requested_by.email]
+    to = [
+        e
+        for e in member_emails(req.pool.organisation_id, Role.MANAGER)
+        if e != req.requested_by.email
+    ]
     if not to:
         return 0
     send_mail(
