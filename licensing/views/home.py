@@ -10,13 +10,6 @@ from licensing.middleware import SESSION_KEY
 from licensing.models import Organisation
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    """The organisation dashboard (built by the fleet browser, licensing.views.fleet)."""
-    from licensing.views.fleet import dashboard
-
-    return dashboard(request)
-
-
 @login_required
 @require_POST
 def switch_organisation(request: HttpRequest) -> HttpResponse:
