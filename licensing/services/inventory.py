@@ -205,6 +205,15 @@ _WRITTEN = (
     "updated_at",
 )
 
+# Columns of `w` named after what the rules compute.
+_W_NAMES = {
+    "compliance_flag": "flag",
+    "flag_reason": "reason",
+    "renewal_deadline": "deadline",
+    "flag_recheck_at": "recheck",
+}
+assert _WRITTEN[-1] == "updated_at"
+
 UPSERT_SQL = f"""
 WITH s AS (
     SELECT DISTINCT ON (hostname) * FROM inventory_stage ORDER BY hostname, idx DESC
@@ -222,7 +231,9 @@ WITH s AS (
             OR COALESCE(s.seen_at, %(now)s) >= c.last_seen_at) AS fresh
     FROM s LEFT JOIN licensing_client c
       ON c.organisation_id = %(org)s AND c.hostname = s.hostname
-), m AS (
+), m AS MATERIALIZED (
+    -- Materialised: the rules below refer to each merged value many times; inlined, every
+    -- reference would repeat its CASE (slower to plan and to run).
     SELECT j.idx, j.hostname, j.old_id, j.o_flag, j.o_flag_changed_at,
            j.o_fqdn, j.o_cmid, j.o_edition_id, j.o_method, j.o_kms_host_id, j.o_mak_key_id,
            j.o_status, j.o_grace, j.o_installed, j.o_activated, j.o_renewed, j.o_hw, j.o_seen,
@@ -253,7 +264,8 @@ WITH s AS (
         SELECT CASE WHEN j.fresh THEN COALESCE(j.activation_method, j.o_method, 'kms')
                     ELSE j.o_method END AS method
     ) mth
-), r AS (
+), r AS MATERIALIZED (
+    -- Materialised too: `w` reads each computed value several times.
     SELECT m.*, {_RULES.flag} AS flag, {_RULES.reason} AS reason,
            {_RULES.deadline} AS deadline, {_RULES.recheck} AS recheck
     FROM m
@@ -278,17 +290,27 @@ WITH s AS (
             OR r.o_seen IS NULL
             OR r.last_seen_at >= r.o_seen + %(seen_granularity)s) AS changed
     FROM r
-), up AS (
+), upd AS (
+    -- Known clients by primary key: cheaper than a speculative insert that finds a conflict.
+    UPDATE licensing_client AS c SET
+        {", ".join(f"{col} = w.{_W_NAMES.get(col, col)}" for col in _WRITTEN[:-1])},
+        updated_at = %(now)s
+    FROM w WHERE w.changed AND w.old_id IS NOT NULL AND c.id = w.old_id
+    RETURNING c.id, c.hostname
+), ins AS (
+    -- New clients. ON CONFLICT covers a client another ingest created since the join above.
     INSERT INTO licensing_client AS c (
         organisation_id, hostname, {", ".join(_WRITTEN)}, created_at)
     SELECT %(org)s, w.hostname, w.fqdn, w.cmid, w.edition_id, w.activation_method, w.kms_host_id,
            w.mak_key_id, w.license_status, w.grace_minutes, w.installed_at, w.last_activation_at,
            w.last_renewal_at, w.reactivation_required, w.last_seen_at, w.flag, w.reason,
            w.deadline, w.recheck, w.flag_changed_at, %(now)s, %(now)s
-    FROM w WHERE w.changed
+    FROM w WHERE w.changed AND w.old_id IS NULL
     ON CONFLICT (organisation_id, hostname) DO UPDATE SET
         {", ".join(f"{col} = EXCLUDED.{col}" for col in _WRITTEN)}
     RETURNING c.id, c.hostname
+), up AS (
+    SELECT id, hostname FROM upd UNION ALL SELECT id, hostname FROM ins
 ), hist AS (
     INSERT INTO licensing_clientflagchange
         (client_id, organisation_id, from_flag, to_flag, reason, changed_at, changed_by)

@@ -189,3 +189,49 @@ def test_the_sweep_is_queued_after_the_ingest_commits(
     with django_capture_on_commit_callbacks(execute=True):
         post(client, batch(1), **agent_headers)
     assert queued == [(org.pk,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_created_by_a_concurrent_ingest_is_updated_not_duplicated(org, admin_user):
+    """The merge reads the stored clients first; a client another transaction inserts after
+    that read is caught by ON CONFLICT: one row, the later report's values, no error."""
+    import threading
+
+    import psycopg
+    from django.db import connection, connections
+
+    from licensing.services import inventory
+
+    other = psycopg.connect(
+        **{k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+    )
+    other.execute(
+        "INSERT INTO licensing_client (organisation_id, hostname, fqdn, activation_method,"
+        " license_status, reactivation_required, compliance_flag, flag_reason, created_at,"
+        " updated_at) VALUES (%s, 'pc-race', '', 'kms', 2, false, 'ok', '', now(), now())",
+        [org.pk],
+    )  # not committed yet: the ingest below does not see it and must wait for it
+    outcome = {}
+
+    def ingest():
+        try:
+            outcome["result"] = inventory.ingest_records(
+                actor=admin_user,
+                organisation=org,
+                records=[{"hostname": "PC-RACE", "license_status": 1, "activation_method": "mak"}],
+            )
+        finally:
+            connections["default"].close()
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    worker.join(1.0)
+    assert worker.is_alive(), "the ingest should wait for the concurrent insert"
+    other.commit()
+    other.close()
+    worker.join(20)
+    assert not worker.is_alive()
+    assert outcome["result"].run.rejected == 0
+    rows = list(Client.objects.filter(organisation=org, hostname="pc-race"))
+    assert len(rows) == 1
+    assert (rows[0].license_status, rows[0].activation_method) == (1, "mak")
