@@ -43,3 +43,29 @@ def test_detail_masks_the_mak_and_lists_activation_and_flag_history(as_admin, fl
 
 def test_detail_of_another_organisations_client_is_404(as_admin, fleet):
     assert as_admin.get(f"/clients/{fleet['outsider'].pk}/").status_code == 404
+
+
+def test_a_renewing_client_without_an_activation_date_is_not_shown_as_never_activated(
+    as_auditor, org
+):
+    from tests import factories
+
+    renewing = factories.ClientFactory(
+        organisation=org,
+        hostname="renews-01",
+        license_status=1,
+        last_activation_at=None,
+        last_renewal_at=timezone.now(),
+    )
+    fresh = factories.ClientFactory(
+        organisation=org,
+        hostname="fresh-01",
+        license_status=2,
+        last_activation_at=None,
+        last_renewal_at=None,
+    )
+    last_activation = '<dt class="col-sm-5">Last activation</dt><dd class="col-sm-7">{}</dd>'
+    body = as_auditor.get(f"/clients/{renewing.pk}/").content.decode()
+    assert last_activation.format("not reported") in body
+    body = as_auditor.get(f"/clients/{fresh.pk}/").content.decode()
+    assert last_activation.format("never") in body
