@@ -26,6 +26,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -256,6 +257,9 @@ class _Server:
         from cryptography.fernet import Fernet
 
         self.port = _free_port()
+        # The sweeps that ingests queue go to a throwaway broker folder: nothing consumes them
+        # here, and they must not pile up in a shared Redis.
+        self.broker_dir = tempfile.mkdtemp(prefix="bench-broker-")
         env = {
             **os.environ,
             "PORTAL_TESTING": "0",
@@ -267,6 +271,8 @@ class _Server:
             "KEY_FINGERPRINT_PEPPER": secrets.token_urlsafe(32),
             "ALLOWED_HOSTS": "127.0.0.1",
             "BEHIND_TLS_PROXY": "1",
+            "CELERY_BROKER_URL": "filesystem://",
+            "CELERY_FILESYSTEM_DIR": self.broker_dir,
         }
         self.proc = subprocess.Popen(
             [
@@ -325,6 +331,7 @@ class _Server:
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(30)
+        shutil.rmtree(self.broker_dir, ignore_errors=True)
 
 
 def _parallel(jobs: list[list]) -> float:
