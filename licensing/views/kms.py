@@ -198,7 +198,15 @@ def host_export(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     if "retired" not in data:
         data["retired"] = "false"
-    queryset = KmsHostFilterSet(data, queryset=KmsHost.objects.for_organisation(org)).qs
+    filterset = KmsHostFilterSet(data, queryset=KmsHost.objects.for_organisation(org))
+    if not filterset.is_valid():
+        # Like the client export: a wrong filter is an error, never a silently wider file.
+        return HttpResponse(
+            "Invalid filter: " + filterset.errors.as_text() + "\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    queryset = filterset.qs
     return export_response(
         request,
         name="kms-hosts",

@@ -136,6 +136,16 @@ def test_the_export_streams_host_status_without_secrets(as_auditor, org):
     assert AuditEvent.objects.filter(action="export.kms-hosts").exists()
 
 
+def test_the_host_export_refuses_an_unknown_state_instead_of_exporting_everything(as_auditor, org):
+    host(org, "kms1.contoso.test", state=HostState.HEALTHY)
+    response = as_auditor.get("/kms/hosts/export.csv?state=on-fire")
+    assert response.status_code == 400
+    assert "Invalid filter" in response.content.decode() and "state" in response.content.decode()
+    ok = as_auditor.get("/kms/hosts/export.csv?state=healthy")
+    assert ok.status_code == 200
+    assert "kms1.contoso.test" in b"".join(ok.streaming_content).decode()
+
+
 def test_dns_settings_are_validated_and_audited(as_admin, as_auditor, org):
     bad = as_admin.post(
         "/kms/dns/", {"dns_domains": "contoso.test", "dns_resolvers": "dns.contoso.test"}
