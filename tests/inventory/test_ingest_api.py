@@ -191,47 +191,93 @@ def test_the_sweep_is_queued_after_the_ingest_commits(
     assert queued == [(org.pk,)]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_client_created_by_a_concurrent_ingest_is_updated_not_duplicated(org, admin_user):
-    """The merge reads the stored clients first; a client another transaction inserts after
-    that read is caught by ON CONFLICT: one row, the later report's values, no error."""
-    import threading
-
+def _other_transaction():
+    """A second connection to the test database, for a transaction the ingest must wait for."""
     import psycopg
-    from django.db import connection, connections
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    return psycopg.connect(**params)
+
+
+def _ingest_while(other, org, actor, record):
+    """Run an ingest of `record` in a thread while `other` holds its uncommitted change; commit
+    `other` once the ingest is seen waiting for its lock; return the ingest's result."""
+    import threading
+    import time
+
+    from django.db import connections
 
     from licensing.services import inventory
 
-    other = psycopg.connect(
-        **{k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
-    )
-    other.execute(
-        "INSERT INTO licensing_client (organisation_id, hostname, fqdn, activation_method,"
-        " license_status, reactivation_required, compliance_flag, flag_reason, created_at,"
-        " updated_at) VALUES (%s, 'pc-race', '', 'kms', 2, false, 'ok', '', now(), now())",
-        [org.pk],
-    )  # not committed yet: the ingest below does not see it and must wait for it
     outcome = {}
 
     def ingest():
         try:
             outcome["result"] = inventory.ingest_records(
-                actor=admin_user,
-                organisation=org,
-                records=[{"hostname": "PC-RACE", "license_status": 1, "activation_method": "mak"}],
+                actor=actor, organisation=org, records=[record]
             )
         finally:
             connections["default"].close()
 
     worker = threading.Thread(target=ingest)
     worker.start()
-    worker.join(1.0)
-    assert worker.is_alive(), "the ingest should wait for the concurrent insert"
+    deadline = time.monotonic() + 20
+    waiting = 0
+    while not waiting and time.monotonic() < deadline:
+        time.sleep(0.05)
+        waiting = other.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert waiting, "the ingest should wait for the other transaction"
     other.commit()
     other.close()
     worker.join(20)
     assert not worker.is_alive()
-    assert outcome["result"].run.rejected == 0
+    return outcome["result"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_created_by_a_concurrent_ingest_is_updated_not_duplicated(org, admin_user):
+    """The merge reads the stored clients first; a client another transaction inserts after
+    that read is caught by ON CONFLICT: one row, the later report's values, no error."""
+    other = _other_transaction()
+    other.execute(
+        "INSERT INTO licensing_client (organisation_id, hostname, fqdn, activation_method,"
+        " license_status, reactivation_required, compliance_flag, flag_reason, created_at,"
+        " updated_at) VALUES (%s, 'pc-race', '', 'kms', 2, false, 'ok', '', now(), now())",
+        [org.pk],
+    )  # not committed yet: the ingest does not see it and must wait for it
+    record = {"hostname": "PC-RACE", "license_status": 1, "activation_method": "mak"}
+    result = _ingest_while(other, org, admin_user, record)
+    assert result.run.rejected == 0
     rows = list(Client.objects.filter(organisation=org, hostname="pc-race"))
     assert len(rows) == 1
     assert (rows[0].license_status, rows[0].activation_method) == (1, "mak")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_deleted_while_its_report_is_merged_is_brought_back_by_the_report(org, admin_user):
+    """The merge found the client; another transaction deletes it before the write. The report
+    must not vanish while the answer says "updated": the client is written again."""
+    from tests import factories
+
+    client = factories.ClientFactory(
+        organisation=org, hostname="pc-gone", license_status=2, edition=None
+    )  # transactional tests run on a flushed database: no built-in editions
+    other = _other_transaction()
+    other.execute("DELETE FROM licensing_clientflagchange WHERE client_id = %s", [client.pk])
+    other.execute("DELETE FROM licensing_client WHERE id = %s", [client.pk])
+    record = {
+        "hostname": "pc-gone",
+        "license_status": 1,
+        "activation_method": "kms",
+        "last_renewal_at": "2026-11-01T08:00:00Z",
+    }
+    result = _ingest_while(other, org, admin_user, record)
+    assert (result.run.updated, result.run.rejected) == (1, 0)
+    back = Client.objects.get(organisation=org, hostname="pc-gone")
+    assert back.pk != client.pk
+    assert back.license_status == 1 and back.last_renewal_at is not None
