@@ -129,6 +129,13 @@ def real_celery_worker(transactional_db):
         broker_connection_retry_on_startup=True,
         broker_transport_options={"global_keyprefix": prefix},
     )
+    # A task published earlier in this process (e.g. the sweep an ingest queues on commit) left
+    # pooled connections made with the old settings; drop them so `.delay()` uses the prefix.
+    import kombu.pools
+
+    kombu.pools.reset()  # closes and forgets kombu's shared producer pools
+    app._pool = None
+    app.amqp._producer_pool = None
     import redis
 
     r = redis.Redis.from_url(url)
