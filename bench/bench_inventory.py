@@ -243,23 +243,23 @@ def _bodies(records: list[dict], per_request: int) -> list[str]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class _Server:
-    """The portal under gunicorn with production settings (DEBUG off, connection pool, Redis
-    throttles, TLS terminated by a proxy in front), as `docs` describe a deployment."""
+    """The portal under gunicorn as the README deploys it (one worker per core, 8 threads each)
+    with production settings: DEBUG off, connection pool, Redis throttles, TLS ended by a proxy
+    in front."""
 
-    def __init__(self, database_url: str, workers: int) -> None:
+    def __init__(self, database_url: str) -> None:
         from cryptography.fernet import Fernet
 
-        self.port = _free_port()
+        # gunicorn takes over a socket bound here: no window for another process to take the port.
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
         # The sweeps that ingests queue go to a throwaway broker folder: nothing consumes them
         # here, and they must not pile up in a shared Redis.
         self.broker_dir = tempfile.mkdtemp(prefix="bench-broker-")
+        self.proc: subprocess.Popen | None = None
         env = {
             **os.environ,
             "PORTAL_TESTING": "0",
@@ -274,39 +274,46 @@ class _Server:
             "CELERY_BROKER_URL": "filesystem://",
             "CELERY_FILESYSTEM_DIR": self.broker_dir,
         }
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "portal.wsgi",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "1",
-                "--timeout",
-                "300",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, _ = self.request("GET", "/healthz", None, "")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
+        self.workers = os.cpu_count() or 2
+        try:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "portal.wsgi",
+                    "--workers",
+                    str(self.workers),
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    "8",
+                    "--timeout",
+                    "300",
+                    "--graceful-timeout",
+                    "10",
+                    "--bind",
+                    f"fd://{self.sock.fileno()}",
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+                cwd=ROOT,
+                pass_fds=(self.sock.fileno(),),
+            )
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if self.request("GET", "/healthz", None, "")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start")
+                time.sleep(0.2)
+        except BaseException:
+            self.stop()
+            raise
 
     def request(self, method: str, path: str, body: str | None, token: str) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
@@ -329,9 +336,17 @@ class _Server:
         assert summary[expect] == summary["received"], summary
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(30)
-        shutil.rmtree(self.broker_dir, ignore_errors=True)
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(10)
+        finally:
+            self.sock.close()
+            shutil.rmtree(self.broker_dir, ignore_errors=True)
 
 
 def _parallel(jobs: list[list]) -> float:
@@ -374,20 +389,25 @@ def _delete_clients(org_id: int, prefix: str) -> None:
 
 def bench_api(results: list[Result], ctx: Context, org, user) -> None:  # type: ignore[no-untyped-def]
     """Agents posting to the real server, each request its own committed transaction (as in
-    production); afterwards the rows are deleted again. One agent, then two at once (the
-    server runs one worker per core); beside raw COPY with one and two connections."""
+    production); afterwards the rows are deleted again. One agent, then two at once, beside raw
+    COPY over one and two connections."""
+    from licensing.models import ApiToken, ImportRun
     from licensing.services.tokens import create_api_token
 
     per_request = 5000
     n = 20 * per_request
-    server = _Server(ctx.database_url, workers=2)
+    for prefix in ("bench-api-", "bench-raw-"):  # what an interrupted earlier run left behind
+        _delete_clients(org.pk, prefix)
+    started = timezone.now()
+    tokens = [
+        create_api_token(
+            actor=user, organisation=org, name=f"bench agent {i}", scope="agent", days=1
+        )
+        for i in range(2)
+    ]
+    plaintexts = [plaintext for _, plaintext in tokens]
+    server = _Server(ctx.database_url)
     try:
-        tokens = [
-            create_api_token(
-                actor=user, organisation=org, name=f"bench agent {i}", scope="agent", days=1
-            )[1]
-            for i in range(2)
-        ]
         # Warm-up (not timed): a running server has its code loaded and its connections open.
         _parallel(
             [
@@ -397,9 +417,9 @@ def bench_api(results: list[Result], ctx: Context, org, user) -> None:  # type: 
                         t,
                         "created",
                     )
-                    for j in range(3)
+                    for j in range(4)
                 ]
-                for k, t in enumerate(tokens)
+                for k, t in enumerate(plaintexts)
             ]
         )
         for agents in (1, 2):
@@ -421,7 +441,7 @@ def bench_api(results: list[Result], ctx: Context, org, user) -> None:  # type: 
                 ):
                     jobs = [
                         [
-                            lambda b=b, t=tokens[a], e=expect: server.post_batch(b, t, e)
+                            lambda b=b, t=plaintexts[a], e=expect: server.post_batch(b, t, e)
                             for b in bodies[a::agents]
                         ]
                         for a in range(agents)
@@ -432,18 +452,23 @@ def bench_api(results: list[Result], ctx: Context, org, user) -> None:  # type: 
             print(f"  api: raw COPY of {n:,} rows over {agents} connection(s) ...", flush=True)
             raw_s = _raw_copy_committed(ctx.database_url, org.pk, n, agents)
             label = "1 agent" if agents == 1 else f"{agents} agents at once"
+            suffix = "1_agent" if agents == 1 else f"{agents}_agents"
+            server_note = (
+                f"gunicorn {server.workers} workers x 8 threads, {per_request:,} per request, "
+                "flags + history, committed"
+            )
             results += [
                 Result(
-                    f"inventory_api_ingest_new_clients_{agents}_agent{'s' if agents > 1 else ''}",
+                    f"inventory_api_ingest_new_clients_{suffix}",
                     round(n / timings["new"]),
                     "rec/s",
                     round(n / raw_s),
-                    f"{label}: {n:,} new clients via POST /api/v1/inventory/clients/ (gunicorn, "
-                    f"{per_request:,} per request, flags + history, committed) vs raw COPY into "
-                    f"licensing_client over {agents} connection(s) (rec/s; higher is better)",
+                    f"{label}: {n:,} new clients via POST /api/v1/inventory/clients/ "
+                    f"({server_note}) vs raw COPY into licensing_client over {agents} "
+                    "connection(s) (rec/s; higher is better)",
                 ),
                 Result(
-                    f"inventory_api_ingest_checkins_{agents}_agent{'s' if agents > 1 else ''}",
+                    f"inventory_api_ingest_checkins_{suffix}",
                     round(n / timings["checkin"]),
                     "rec/s",
                     round(n / raw_s),
@@ -454,6 +479,10 @@ def bench_api(results: list[Result], ctx: Context, org, user) -> None:  # type: 
     finally:
         server.stop()
         _delete_clients(org.pk, "bench-api-")
+        ApiToken.objects.filter(pk__in=[token.pk for token, _ in tokens]).update(
+            revoked_at=timezone.now()
+        )
+        ImportRun.objects.filter(organisation=org, source="api", started_at__gte=started).delete()
 
 
 def _raw_copy_committed(database_url: str, org_id: int, n: int, connections_: int) -> float:
@@ -466,25 +495,25 @@ def _raw_copy_committed(database_url: str, org_id: int, n: int, connections_: in
         for r in _records(n, "bench-raw")
     ]
     share = -(-n // connections_)
+    now = timezone.now().isoformat()
+    # The COPY text is built before the clock starts, as the API's request bodies are.
+    texts = [
+        "".join(
+            f"{org_id}\t{h}\t\t{c}\tkms\t1\t{r}\t{i}\tf\tok\t\t{now}\t{now}\n"
+            for h, c, r, i in rows[k * share : (k + 1) * share]
+        )
+        for k in range(connections_)
+    ]
     conns = [psycopg.connect(database_url) for _ in range(connections_)]
 
-    def copy(conn, part):  # type: ignore[no-untyped-def]
-        now = timezone.now().isoformat()
+    def copy(conn, text):  # type: ignore[no-untyped-def]
         with conn.cursor() as cursor, cursor.copy(RAW_COPY) as cp:
-            cp.write(
-                "".join(
-                    f"{org_id}\t{h}\t\t{c}\tkms\t1\t{r}\t{i}\tf\tok\t\t{now}\t{now}\n"
-                    for h, c, r, i in part
-                )
-            )
+            cp.write(text)
         conn.commit()
 
     try:
         seconds = _parallel(
-            [
-                [lambda c=c, k=k: copy(c, rows[k * share : (k + 1) * share])]
-                for k, c in enumerate(conns)
-            ]
+            [[lambda c=c, t=t: copy(c, t)] for c, t in zip(conns, texts, strict=True)]
         )
     finally:
         for c in conns:
@@ -566,7 +595,11 @@ def run(ctx: Context) -> list[Result]:
     user = User.objects.filter(username="bench-inventory").first() or UserFactory(
         username="bench-inventory"
     )
-    Membership.objects.get_or_create(user=user, organisation=org, defaults={"role": Role.ADMIN})
+    user.set_unusable_password()  # nobody logs in as the bench user
+    user.save(update_fields=["password"])
+    membership, _ = Membership.objects.get_or_create(
+        user=user, organisation=org, defaults={"role": Role.ADMIN}
+    )
     parts = os.environ.get("BENCH_INVENTORY_PARTS", "sweep,api,csv").split(",")
     try:
         if "sweep" in parts:
@@ -579,6 +612,7 @@ def run(ctx: Context) -> list[Result]:
         if "csv" in parts:
             bench_csv(results, org, int(os.environ.get("BENCH_INVENTORY_CSV_ROWS", "1000000")))
     finally:
+        membership.delete()  # it only had to exist while the API tokens were made
         print("  vacuum ...", flush=True)
         _vacuum()
     for r in results:
