@@ -297,17 +297,23 @@ WITH s AS (
         updated_at = %(now)s
     FROM w WHERE w.changed AND w.old_id IS NOT NULL AND c.id = w.old_id
     RETURNING c.id, w.hostname
+), gone AS (
+    -- Known clients the update did not find: another transaction deleted them after the join.
+    -- The report brings them back, as it would a new client (an anti-join, not an OR: the
+    -- planner must not fall back to scanning `upd` once per record).
+    SELECT w.* FROM w
+    WHERE w.changed AND w.old_id IS NOT NULL
+      AND NOT EXISTS (SELECT FROM upd WHERE upd.id = w.old_id)
 ), ins AS (
-    -- New clients, and known ones that another transaction deleted since the join above (the
-    -- update found no row): the report brings them back, as it would a new client. ON CONFLICT
-    -- covers a client that another ingest created since the join.
+    -- New clients (and the gone ones). ON CONFLICT covers a client that another ingest created
+    -- since the join above.
     INSERT INTO licensing_client AS c (
         organisation_id, hostname, {", ".join(_WRITTEN)}, created_at)
     SELECT %(org)s, w.hostname, w.fqdn, w.cmid, w.edition_id, w.activation_method, w.kms_host_id,
            w.mak_key_id, w.license_status, w.grace_minutes, w.installed_at, w.last_activation_at,
            w.last_renewal_at, w.reactivation_required, w.last_seen_at, w.flag, w.reason,
            w.deadline, w.recheck, w.flag_changed_at, %(now)s, %(now)s
-    FROM w WHERE w.changed AND (w.old_id IS NULL OR w.old_id NOT IN (SELECT id FROM upd))
+    FROM (SELECT * FROM w WHERE w.changed AND w.old_id IS NULL UNION ALL SELECT * FROM gone) w
     ON CONFLICT (organisation_id, hostname) DO UPDATE SET
         {", ".join(f"{col} = EXCLUDED.{col}" for col in _WRITTEN)}
     RETURNING c.id, c.hostname
