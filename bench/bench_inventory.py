@@ -22,7 +22,6 @@ BENCH_INVENTORY_CSV_ROWS sets the CSV size.
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import os
 import secrets
@@ -225,15 +224,18 @@ RAW_COPY = (
 )
 
 
+def _raw_copy_text(org_id: int, rows: list[tuple]) -> str:
+    """COPY text for licensing_client of (hostname, cmid, renewed, installed) rows."""
+    now = timezone.now().isoformat()
+    return "".join(
+        f"{org_id}\t{hostname}\t\t{cmid}\tkms\t1\t{renewed}\t{installed}\tf\tok\t\t{now}\t{now}\n"
+        for hostname, cmid, renewed, installed in rows
+    )
+
+
 def _raw_copy(org_id: int, rows: list[tuple]) -> None:
-    now = timezone.now()
     with connection.cursor() as cursor, cursor.copy(RAW_COPY) as copy:
-        buf = io.StringIO()
-        for hostname, cmid, renewed, installed in rows:
-            buf.write(
-                f"{org_id}\t{hostname}\t\t{cmid}\tkms\t1\t{renewed}\t{installed}\tf\tok\t\t{now.isoformat()}\t{now.isoformat()}\n"
-            )
-        copy.write(buf.getvalue())
+        copy.write(_raw_copy_text(org_id, rows))
 
 
 def _bodies(records: list[dict], per_request: int) -> list[str]:
@@ -495,15 +497,8 @@ def _raw_copy_committed(database_url: str, org_id: int, n: int, connections_: in
         for r in _records(n, "bench-raw")
     ]
     share = -(-n // connections_)
-    now = timezone.now().isoformat()
     # The COPY text is built before the clock starts, as the API's request bodies are.
-    texts = [
-        "".join(
-            f"{org_id}\t{h}\t\t{c}\tkms\t1\t{r}\t{i}\tf\tok\t\t{now}\t{now}\n"
-            for h, c, r, i in rows[k * share : (k + 1) * share]
-        )
-        for k in range(connections_)
-    ]
+    texts = [_raw_copy_text(org_id, rows[k * share : (k + 1) * share]) for k in range(connections_)]
     conns = [psycopg.connect(database_url) for _ in range(connections_)]
 
     def copy(conn, text):  # type: ignore[no-untyped-def]
@@ -566,7 +561,7 @@ def bench_csv(results: list[Result], org, n: int) -> None:  # type: ignore[no-un
         os.unlink(path)
     results.append(
         Result(
-            "inventory_csv_import_1m",
+            "inventory_csv_import_1m" if n == 1_000_000 else f"inventory_csv_import_{n}_rows",
             round(seconds, 2),
             "s",
             round(raw_s, 2),

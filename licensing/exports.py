@@ -172,6 +172,18 @@ def export_filename(organisation: Organisation | None, name: str) -> str:
     return f"{slug}-{name}-{timezone.now():%Y-%m-%d}.csv"
 
 
+def invalid_filter_response(filterset: Any) -> HttpResponse | None:
+    """400 naming the bad filters of a bound filterset, or None when it is valid: an export with
+    a wrong filter is an error, never a silently wider file."""
+    if not filterset.is_bound or filterset.is_valid():
+        return None
+    return HttpResponse(
+        "Invalid filter: " + filterset.errors.as_text() + "\n",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 def export_response(
     request: HttpRequest,
     *,

@@ -183,36 +183,29 @@ _MERGED = compliance.Columns(
 )
 _RULES = compliance.rule_sql(_MERGED, now="%(now)s::timestamptz")
 
-_WRITTEN = (
-    "fqdn",
-    "cmid",
-    "edition_id",
-    "activation_method",
-    "kms_host_id",
-    "mak_key_id",
-    "license_status",
-    "grace_minutes",
-    "installed_at",
-    "last_activation_at",
-    "last_renewal_at",
-    "reactivation_required",
-    "last_seen_at",
-    "compliance_flag",
-    "flag_reason",
-    "renewal_deadline",
-    "flag_recheck_at",
-    "flag_changed_at",
-    "updated_at",
-)
-
-# Columns of `w` named after what the rules compute.
-_W_NAMES = {
-    "compliance_flag": "flag",
-    "flag_reason": "reason",
-    "renewal_deadline": "deadline",
-    "flag_recheck_at": "recheck",
+# Each written column of licensing_client and its value: a column of `w` (the rule outputs are
+# named after what they compute) or the time of the ingest.
+_WRITTEN = {
+    "fqdn": "w.fqdn",
+    "cmid": "w.cmid",
+    "edition_id": "w.edition_id",
+    "activation_method": "w.activation_method",
+    "kms_host_id": "w.kms_host_id",
+    "mak_key_id": "w.mak_key_id",
+    "license_status": "w.license_status",
+    "grace_minutes": "w.grace_minutes",
+    "installed_at": "w.installed_at",
+    "last_activation_at": "w.last_activation_at",
+    "last_renewal_at": "w.last_renewal_at",
+    "reactivation_required": "w.reactivation_required",
+    "last_seen_at": "w.last_seen_at",
+    "compliance_flag": "w.flag",
+    "flag_reason": "w.reason",
+    "renewal_deadline": "w.deadline",
+    "flag_recheck_at": "w.recheck",
+    "flag_changed_at": "w.flag_changed_at",
+    "updated_at": "%(now)s",
 }
-assert _WRITTEN[-1] == "updated_at"
 
 UPSERT_SQL = f"""
 WITH s AS (
@@ -293,8 +286,7 @@ WITH s AS (
 ), upd AS (
     -- Known clients by primary key: cheaper than a speculative insert that finds a conflict.
     UPDATE licensing_client AS c SET
-        {", ".join(f"{col} = w.{_W_NAMES.get(col, col)}" for col in _WRITTEN[:-1])},
-        updated_at = %(now)s
+        {", ".join(f"{col} = {value}" for col, value in _WRITTEN.items())}
     FROM w WHERE w.changed AND w.old_id IS NOT NULL AND c.id = w.old_id
     RETURNING c.id, w.hostname
 ), gone AS (
@@ -309,10 +301,7 @@ WITH s AS (
     -- since the join above.
     INSERT INTO licensing_client AS c (
         organisation_id, hostname, {", ".join(_WRITTEN)}, created_at)
-    SELECT %(org)s, w.hostname, w.fqdn, w.cmid, w.edition_id, w.activation_method, w.kms_host_id,
-           w.mak_key_id, w.license_status, w.grace_minutes, w.installed_at, w.last_activation_at,
-           w.last_renewal_at, w.reactivation_required, w.last_seen_at, w.flag, w.reason,
-           w.deadline, w.recheck, w.flag_changed_at, %(now)s, %(now)s
+    SELECT %(org)s, w.hostname, {", ".join(_WRITTEN.values())}, %(now)s
     FROM (SELECT * FROM w WHERE w.changed AND w.old_id IS NULL UNION ALL SELECT * FROM gone) w
     ON CONFLICT (organisation_id, hostname) DO UPDATE SET
         {", ".join(f"{col} = EXCLUDED.{col}" for col in _WRITTEN)}

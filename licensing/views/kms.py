@@ -18,7 +18,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.exports import ExportColumn, export_organisation, export_response, token_aware
+from licensing.exports import (
+    ExportColumn,
+    export_organisation,
+    export_response,
+    invalid_filter_response,
+    token_aware,
+)
 from licensing.filters_kms import KmsHostFilterSet
 from licensing.models import (
     DEFAULT_KMS_PORT,
@@ -199,18 +205,12 @@ def host_export(request: HttpRequest) -> HttpResponse:
     if "retired" not in data:
         data["retired"] = "false"
     filterset = KmsHostFilterSet(data, queryset=KmsHost.objects.for_organisation(org))
-    if not filterset.is_valid():
-        # Like the client export: a wrong filter is an error, never a silently wider file.
-        return HttpResponse(
-            "Invalid filter: " + filterset.errors.as_text() + "\n",
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
-    queryset = filterset.qs
+    if (refused := invalid_filter_response(filterset)) is not None:
+        return refused
     return export_response(
         request,
         name="kms-hosts",
-        queryset=queryset.order_by("fqdn", "id"),
+        queryset=filterset.qs.order_by("fqdn", "id"),
         columns=HOST_EXPORT_COLUMNS,
         organisation=org,
     )
