@@ -145,15 +145,51 @@ def real_celery_worker(transactional_db):
         yield worker
 
 
-@pytest.fixture(autouse=True)
-def _restore_builtin_editions(request, django_db_blocker):
-    """Transactional tests (live_server, real workers) end with a flush that also empties the
-    edition catalogue loaded by migration 0002; put it back for the tests that follow."""
+# --- The edition catalogue --------------------------------------------------------------------
+# Migration 0002 loads the built-in editions; a transactional test (live_server, a real worker,
+# django_db(transaction=True)) ends with a flush that empties the table. This is the one place
+# that puts them back: after each such test, once every fixture (and the flush) has finished.
+
+_TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "real_celery_worker"}
+
+
+def load_builtin_editions() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from licensing.models import Edition
+
+    if not Edition.objects.exists():
+        importlib.import_module("licensing.migrations.0002_builtin_editions").load(apps, None)
+
+
+def _is_transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)):
+        return True
+    return bool(_TRANSACTIONAL_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     yield
-    if {"transactional_db", "live_server", "real_celery_worker"} & set(request.fixturenames):
-        import importlib
+    if _is_transactional(item):
+        from pytest_django.plugin import blocking_manager_key
 
-        from django.apps import apps
+        with item.config.stash[blocking_manager_key].unblock():
+            load_builtin_editions()
 
-        with django_db_blocker.unblock():
-            importlib.import_module("licensing.migrations.0002_builtin_editions").load(apps, None)
+
+# --- Private servers for fault tests -----------------------------------------------------------
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of this test alone: stop it to make Redis fail for real."""
+    from tests.servers import RedisServer
+
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()

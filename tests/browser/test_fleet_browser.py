@@ -8,40 +8,11 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from licensing.models import ActivationMethod, ComplianceFlag, ComplianceSnapshot
 from tests import factories
-
-
-def _load_builtin_editions() -> None:
-    import importlib
-
-    from django.apps import apps
-    from django.db import connection
-
-    from licensing.models import Edition
-
-    if not Edition.objects.exists():
-        migration = importlib.import_module("licensing.migrations.0002_builtin_editions")
-        migration.load(apps, connection.schema_editor())
-
-
-@pytest.fixture(autouse=True)
-def builtin_editions(transactional_db):
-    """live_server tests flush the database after each test, removing the editions that a data
-    migration loads: load them for these tests..."""
-    _load_builtin_editions()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def editions_back_for_later_tests(django_db_blocker):
-    """...and put them back after the last flush, for whichever test runs next."""
-    yield
-    with django_db_blocker.unblock():
-        _load_builtin_editions()
 
 
 def make_fleet(org):

@@ -6,21 +6,7 @@ import pytest
 
 from licensing.models import Client
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("restore_builtin_editions"),
-]
-
-
-@pytest.fixture(scope="module")
-def restore_builtin_editions(django_db_blocker):
-    """The flush after a live-server test removes the built-in editions (a data migration);
-    put them back for the tests that run after this module."""
-    yield
-    from tests.inventory.conftest import _restore_builtin_editions
-
-    with django_db_blocker.unblock():
-        _restore_builtin_editions()
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_admin_imports_a_csv_and_sees_rejected_rows(

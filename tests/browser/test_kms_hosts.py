@@ -15,15 +15,7 @@ from tests.kms.conftest import (  # noqa: F401 (fixtures shared with tests/kms)
     tcp_listener,
     zone_text,
 )
-from tests.kms.helpers import a, host, load_builtin_editions, report, srv
-
-
-@pytest.fixture(autouse=True, scope="module")
-def editions_back_for_later_tests(django_db_blocker):
-    """live_server flushes the database after the test: put the built-in editions back."""
-    yield
-    with django_db_blocker.unblock():
-        load_builtin_editions()
+from tests.kms.helpers import a, host, report, srv
 
 
 @pytest.mark.celery_worker

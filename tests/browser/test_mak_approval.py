@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from licensing.models import ActivationRequest, AuditEvent, RequestStatus
 from tests import factories
-from tests.mak.conftest import ensure_builtin_editions, run_tasks_in_process
+from tests.mak.conftest import run_tasks_in_process
 
 EDITION = "Office LTSC Professional Plus 2024"
 
@@ -20,7 +20,6 @@ def eager_celery(monkeypatch):
 
 @pytest.fixture
 def mak_world(live_server, admin_user, manager_user, org):
-    ensure_builtin_editions()  # an earlier live-server test may have flushed them
     pool = factories.MakPoolFactory(
         organisation=org,
         edition=factories.edition(EDITION),

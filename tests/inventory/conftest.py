@@ -53,23 +53,3 @@ def agent_headers(org, admin_user):
 def _locmem_cache(settings):
     # Throttle counters must not leak between tests (or into other checkouts' shared Redis).
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
-
-def _restore_builtin_editions() -> None:
-    from importlib import import_module
-
-    from django.apps import apps
-
-    from licensing.models import Edition
-
-    if not Edition.objects.exists():
-        import_module("licensing.migrations.0002_builtin_editions").load(apps, None)
-
-
-@pytest.fixture(scope="module")
-def restore_builtin_editions(django_db_blocker):
-    """Transactional tests end with a flush that also removes the built-in editions (a data
-    migration); put them back once the module is done, for the tests that run after it."""
-    yield
-    with django_db_blocker.unblock():
-        _restore_builtin_editions()

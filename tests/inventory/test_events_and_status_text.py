@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -13,11 +12,9 @@ from licensing.models import Client, ImportRun
 from licensing.services import inventory
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
+from tests.samples import SAMPLES
 
 pytestmark = pytest.mark.django_db
-SAMPLES = Path("/work/shared/samples")
-if not SAMPLES.exists():  # the copy the parser tests carry
-    SAMPLES = Path(__file__).resolve().parents[1] / "parsers" / "samples"
 
 CMID_A = "36f27b39-2fd5-440b-be67-a09996d27a38"
 CMID_B = "11111111-2fd5-440b-be67-a09996d27a38"

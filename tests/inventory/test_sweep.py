@@ -13,7 +13,7 @@ from licensing.services import compliance
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("restore_builtin_editions")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from licensing.tasks_inventory import send_compliance_digests, sweep_after_inges
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
 
-pytestmark = pytest.mark.usefixtures("restore_builtin_editions")
-
 
 @pytest.mark.django_db
 def test_the_worker_registers_the_inventory_tasks():

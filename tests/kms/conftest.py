@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 from dnslib import QTYPE, RR
@@ -14,8 +13,8 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from licensing.models import Role
 from tests import factories
+from tests.samples import read_sample
 
-SAMPLES = Path("/work/shared/samples")
 DOMAIN = "contoso.test"
 
 
@@ -141,7 +140,7 @@ def admin_with_email(org):
 
 
 def sample(name: str) -> str:
-    return (SAMPLES / name).read_text(encoding="utf-8", errors="replace")
+    return read_sample(name)
 
 
 DLV_TEMPLATE = """Name: Office 16, OfficeKMSHostVL_KMS_Host edition
@@ -175,14 +174,3 @@ def dlv(count=12, port=1688, total=100, failed=3, licensed=90, grace=7) -> str:
     return DLV_TEMPLATE.format(
         count=count, port=port, total=total, failed=failed, licensed=licensed, grace=grace
     )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def editions_back_after_flushes(django_db_blocker):
-    """This directory has transactional tests (a real worker); their flush removes the built-in
-    editions. Put them back after each module for the tests that run next."""
-    yield
-    from tests.kms.helpers import load_builtin_editions
-
-    with django_db_blocker.unblock():
-        load_builtin_editions()

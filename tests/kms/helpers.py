@@ -36,18 +36,3 @@ def srv(target: str, port: int, domain: str = "contoso.test", priority: int = 0)
 
 def a(name: str, ip: str = "127.0.0.1") -> str:
     return f"{name}. 60 IN A {ip}"
-
-
-def load_builtin_editions() -> None:
-    """Transactional tests (live_server, a real worker) flush the database afterwards, taking
-    the editions a data migration loads with them: put them back for whichever test runs next."""
-    import importlib
-
-    from django.apps import apps
-    from django.db import connection
-
-    from licensing.models import Edition
-
-    if not Edition.objects.exists():
-        migration = importlib.import_module("licensing.migrations.0002_builtin_editions")
-        migration.load(apps, connection.schema_editor())

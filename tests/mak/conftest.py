@@ -10,24 +10,6 @@ from tests import factories
 EDITION = "Office LTSC Professional Plus 2024"
 
 
-def ensure_builtin_editions() -> None:
-    """Transactional tests flush the database after each test, which also removes the editions
-    of data migration 0002; load them again when they are gone."""
-    import importlib
-
-    from django.apps import apps
-
-    from licensing.models import Edition
-
-    if not Edition.objects.exists():
-        importlib.import_module("licensing.migrations.0002_builtin_editions").load(apps, None)
-
-
-@pytest.fixture
-def builtin_editions(transactional_db):
-    ensure_builtin_editions()
-
-
 @pytest.fixture
 def pool(org):
     return factories.MakPoolFactory(

@@ -119,7 +119,7 @@ def test_the_page_form_records_an_activation_and_reports_exhaustion(
 
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_allocations_against_ten_activations_exactly_ten_succeed(
-    builtin_editions, org, admin_user, make_clients
+    org, admin_user, make_clients
 ):
     pool = factories.MakPoolFactory(
         organisation=org,

@@ -228,7 +228,7 @@ def test_microsofts_confirmation_is_recorded_once_on_approved_requests(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_managers_approving_at_the_same_moment_apply_it_once(
-    builtin_editions, org, admin_user, manager_user, second_manager, eager_celery
+    org, admin_user, manager_user, second_manager, eager_celery
 ):
     pool = factories.MakPoolFactory(
         organisation=org,

@@ -1,16 +1,13 @@
 """Parser tests: pure, no database (every module here is marked `db_free`).
 
-`samples/` holds byte-for-byte copies of the shared real-output samples (../shared/samples,
-sources in samples/README.md); keep them unedited.
+Samples of real tool output come from tests/samples/.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-SAMPLES = Path(__file__).parent / "samples"
+from tests.samples import read_sample
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -19,7 +16,4 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def sample_text():
-    def read(name: str) -> str:
-        return (SAMPLES / name).read_text(encoding="utf-8")
-
-    return read
+    return read_sample

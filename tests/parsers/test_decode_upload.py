@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from licensing.parsers import decode_upload, parse_status
-from tests.parsers.conftest import SAMPLES
+from tests.samples import SAMPLES
 
 pytestmark = pytest.mark.db_free
 

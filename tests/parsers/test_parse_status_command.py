@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.parsers.conftest import SAMPLES
+from tests.samples import SAMPLES
 
 pytestmark = pytest.mark.db_free
 
