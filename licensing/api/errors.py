@@ -14,6 +14,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, DomainError):
-        response = Response({"detail": str(exc), "code": exc.code}, status=exc.status_code)
-        return response
+        return Response(exc.as_dict(), status=exc.status_code)
     return drf_exception_handler(exc, context)
