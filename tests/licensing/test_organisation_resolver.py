@@ -155,7 +155,10 @@ ENDPOINTS = {
     "api create kms host": Endpoint(
         "/api/v1/kms-hosts/",
         tokens=True,
-        body=lambda: {"fqdn": "kms-new.example.test", "product_group": KmsProductGroup.OFFICE_2024.value},
+        body=lambda: {
+            "fqdn": "kms-new.example.test",
+            "product_group": KmsProductGroup.OFFICE_2024.value,
+        },
         created_in=_created_org,
     ),
     "api create mak pool": Endpoint(
