@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client as DjangoClient
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from licensing.models import (
@@ -63,17 +65,28 @@ def world() -> dict[str, Any]:
             key=key, client=client, reason=ActivationReason.FIRST_ACTIVATION, activated_at=now
         )
         ActivationRequest.objects.create(
-            pool=pool, agreement_number=marker, quantity=5, justification="more seats",
+            pool=pool,
+            agreement_number=marker,
+            quantity=5,
+            justification="more seats",
             requested_by=consultant,
-        )  # fmt: skip
+        )
         ImportRun.objects.create(
-            organisation=org, source=ImportSource.CSV, status=ImportStatus.DONE,
-            actor_label=marker, filename=f"{marker}.csv", started_at=now,
-        )  # fmt: skip
+            organisation=org,
+            source=ImportSource.CSV,
+            status=ImportStatus.DONE,
+            actor_label=marker,
+            filename=f"{marker}.csv",
+            started_at=now,
+        )
         DnsFinding.objects.create(
-            organisation=org, domain=f"{slug}.test", target=f"kms.{marker}.test", port=1688,
-            first_seen_at=now, last_seen_at=now,
-        )  # fmt: skip
+            organisation=org,
+            domain=f"{slug}.test",
+            target=f"kms.{marker}.test",
+            port=1688,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
         audit.record(action="test.marker", actor=marker, organisation=org, label=marker)
     return {"orgs": orgs, "consultant": consultant}
 
@@ -251,3 +264,21 @@ def test_objects_named_by_id_are_found_in_any_of_the_callers_organisations(world
     assert browser.get(f"/api/v1/clients/{contoso_client.pk}/").status_code == 200
     northwind_client = Client.objects.get(hostname="row-northwind")
     assert browser.get(f"/api/v1/clients/{northwind_client.pk}/").status_code == 404
+
+
+def test_a_user_without_an_organisation_gets_not_found_not_someone_elses(world):
+    loner = DjangoClient()
+    loner.force_login(factories.UserFactory(username="loner"))
+    assert loner.get("/kms/hosts/").status_code == 404
+    assert loner.get("/api/v1/clients/").status_code == 404
+    assert loner.post("/api/v1/mak-pools/", {"edition": _edition_id()}).status_code == 404
+    assert loner.get("/").status_code == 200  # the "ask an administrator" page
+
+
+def test_the_page_and_its_header_resolve_the_organisation_once(world):
+    browser = _session(world)
+    with CaptureQueriesContext(connection) as queries:
+        response = browser.get("/kms/hosts/", {"organisation": "contoso"})
+    assert response.status_code == 200
+    by_slug = [q for q in queries if '"licensing_organisation"."slug" =' in q["sql"]]
+    assert len(by_slug) == 1
