@@ -18,7 +18,8 @@ guarantees:
 
 Typical export view (the fleet, MAK and KMS areas all follow this shape)::
 
-    from licensing.exports import ExportColumn, export_organisation, export_response, token_aware
+    from licensing.exports import ExportColumn, export_response, token_aware
+    from licensing.scoping import resolve_organisation
 
     POOL_COLUMNS = [
         ExportColumn("pool_id", "id"),
@@ -29,15 +30,16 @@ Typical export view (the fleet, MAK and KMS areas all follow this shape)::
 
     @token_aware                      # accepts a session or `Authorization: Bearer <token>`
     def pool_export(request):
-        org = export_organisation(request)          # 404 outsiders, 403 without EXPORT
+        org = resolve_organisation(request, policy.Action.EXPORT)  # 404 outsiders, 403 role
         qs = MakPool.objects.for_organisation(org)  # then apply the list's FilterSet
         return export_response(request, name="mak-usage", queryset=qs,
                                columns=POOL_COLUMNS, organisation=org)
 
-`export_organisation(request)` picks the organisation from `?organisation=<slug>` (a shared or
-scheduled link names it; a non-member gets 404), else the token's organisation, else the
-user's current one. Superusers may pass `?organisation=all` (organisation None) where a view
-allows it (`allow_all=True`).
+The organisation comes from `licensing.scoping.resolve_organisation`, the one rule of pages,
+exports and the API: `?organisation=<slug>` (a shared or scheduled link names it) must be one
+the caller belongs to, and the token's own if a token is used, or 404; else the token's
+organisation, else the session's current one. Superusers may pass `?organisation=all`
+(organisation None) where a view allows it (`allow_all=True`).
 
 Connection handling: the COPY runs on Django's own connection of the request thread while the
 WSGI server iterates the response; Django closes (or returns to the pool) that connection on
@@ -50,7 +52,6 @@ stream holds its thread for the duration.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,12 +63,10 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.utils import timezone
 from rest_framework import exceptions as drf_exceptions
 
-from licensing import policy
 from licensing.models import Organisation
 from licensing.services import audit
 
 CHUNK_BYTES = 64 * 1024
-_SLUG = re.compile(r"[-a-zA-Z0-9_]+")  # Organisation.slug (a NUL byte would fail the query)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 _TEXT_TYPES = (
@@ -235,6 +234,7 @@ def token_aware(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         from licensing.api.authentication import ApiTokenAuthentication
+        from licensing.middleware import attach_organisation
         from licensing.models import TokenScope
 
         auth = ApiTokenAuthentication()
@@ -252,7 +252,7 @@ def token_aware(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
                 raise Http404("Not found.")
             request.user = user
             request.export_token = token  # type: ignore[attr-defined]
-            request.organisation = token.organisation  # type: ignore[attr-defined]
+            attach_organisation(request)  # now the token's: the resolver's rule 2
         elif not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)
@@ -260,36 +260,3 @@ def token_aware(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     # A token request is not a browser form post: CSRF does not apply (GET only anyway).
     wrapper.csrf_exempt = True  # type: ignore[attr-defined]
     return wrapper
-
-
-def export_organisation(
-    request: HttpRequest, action: policy.Action = policy.Action.EXPORT, *, allow_all: bool = False
-) -> Organisation | None:
-    """The organisation a list or export works in. `?organisation=<slug>` names it (a shared
-    link or scheduled job); a slug the user is not a member of is a 404 (no hint it exists),
-    as is any organisation other than a token's own. Without the parameter: the token's
-    organisation, else the user's current one. `?organisation=all` is for superusers only and
-    returns None (every organisation) where the caller allows it."""
-    token = getattr(request, "export_token", None)
-    slug = (request.GET.get("organisation") or "").strip()
-    user = request.user
-    if slug == "all" and allow_all and user.is_superuser and token is None:
-        return None
-    if slug:
-        org = (
-            Organisation.objects.for_user(user).filter(slug=slug).first()
-            if _SLUG.fullmatch(slug)
-            else None
-        )
-        if org is None or (token is not None and org.pk != token.organisation_id):
-            raise Http404("Not found.")
-    elif token is not None:
-        org = token.organisation
-    else:
-        org = getattr(request, "organisation", None) or None
-        if org is None:
-            raise Http404(
-                "You do not belong to any organisation yet. Ask an administrator to add you."
-            )
-    policy.require(user, action, org)
-    return org

@@ -1,7 +1,8 @@
-"""FilterSets shared by pages, the API and CSV exports (one definition per list).
+"""Every FilterSet of the portal, shared by pages, the API and CSV exports (one per list).
 
-`ClientFilterSet` serves the client list page, `/api/v1/clients/` and the client CSV export, so
-a link, an API call and an export with the same query string select the same rows.
+`ClientFilterSet` serves the client list page, `/api/v1/clients/` and the client CSV export;
+`KmsHostFilterSet` the KMS host page, `/api/v1/kms-hosts/` and its CSV: a link, an API call and
+an export with the same query string select the same rows.
 """
 
 from __future__ import annotations
@@ -15,28 +16,37 @@ from django.utils import timezone
 
 from licensing.models import (
     ActivationMethod,
+    ActivationRequest,
     AuditEvent,
     Client,
     ComplianceFlag,
     Edition,
+    HostState,
     KmsHost,
+    KmsProductGroup,
     LicenseStatus,
+    MakActivation,
+    MakKey,
     MakPool,
 )
+from licensing.scoping import request_token
 
 
-def _visible_hosts(request: Any) -> QuerySet[KmsHost]:
-    user = getattr(request, "user", None)
-    return KmsHost.objects.for_user(user) if user is not None else KmsHost.objects.none()
+def _visible(model: type, *related: str) -> Any:
+    """Choices of an id filter: the caller's objects only (the token's organisation only), so
+    another organisation's id is refused exactly like an id that does not exist."""
 
+    def queryset(request: Any) -> QuerySet:
+        user = getattr(request, "user", None)
+        if user is None:
+            return model.objects.none()
+        visible = model.objects.for_user(user)
+        if related:
+            visible = visible.select_related(*related)
+        token = request_token(request)
+        return visible.for_organisation(token.organisation_id) if token is not None else visible
 
-def _visible_pools(request: Any) -> QuerySet[MakPool]:
-    user = getattr(request, "user", None)
-    return (
-        MakPool.objects.for_user(user).select_related("edition")
-        if user is not None
-        else MakPool.objects.none()
-    )
+    return queryset
 
 
 class ClientFilterSet(django_filters.FilterSet):
@@ -50,9 +60,9 @@ class ClientFilterSet(django_filters.FilterSet):
         choices=LicenseStatus.choices, label="Licence state"
     )
     compliance_flag = django_filters.ChoiceFilter(choices=ComplianceFlag.choices, label="Flag")
-    kms_host = django_filters.ModelChoiceFilter(queryset=_visible_hosts, label="KMS host")
+    kms_host = django_filters.ModelChoiceFilter(queryset=_visible(KmsHost), label="KMS host")
     mak_pool = django_filters.ModelChoiceFilter(
-        field_name="mak_key__pool", queryset=_visible_pools, label="MAK pool"
+        field_name="mak_key__pool", queryset=_visible(MakPool, "edition"), label="MAK pool"
     )
     # ?last_renewal_after=2026-01-01&last_renewal_before=2026-03-31 (whole days, UTC)
     last_renewal = django_filters.DateFromToRangeFilter(
@@ -136,3 +146,50 @@ class AuditEventFilterSet(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["action", "actor", "at"]
+
+
+class KmsHostFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Host name starts with")
+    state = django_filters.ChoiceFilter(choices=HostState.choices, empty_label="Any state")
+    product_group = django_filters.ChoiceFilter(
+        choices=KmsProductGroup.choices, empty_label="Any version"
+    )
+    retired = django_filters.BooleanFilter(method="filter_retired", label="Retired")
+
+    class Meta:
+        model = KmsHost
+        fields = ["q", "state", "product_group", "retired"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip().lower()
+        return queryset.filter(Q(fqdn__startswith=value)) if value else queryset
+
+    def filter_retired(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(retired_at__isnull=not value)
+
+
+class MakKeyFilterSet(django_filters.FilterSet):
+    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool))
+
+    class Meta:
+        model = MakKey
+        fields = ["pool", "status"]
+
+
+class MakActivationFilterSet(django_filters.FilterSet):
+    key = django_filters.ModelChoiceFilter(queryset=_visible(MakKey))
+    client = django_filters.ModelChoiceFilter(queryset=_visible(Client))
+
+    class Meta:
+        model = MakActivation
+        fields = ["key", "client", "reason"]
+
+
+class ActivationRequestFilterSet(django_filters.FilterSet):
+    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool))
+
+    class Meta:
+        model = ActivationRequest
+        fields = ["pool", "status"]

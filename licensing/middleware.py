@@ -1,26 +1,16 @@
 from collections.abc import Callable
+from functools import partial
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from licensing.models import Organisation
-
-SESSION_KEY = "current_organisation_id"
+from licensing.scoping import organisation_or_none
 
 
-def _current_organisation(request: HttpRequest) -> Organisation | None:
-    """The organisation the user is working in: the one picked in the switcher if the user
-    still belongs to it, otherwise their first organisation."""
-    user = request.user
-    if not user.is_authenticated:
-        return None
-    visible = Organisation.objects.for_user(user)
-    chosen = request.session.get(SESSION_KEY)
-    if chosen is not None:
-        org = visible.filter(pk=chosen).first()
-        if org is not None:
-            return org
-    return visible.order_by("name").first()
+def attach_organisation(request: HttpRequest) -> None:
+    """Set `request.organisation` (lazily) from the one resolver, so the header, the switcher
+    and the page agree, `?organisation=` included; None where the resolver would answer 404."""
+    request.organisation = SimpleLazyObject(partial(organisation_or_none, request))  # type: ignore[attr-defined]
 
 
 class CurrentOrganisationMiddleware:
@@ -28,5 +18,5 @@ class CurrentOrganisationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.organisation = SimpleLazyObject(lambda: _current_organisation(request))  # type: ignore[attr-defined]
+        attach_organisation(request)
         return self.get_response(request)

@@ -1,24 +1,131 @@
-"""View and API helpers that always scope by organisation before looking anything up."""
+"""Which organisation a request acts on, and lookups scoped to it.
+
+The one rule, for pages, CSV exports, the API and ingest (`resolve_organisation`):
+
+1. An explicit organisation (the query `?organisation=<slug>`, an `organisation` body field,
+   or a token) must be one the caller belongs to, or the answer is 404 (no hint that it
+   exists). A query slug and a body slug that disagree are a 404 too.
+2. A token acts in its own organisation only: a token plus another organisation's slug is 404,
+   never silently ignored.
+3. Otherwise the session's current organisation: the one picked in the switcher while the user
+   still belongs to it, else the user's first organisation by name. A user with none gets 404.
+
+A superuser may name `?organisation=all` (the answer is None: every organisation) where the
+caller allows it (`allow_all=True`, the client CSV); never with a token.
+
+`CurrentOrganisationMiddleware` sets `request.organisation` from the same function (None where
+it would be a 404), so the header, the switcher and the page always show the same organisation.
+Objects named by id (`/clients/5/`, `{"pool": 7}`) carry their own organisation: they are looked
+up among the caller's organisations (a token's only) with `get_scoped_or_404`.
+"""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import re
+from typing import Any, Literal, TypeVar, overload
 
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
 from licensing import policy
-from licensing.models import Organisation
+from licensing.models import ApiToken, Organisation
 
 M = TypeVar("M", bound=Model)
 
+SESSION_KEY = "current_organisation_id"
+ALL_ORGANISATIONS = "all"
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")  # Organisation.slug (a NUL byte would fail the query)
+_NO_ORGANISATION = "You do not belong to any organisation yet. Ask an administrator to add you."
 
-def current_organisation(request: HttpRequest) -> Organisation:
-    """The organisation a page works in; 404 for a user with none."""
-    org = getattr(request, "organisation", None)
-    if not org:
-        raise Http404("You do not belong to any organisation yet. Ask an administrator to add you.")
-    return org  # type: ignore[return-value]
+
+def request_token(request: Any) -> ApiToken | None:
+    """The API token a request authenticated with: DRF's `request.auth`, or the token an
+    export URL accepted (`exports.token_aware`). None for a browser session."""
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiToken):
+        return auth
+    return getattr(request, "export_token", None)
+
+
+def _named_slugs(request: Any, slug: Any) -> frozenset[str]:
+    query = request.GET.get("organisation") if hasattr(request, "GET") else None
+    return frozenset(str(s).strip() for s in (slug, query) if s is not None and str(s).strip())
+
+
+def session_organisation(request: Any) -> Organisation | None:
+    """The organisation picked in the switcher while the user still belongs to it, otherwise
+    the user's first organisation by name; None for a user with none."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    visible = Organisation.objects.for_user(user)
+    chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    if chosen is not None:
+        org = visible.filter(pk=chosen).first()
+        if org is not None:
+            return org
+    return visible.order_by("name").first()
+
+
+def _resolve(request: Any, named: frozenset[str], token: ApiToken | None) -> Organisation | None:
+    if len(named) > 1:
+        return None
+    if token is not None:
+        org = token.organisation
+        return org if not named or named == {org.slug} else None
+    if named:
+        (slug,) = named
+        if not _SLUG.fullmatch(slug):
+            return None
+        return Organisation.objects.for_user(request.user).filter(slug=slug).first()
+    return session_organisation(request)
+
+
+@overload
+def resolve_organisation(
+    request: Any,
+    action: policy.Action | None = ...,
+    *,
+    slug: Any = ...,
+    allow_all: Literal[False] = ...,
+) -> Organisation: ...
+@overload
+def resolve_organisation(
+    request: Any, action: policy.Action | None = ..., *, slug: Any = ..., allow_all: bool
+) -> Organisation | None: ...
+def resolve_organisation(
+    request: Any,
+    action: policy.Action | None = None,
+    *,
+    slug: Any = None,
+    allow_all: bool = False,
+) -> Organisation | None:
+    """The organisation this request acts on, by the rule in the module docstring: 404 when it
+    names one the caller does not belong to (or none can be found), then 403 when the caller's
+    role there does not allow `action`. `slug` is the `organisation` field of a request body."""
+    token = request_token(request)
+    named = _named_slugs(request, slug)
+    if allow_all and named == {ALL_ORGANISATIONS} and token is None and request.user.is_superuser:
+        return None
+    # Memoised per request, so the page and the header (middleware) cost one lookup together.
+    memo = getattr(request, "_request", request).__dict__.setdefault("_organisation_memo", {})
+    key = (getattr(request.user, "pk", None), token.pk if token is not None else None, named)
+    if key not in memo:
+        memo[key] = _resolve(request, named, token)
+    org = memo[key]
+    if org is None:
+        raise Http404(_NO_ORGANISATION if not named and token is None else "Not found.")
+    if action is not None:
+        policy.require(request.user, action, org)
+    return org
+
+
+def organisation_or_none(request: HttpRequest) -> Organisation | None:
+    """`resolve_organisation` for the header: None instead of a 404."""
+    try:
+        return resolve_organisation(request)
+    except Http404:
+        return None
 
 
 def organisation_of(obj: Any) -> Any:
@@ -46,7 +153,6 @@ def get_scoped_or_404(
 def scoped_list(
     request: HttpRequest, queryset: QuerySet[M], action: policy.Action = policy.Action.VIEW
 ) -> QuerySet[M]:
-    """Rows of the current organisation only, after checking the user's role allows `action`."""
-    org = current_organisation(request)
-    policy.require(request.user, action, org)
+    """Rows of the request's organisation only, after checking the user's role allows `action`."""
+    org = resolve_organisation(request, action)
     return queryset.for_organisation(org)  # type: ignore[attr-defined]

@@ -1,20 +1,37 @@
+"""Every /api/v1/ route: the router's viewsets by area, then the few plain API views."""
+
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from licensing.api import routes_fleet, routes_inventory, routes_kms, routes_mak, views
+from licensing.api.views import fleet, inventory, kms, mak
 
 app_name = "api"
 
 router = DefaultRouter()
-router.register("organisations", views.OrganisationViewSet, basename="organisation")
-router.register("editions", views.EditionViewSet, basename="edition")
-router.register("clients", views.ClientViewSet, basename="client")
-for area in (routes_fleet, routes_mak, routes_kms, routes_inventory):
-    area.register(router)
+# fleet
+router.register("organisations", fleet.OrganisationViewSet, basename="organisation")
+router.register("editions", fleet.EditionViewSet, basename="edition")
+router.register("clients", fleet.ClientViewSet, basename="client")
+# MAK
+router.register("mak-pools", mak.MakPoolViewSet, basename="mak-pool")
+router.register("mak-keys", mak.MakKeyViewSet, basename="mak-key")
+router.register("mak-activations", mak.MakActivationViewSet, basename="mak-activation")
+router.register("activation-requests", mak.ActivationRequestViewSet, basename="activation-request")
+# KMS
+router.register("kms-hosts", kms.KmsHostViewSet, basename="kms-host")
+router.register("kms-findings", kms.DnsFindingViewSet, basename="kms-finding")
+# inventory
+router.register("inventory/imports", inventory.ImportRunViewSet, basename="inventory-import")
 
 urlpatterns = [
-    *routes_fleet.urlpatterns,
-    *routes_mak.urlpatterns,
-    *routes_kms.urlpatterns,
-    *routes_inventory.urlpatterns,
+    path(
+        "kms-hosts/<int:pk>/status-reports/",
+        kms.StatusReportView.as_view(),
+        name="kms-host-status-report",
+    ),
+    path("inventory/clients/", inventory.ClientIngestView.as_view(), name="inventory-ingest"),
+    path(
+        "inventory/status-text/", inventory.StatusTextView.as_view(), name="inventory-status-text"
+    ),
     *router.urls,
 ]

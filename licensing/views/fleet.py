@@ -22,7 +22,6 @@ from django.views.decorators.vary import vary_on_headers
 from licensing import policy
 from licensing.exports import (
     ExportColumn,
-    export_organisation,
     export_response,
     invalid_filter_response,
     token_aware,
@@ -45,7 +44,7 @@ from licensing.models import (
     RequestStatus,
 )
 from licensing.pagination import KeysetPaginator, SortKey
-from licensing.scoping import get_scoped_or_404
+from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import kms as kms_services
 from licensing.services.fleet_summary import (
     REFRESH_MINUTES,
@@ -142,7 +141,7 @@ def _client_filterset(request: HttpRequest, org: Organisation | None) -> ClientF
 @require_GET
 @vary_on_headers("HX-Request")
 def client_list(request: HttpRequest) -> HttpResponse:
-    org = export_organisation(request, policy.Action.VIEW)
+    org = resolve_organisation(request, policy.Action.VIEW)
     filterset = _client_filterset(request, org)
     _style_form(filterset.form)
     if filterset.is_bound and not filterset.is_valid():
@@ -169,7 +168,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
 @token_aware
 @require_GET
 def client_export(request: HttpRequest) -> HttpResponse:
-    org = export_organisation(request, policy.Action.EXPORT, allow_all=True)
+    org = resolve_organisation(request, policy.Action.EXPORT, allow_all=True)
     filterset = _client_filterset(request, org)
     if (refused := invalid_filter_response(filterset)) is not None:
         return refused
@@ -310,7 +309,7 @@ def _no_organisation(request: HttpRequest) -> bool:
 def dashboard(request: HttpRequest) -> HttpResponse:
     if _no_organisation(request):
         return render(request, "licensing/no_organisation.html", status=200)
-    org = export_organisation(request, policy.Action.VIEW)
+    org = resolve_organisation(request, policy.Action.VIEW)
     assert org is not None
     breakdown = client_breakdown(org)
     editions = dict(
@@ -440,7 +439,7 @@ def global_overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def audit_list(request: HttpRequest) -> HttpResponse:
-    org = export_organisation(request, policy.Action.VIEW_AUDIT)
+    org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
     filterset = AuditEventFilterSet(
         request.GET or None, queryset=AuditEvent.objects.for_organisation(org)
     )
@@ -466,7 +465,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 @token_aware
 @require_GET
 def audit_export(request: HttpRequest) -> HttpResponse:
-    org = export_organisation(request, policy.Action.VIEW_AUDIT)
+    org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
     policy.require(request.user, policy.Action.EXPORT, org)
     filterset = AuditEventFilterSet(
         request.GET or None, queryset=AuditEvent.objects.for_organisation(org)
@@ -497,7 +496,7 @@ def _reverse_or_none(name: str) -> str | None:
 def reports(request: HttpRequest) -> HttpResponse:
     if _no_organisation(request):
         return render(request, "licensing/no_organisation.html", status=200)
-    org = export_organisation(request, policy.Action.EXPORT)
+    org = resolve_organisation(request, policy.Action.EXPORT)
     assert org is not None
     clients = reverse("licensing:client_export")
     o = f"organisation={org.slug}"

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from licensing import policy
 from licensing.models import ImportRun, ImportStatus, KmsHost
-from licensing.scoping import current_organisation, get_scoped_or_404
+from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit, inventory
 from licensing.services.inventory_records import FIELDS
 
@@ -51,7 +51,7 @@ def _history(request: HttpRequest, org) -> tuple[list[ImportRun], int | None]:  
 
 @login_required
 def import_list(request: HttpRequest) -> HttpResponse:
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     policy.require(request.user, policy.Action.VIEW, org)
     runs, older = _history(request, org)
     context = {
@@ -81,7 +81,7 @@ def _uploaded_runs_message(request: HttpRequest, run: ImportRun) -> None:
 @login_required
 @require_POST
 def import_csv_upload(request: HttpRequest) -> HttpResponse:
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     policy.require(request.user, policy.Action.MANAGE_CLIENTS, org)
     form = CsvImportForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -105,7 +105,7 @@ def import_csv_upload(request: HttpRequest) -> HttpResponse:
 def import_events_upload(request: HttpRequest) -> HttpResponse:
     from licensing.parsers import decode_upload
 
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     policy.require(request.user, policy.Action.MANAGE_CLIENTS, org)
     form = EventsImportForm(request.POST, request.FILES, organisation=org)
     if not form.is_valid():

@@ -20,12 +20,11 @@ from django.views.decorators.http import require_POST
 from licensing import policy
 from licensing.exports import (
     ExportColumn,
-    export_organisation,
     export_response,
     invalid_filter_response,
     token_aware,
 )
-from licensing.filters_kms import KmsHostFilterSet
+from licensing.filters import KmsHostFilterSet
 from licensing.models import (
     DEFAULT_KMS_PORT,
     ApiToken,
@@ -39,7 +38,7 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.probes import parse_resolver
-from licensing.scoping import current_organisation, get_scoped_or_404
+from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit, kms, reauth
 from licensing.services.errors import DomainError
 from licensing.services.tokens import create_api_token
@@ -149,7 +148,7 @@ def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
 
 @login_required
 def host_list(request: HttpRequest) -> HttpResponse:
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     policy.require(request.user, policy.Action.VIEW, org)
     base = KmsHost.objects.for_organisation(org)
     data = request.GET.copy()
@@ -200,7 +199,7 @@ HOST_EXPORT_COLUMNS = [
 @token_aware
 def host_export(request: HttpRequest) -> HttpResponse:
     """KMS host status CSV (the reports page links here): the list's filters, no secrets."""
-    org = export_organisation(request)
+    org = resolve_organisation(request, policy.Action.EXPORT)
     data = request.GET.copy()
     if "retired" not in data:
         data["retired"] = "false"
@@ -221,7 +220,7 @@ def host_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def host_create(request: HttpRequest) -> HttpResponse:
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     policy.require(request.user, policy.Action.MANAGE_HOSTS, org)
     form = HostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -500,7 +499,7 @@ def host_reveal_key(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def dns_settings(request: HttpRequest) -> HttpResponse:
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     policy.require(request.user, policy.Action.VIEW, org)
     can_edit = policy.allowed(request.user, policy.Action.MANAGE_ORGANISATION, org)
     initial = {
@@ -531,7 +530,7 @@ def dns_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def dns_scan(request: HttpRequest) -> HttpResponse:
-    org: Organisation = current_organisation(request)
+    org: Organisation = resolve_organisation(request)
     policy.require(request.user, policy.Action.MANAGE_HOSTS, org)
     kms.queue_discovery(actor=request.user, organisation=org)
     messages.success(request, "DNS check queued: refresh in a few seconds.")

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.exports import ExportColumn, export_organisation, export_response, token_aware
+from licensing.exports import ExportColumn, export_response, token_aware
 from licensing.forms_mak import (
     ActivationRequestForm,
     BlockForm,
@@ -39,7 +39,7 @@ from licensing.models import (
     RequestStatus,
 )
 from licensing.pagination import KeysetPaginator, SortKey
-from licensing.scoping import current_organisation, get_scoped_or_404, scoped_list
+from licensing.scoping import get_scoped_or_404, resolve_organisation, scoped_list
 from licensing.services import audit, mak, mak_requests, reauth
 from licensing.services.errors import DomainError
 from licensing.services.mak_forecast import PoolForecast, forecast_pools
@@ -113,7 +113,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 @login_required
 def pool_list(request: HttpRequest) -> HttpResponse:
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     pools = scoped_list(request, MakPool.objects.select_related("edition"))
     page = pool_paginator.paginate(request, pools)
     forecasts = _forecast_for(page.rows)
@@ -473,7 +473,7 @@ def _queue_context(request: HttpRequest, req: ActivationRequest) -> dict[str, An
 
 @login_required
 def approval_queue(request: HttpRequest) -> HttpResponse:
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     policy.require(request.user, policy.Action.DECIDE_REQUESTS, org)
     pending = list(
         ActivationRequest.objects.for_organisation(org)
@@ -626,7 +626,7 @@ REQUEST_EXPORT_COLUMNS = [
 @token_aware
 def pool_export(request: HttpRequest) -> HttpResponse:
     """MAK usage per pool (CSV)."""
-    org = export_organisation(request)
+    org = resolve_organisation(request, policy.Action.EXPORT)
     qs = MakPool.objects.for_organisation(org).order_by("edition__name", "id")
     return export_response(
         request, name="mak-usage", queryset=qs, columns=POOL_EXPORT_COLUMNS, organisation=org
@@ -636,7 +636,7 @@ def pool_export(request: HttpRequest) -> HttpResponse:
 @token_aware
 def key_export(request: HttpRequest) -> HttpResponse:
     """Every key of the organisation, masked (last five characters only)."""
-    org = export_organisation(request)
+    org = resolve_organisation(request, policy.Action.EXPORT)
     qs = MakKey.objects.for_organisation(org).order_by("pool_id", "id")
     return export_response(
         request, name="mak-keys", queryset=qs, columns=KEY_EXPORT_COLUMNS, organisation=org
@@ -646,7 +646,7 @@ def key_export(request: HttpRequest) -> HttpResponse:
 @token_aware
 def request_export(request: HttpRequest) -> HttpResponse:
     """Extra-activation requests with their decisions (CSV)."""
-    org = export_organisation(request)
+    org = resolve_organisation(request, policy.Action.EXPORT)
     qs = ActivationRequest.objects.for_organisation(org).order_by("-requested_at", "-id")
     status = request.GET.get("status", "")
     if status in RequestStatus.values:

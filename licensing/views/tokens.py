@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from licensing import policy
 from licensing.models import ApiToken, TokenScope
-from licensing.scoping import current_organisation, get_scoped_or_404
+from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
 from licensing.services.tokens import create_api_token, revoke_api_token
 
@@ -33,7 +33,7 @@ class TokenForm(forms.Form):
 
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
-    org = current_organisation(request)
+    org = resolve_organisation(request)
     policy.require(request.user, policy.Action.USE_API_TOKENS, org)
     form = TokenForm(request.POST or None)
     created = None

@@ -97,7 +97,7 @@ def test_reports_page_links_to_ready_made_exports(as_admin, fleet):
 def test_api_clients_endpoint_uses_the_same_filterset(
     client, fleet, admin_user, org, api_token_for
 ):
-    from licensing.api.views import ClientViewSet
+    from licensing.api.views.fleet import ClientViewSet
     from licensing.filters import ClientFilterSet
 
     assert ClientViewSet.filterset_class is ClientFilterSet

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from licensing.middleware import SESSION_KEY
+from licensing.scoping import SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 

@@ -1,3 +1,5 @@
+"""Serializers of the fleet area: organisations, the edition catalogue, clients."""
+
 from rest_framework import serializers
 
 from licensing.models import Client, Edition, Organisation

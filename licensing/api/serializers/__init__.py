@@ -1,0 +1,2 @@
+"""API serializers, one module per area (fleet, mak, kms, inventory): explicit fields only;
+secrets are write-only and never serialised."""

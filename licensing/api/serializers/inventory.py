@@ -1,0 +1,77 @@
+"""Serializers of the inventory area: the ingest request and answer (documentation: records
+are validated by the ingest service), posted status text, and the import history."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from licensing.models import ImportRun
+
+
+class ClientRecordSerializer(serializers.Serializer):
+    """One client record (documentation; records are validated by the ingest service)."""
+
+    hostname = serializers.CharField()
+    fqdn = serializers.CharField(required=False)
+    cmid = serializers.UUIDField(required=False)
+    edition = serializers.CharField(required=False, help_text="Edition name or SKU id")
+    activation_method = serializers.ChoiceField(choices=["kms", "mak"], required=False)
+    license_status = serializers.CharField(required=False, help_text="0..6 or a status word")
+    grace_minutes = serializers.IntegerField(required=False)
+    installed_at = serializers.DateTimeField(required=False)
+    last_activation_at = serializers.DateTimeField(required=False)
+    last_renewal_at = serializers.DateTimeField(required=False)
+    last_seen_at = serializers.DateTimeField(required=False)
+    kms_host = serializers.CharField(required=False)
+    reactivation_required = serializers.BooleanField(required=False)
+
+
+class IngestRequestSerializer(serializers.Serializer):
+    organisation = serializers.SlugField(required=False)
+    clients = ClientRecordSerializer(many=True)
+
+
+class RecordResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    hostname = serializers.CharField()
+    result = serializers.ChoiceField(choices=["created", "updated", "unchanged", "error"])
+    message = serializers.CharField(required=False)
+    flag = serializers.CharField(required=False)
+
+
+class IngestResponseSerializer(serializers.Serializer):
+    import_ = serializers.IntegerField(label="import")
+    summary = serializers.DictField(child=serializers.IntegerField())
+    results = RecordResultSerializer(many=True)
+
+
+class StatusTextRequestSerializer(serializers.Serializer):
+    hostname = serializers.CharField()
+    text = serializers.CharField(help_text="Output of ospp.vbs /dstatus or slmgr.vbs /dlv")
+    organisation = serializers.SlugField(required=False)
+
+
+class StatusTextResponseSerializer(serializers.Serializer):
+    import_ = serializers.IntegerField(label="import")
+    result = RecordResultSerializer()
+    note = serializers.CharField()
+
+
+class ImportRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRun
+        fields = [
+            "id",
+            "source",
+            "status",
+            "actor_label",
+            "filename",
+            "started_at",
+            "finished_at",
+            "received",
+            "created",
+            "updated",
+            "unchanged",
+            "rejected",
+            "message",
+        ]

@@ -1,0 +1,48 @@
+"""API of the fleet area: the caller's organisations, the shared edition catalogue, clients."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework import mixins, viewsets
+
+from licensing.api.serializers.fleet import (
+    ClientSerializer,
+    EditionSerializer,
+    OrganisationSerializer,
+)
+from licensing.api.views.base import OrganisationScopedViewSet
+from licensing.filters import ClientFilterSet
+from licensing.models import Client, Edition, Organisation
+from licensing.scoping import request_token
+
+
+class OrganisationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The organisations the caller belongs to (a token's own only): where the slugs come from."""
+
+    serializer_class = OrganisationSerializer
+    filterset_fields: list[str] = []
+
+    def get_queryset(self) -> QuerySet[Organisation]:
+        queryset = Organisation.objects.for_user(self.request.user)
+        token = request_token(self.request)
+        return queryset.filter(pk=token.organisation_id) if token is not None else queryset
+
+
+class EditionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The edition catalogue is shared by all organisations (GVLKs are public)."""
+
+    serializer_class = EditionSerializer
+    queryset = Edition.objects.all()
+    filterset_fields = ["version", "product"]
+
+
+class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganisationScopedViewSet):
+    serializer_class = ClientSerializer
+    filterset_class = ClientFilterSet
+
+    def get_queryset(self) -> QuerySet[Client]:
+        return self.scope(
+            Client.objects.select_related("organisation", "edition", "kms_host", "mak_key")
+        )
