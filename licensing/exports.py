@@ -172,13 +172,49 @@ def export_filename(organisation: Organisation | None, name: str) -> str:
     return f"{slug}-{name}-{timezone.now():%Y-%m-%d}.csv"
 
 
-def invalid_filter_response(filterset: Any) -> HttpResponse | None:
-    """400 naming the bad filters of a bound filterset, or None when it is valid: an export with
-    a wrong filter is an error, never a silently wider file."""
+@dataclass(frozen=True)
+class FilterError:
+    """One invalid filter in a user's words: its label, the query parameters that set it, and
+    what is wrong (`label` is None for an error about the filters together)."""
+
+    label: str | None
+    parameters: tuple[str, ...]
+    messages: tuple[str, ...]
+
+    def __str__(self) -> str:
+        text = " ".join(self.messages)
+        if self.label is None:
+            return text
+        return f"{self.label} ({', '.join(self.parameters)}): {text}"
+
+
+def filter_errors(filterset: Any) -> list[FilterError]:
+    """The errors of a bound FilterSet (or a filter form), named by each filter's label and
+    query parameters rather than by its internal field name; empty when it is valid."""
     if not filterset.is_bound or filterset.is_valid():
+        return []
+    form = getattr(filterset, "form", filterset)
+    result = []
+    for name, messages in form.errors.items():
+        field = form.fields.get(name)
+        if field is None:
+            result.append(FilterError(None, (), tuple(messages)))
+            continue
+        # A range filter is set by several parameters (last_renewal_after, _before).
+        suffixes = getattr(field.widget, "widgets_names", None) or [""]
+        label = str(field.label) if field.label else name.replace("_", " ").capitalize()
+        result.append(FilterError(label, tuple(name + s for s in suffixes), tuple(messages)))
+    return result
+
+
+def invalid_filter_response(filterset: Any) -> HttpResponse | None:
+    """400 naming the bad filters of a bound filterset (or filter form), or None when it is
+    valid: an export with a wrong filter is an error, never a silently wider file."""
+    errors = filter_errors(filterset)
+    if not errors:
         return None
     return HttpResponse(
-        "Invalid filter: " + filterset.errors.as_text() + "\n",
+        "Invalid filter: " + "; ".join(str(e) for e in errors) + "\n",
         status=400,
         content_type="text/plain; charset=utf-8",
     )
@@ -192,9 +228,12 @@ def export_response(
     columns: Sequence[ExportColumn | tuple[str, Any]],
     organisation: Organisation | None,
     filters: dict[str, Any] | None = None,
+    obj: models.Model | None = None,
 ) -> StreamingHttpResponse:
     """Audit the export, then stream `queryset` as CSV with `columns`. The queryset must
-    already be scoped to `organisation` (or be a superuser's all-organisations queryset)."""
+    already be scoped to `organisation` (or be a superuser's all-organisations queryset).
+    `obj`: the one object the export belongs to (an import run's rejections), named in the
+    audit entry and the filename."""
     statement, params = copy_sql(queryset, columns)
     if filters is None:
         filters = {
@@ -207,6 +246,7 @@ def export_response(
         action=f"export.{name}",
         actor=request.user,
         organisation=organisation,
+        obj=obj,
         changes={"filters": filters, "columns": [c.header for c in _as_columns(columns)]},
         ip_address=audit.client_ip(request),
         label=(
@@ -216,9 +256,8 @@ def export_response(
     response = StreamingHttpResponse(
         stream_copy(statement, params), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{export_filename(organisation, name)}"'
-    )
+    filename = export_filename(organisation, name if obj is None else f"{name}-{obj.pk}")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
