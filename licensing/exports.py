@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection, models
 from django.db.models import F, QuerySet
@@ -200,10 +201,16 @@ def filter_errors(filterset: Any) -> list[FilterError]:
         if field is None:
             result.append(FilterError(None, (), tuple(messages)))
             continue
+        widget = field.widget
         # A range filter is set by several parameters (last_renewal_after, _before).
-        suffixes = getattr(field.widget, "widgets_names", None) or [""]
+        if hasattr(widget, "suffixed"):
+            parameters = tuple(widget.suffixed(name, s) for s in widget.suffixes)
+        elif isinstance(widget, forms.MultiWidget):
+            parameters = tuple(name + s for s in widget.widgets_names)
+        else:
+            parameters = (name,)
         label = str(field.label) if field.label else name.replace("_", " ").capitalize()
-        result.append(FilterError(label, tuple(name + s for s in suffixes), tuple(messages)))
+        result.append(FilterError(label, parameters, tuple(messages)))
     return result
 
 

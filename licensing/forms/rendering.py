@@ -33,12 +33,15 @@ def _bootstrap_class(widget: forms.Widget) -> str:
     return "form-control"
 
 
-def _use_native_inputs(widget: forms.Widget, *, in_filter: bool) -> None:
-    """Plain dates get the browser's date picker (the admin's own date widgets are subclasses
-    and stay as they are); a yes/no filter offers "Any" where an edit form says "Unknown"."""
-    for sub in getattr(widget, "widgets", [widget]):
-        if type(sub) is forms.DateInput:
-            sub.input_type = "date"
+def _use_native_inputs(field: forms.Field, widget: forms.Widget, *, in_filter: bool) -> None:
+    """A date (or a from/to range of dates) gets the browser's date picker; the admin's own date
+    widgets are subclasses and stay as they are. A yes/no filter offers "Any" where an edit form
+    says "Unknown"."""
+    parts = getattr(field, "fields", None) or [field]
+    if all(type(part) is forms.DateField for part in parts):
+        for sub in getattr(widget, "widgets", [widget]):
+            if type(sub) in (forms.TextInput, forms.DateInput):
+                sub.input_type = "date"
     if in_filter and isinstance(widget, forms.NullBooleanSelect):
         widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
 
@@ -50,15 +53,15 @@ class BootstrapBoundField(forms.BoundField):
 
     @property
     def is_group(self) -> bool:
-        """Several inputs for one value (a from/to date range): drawn as an input group."""
+        """Several inputs for one value (a from/to date range): a fieldset (which carries the
+        aria-describedby, as Django's `use_fieldset` expects) around an input group."""
         return isinstance(self.field.widget, forms.MultiWidget)
 
     def build_widget_attrs(self, attrs: dict[str, Any], widget: Any = None) -> dict[str, Any]:
         widget = widget or self.field.widget
         # django-filter builds each FilterSet's form class in its own module.
-        _use_native_inputs(
-            widget, in_filter=type(self.form).__module__.startswith("django_filters")
-        )
+        in_filter = type(self.form).__module__.startswith("django_filters")
+        _use_native_inputs(self.field, widget, in_filter=in_filter)
         attrs = super().build_widget_attrs(attrs, widget)
         classes = [widget.attrs.get("class", ""), attrs.get("class", ""), _bootstrap_class(widget)]
         if self.errors and not widget.is_hidden:

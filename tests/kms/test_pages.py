@@ -173,3 +173,18 @@ def test_an_admin_can_paste_a_report(as_admin, org):
     assert h.current_count == 9
     bad = as_admin.post(f"/kms/hosts/{h.pk}/report/", {"text": "nothing useful"})
     assert bad.status_code == 400 and "Not stored as a status" in bad.content.decode()
+
+
+def test_the_host_form_shows_each_error_beside_its_field(as_admin, org):
+    body = as_admin.post(
+        "/kms/hosts/new/",
+        {"fqdn": "kms9.contoso.test", "port": "0", "product_group": "office_2024"},
+    ).content.decode()
+    port = re.search(r'<input[^>]*name="port"[^>]*>', body).group(0)
+    assert "form-control is-invalid" in port and 'aria-invalid="true"' in port
+    assert 'aria-describedby="id_port_helptext id_port_error"' in port
+    error = re.search(r'<div class="invalid-feedback d-block" id="id_port_error">([^<]+)', body)
+    assert "greater than or equal to 1" in error.group(1)
+    # The error follows its own field, before the next field begins.
+    assert body.index('id="id_port_error"') < body.index('name="product_group"')
+    assert 'name="product_group" class="form-select' in body
