@@ -59,8 +59,8 @@ class BootstrapBoundField(forms.BoundField):
 
     def build_widget_attrs(self, attrs: dict[str, Any], widget: Any = None) -> dict[str, Any]:
         widget = widget or self.field.widget
-        # django-filter builds each FilterSet's form class in its own module.
-        in_filter = type(self.form).__module__.startswith("django_filters")
+        # django-filter names each FilterSet's form class "<FilterSet class name>Form".
+        in_filter = type(self.form).__name__.endswith("FilterSetForm")
         _use_native_inputs(self.field, widget, in_filter=in_filter)
         attrs = super().build_widget_attrs(attrs, widget)
         classes = [widget.attrs.get("class", ""), attrs.get("class", ""), _bootstrap_class(widget)]

@@ -22,6 +22,7 @@ from licensing.exports import (
     ExportColumn,
     export_organisation,
     export_response,
+    filter_errors,
     invalid_filter_response,
     token_aware,
 )
@@ -79,9 +80,11 @@ def host_list(request: HttpRequest) -> HttpResponse:
     if "retired" not in data:
         data["retired"] = "false"
     filterset = KmsHostFilterSet(data, queryset=base)
-    page = PAGINATOR.paginate(request, filterset.qs)
+    errors = filter_errors(filterset)
+    page = PAGINATOR.paginate(request, base.none() if errors else filterset.qs)
     context = {
         "filterset": filterset,
+        "filter_errors": errors,
         "page": page,
         "states": HostState.choices,
         "findings": kms.open_findings(org).order_by("domain", "target"),

@@ -144,3 +144,13 @@ def test_an_invalid_filter_marks_its_field_for_assistive_technology(as_admin, fl
     # Two inputs for one filter: their fieldset names the error (Django's use_fieldset).
     assert '<fieldset class="field" aria-describedby="id_last_renewal_error">' in body
     assert 'id="id_last_renewal_error"' in body
+
+
+def test_the_filter_bar_offers_any_yes_no_and_date_pickers(as_admin, fleet):
+    body = as_admin.get("/clients/").content.decode()
+    select = re.search(r'<select name="never_activated".*?</select>', body, re.S).group(0)
+    assert 'class="form-select"' in select
+    assert re.findall(r">(\w+)</option>", select) == ["Any", "Yes", "No"]
+    assert re.search(
+        r'<input type="date" name="last_renewal_before"[^>]*class="form-control"', body
+    )

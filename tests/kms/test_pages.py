@@ -188,3 +188,11 @@ def test_the_host_form_shows_each_error_beside_its_field(as_admin, org):
     # The error follows its own field, before the next field begins.
     assert body.index('id="id_port_error"') < body.index('name="product_group"')
     assert 'name="product_group" class="form-select' in body
+
+
+def test_an_unknown_state_on_the_list_is_explained_without_rows_or_export(as_auditor, org):
+    host(org, "kms1.contoso.test", state=HostState.HEALTHY)
+    body = as_auditor.get("/kms/hosts/?state=on-fire").content.decode()
+    assert 'data-testid="filter-errors"' in body and "<strong>State</strong>" in body
+    assert "kms1.contoso.test" not in body and "No KMS host here" not in body
+    assert "/kms/hosts/export.csv" not in body
