@@ -121,6 +121,7 @@ TEMPLATES = [
 
 # Every form field is drawn by one Bootstrap 5 template (licensing/forms/rendering.py).
 FORM_RENDERER = "licensing.forms.rendering.BootstrapFormRenderer"
+FILTERS_EMPTY_CHOICE_LABEL = "Any"  # a filter bar's unset choice (django-filter says "---------")
 
 # --- Database: PostgreSQL only (the embedded server in `make run`, a real one elsewhere).
 DATABASES = {

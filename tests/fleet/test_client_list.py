@@ -151,6 +151,8 @@ def test_the_filter_bar_offers_any_yes_no_and_date_pickers(as_admin, fleet):
     select = re.search(r'<select name="never_activated".*?</select>', body, re.S).group(0)
     assert 'class="form-select"' in select
     assert re.findall(r">(\w+)</option>", select) == ["Any", "Yes", "No"]
+    flag = re.search(r'<select name="compliance_flag".*?</select>', body, re.S).group(0)
+    assert re.search(r'<option value="" selected>Any</option>', flag)
     assert re.search(
         r'<input type="date" name="last_renewal_before"[^>]*class="form-control"', body
     )
