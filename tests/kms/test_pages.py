@@ -85,6 +85,7 @@ def test_poll_now_with_htmx_returns_the_state_card_and_queues_after_commit(
         response = as_admin.post(f"/kms/hosts/{h.pk}/poll/", HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
+    assert "HX-Request" in response["Vary"]
     assert 'id="host-state"' in html and 'data-testid="poll-queued"' in html
     assert 'hx-trigger="load delay:4s"' in html
     assert queued == [h.pk]

@@ -123,6 +123,7 @@ def test_htmx_approve_swaps_the_card_and_applies_the_request(pending, as_manager
     )
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
+    assert "HX-Request" in response["Vary"]
     assert f'id="request-{pending.pk}"' in body and "Approved by" in body
     assert MakKey.objects.get(pk=pending.key_id).activation_limit == 25
     again = as_manager.post(
