@@ -14,7 +14,10 @@ guarantees:
   exporting process stays flat in memory for any number of rows;
 - a filename `<organisation-slug>-<export name>-<YYYY-MM-DD>.csv`;
 - an audit entry `export.<name>` (who, which organisation, which filters) written before the
-  first byte is sent.
+  first byte is sent;
+- an invalid filter value is a 400 that names the filter by its label and query parameters
+  (`invalid_filter_response`), never a silently wider file; list pages show the same words
+  (`filter_errors`).
 
 Typical export view (the fleet, MAK and KMS areas all follow this shape)::
 
