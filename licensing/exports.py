@@ -14,7 +14,10 @@ guarantees:
   exporting process stays flat in memory for any number of rows;
 - a filename `<organisation-slug>-<export name>-<YYYY-MM-DD>.csv`;
 - an audit entry `export.<name>` (who, which organisation, which filters) written before the
-  first byte is sent.
+  first byte is sent;
+- an invalid filter value is a 400 that names the filter by its label and query parameters
+  (`invalid_filter_response`), never a silently wider file; list pages show the same words
+  (`filter_errors`).
 
 Typical export view (the fleet, MAK and KMS areas all follow this shape)::
 
@@ -56,6 +59,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection, models
 from django.db.models import F, QuerySet
@@ -171,13 +175,55 @@ def export_filename(organisation: Organisation | None, name: str) -> str:
     return f"{slug}-{name}-{timezone.now():%Y-%m-%d}.csv"
 
 
-def invalid_filter_response(filterset: Any) -> HttpResponse | None:
-    """400 naming the bad filters of a bound filterset, or None when it is valid: an export with
-    a wrong filter is an error, never a silently wider file."""
+@dataclass(frozen=True)
+class FilterError:
+    """One invalid filter in a user's words: its label, the query parameters that set it, and
+    what is wrong (`label` is None for an error about the filters together)."""
+
+    label: str | None
+    parameters: tuple[str, ...]
+    messages: tuple[str, ...]
+
+    def __str__(self) -> str:
+        text = " ".join(self.messages)
+        if self.label is None:
+            return text
+        return f"{self.label} ({', '.join(self.parameters)}): {text}"
+
+
+def filter_errors(filterset: Any) -> list[FilterError]:
+    """The errors of a bound FilterSet (or a filter form), named by each filter's label and
+    query parameters rather than by its internal field name; empty when it is valid."""
     if not filterset.is_bound or filterset.is_valid():
+        return []
+    form = getattr(filterset, "form", filterset)
+    result = []
+    for name, messages in form.errors.items():
+        field = form.fields.get(name)
+        if field is None:
+            result.append(FilterError(None, (), tuple(messages)))
+            continue
+        widget = field.widget
+        # A range filter is set by several parameters (last_renewal_after, _before).
+        if hasattr(widget, "suffixed"):
+            parameters = tuple(widget.suffixed(name, s) for s in widget.suffixes)
+        elif isinstance(widget, forms.MultiWidget):
+            parameters = tuple(name + s for s in widget.widgets_names)
+        else:
+            parameters = (name,)
+        label = str(field.label) if field.label else name.replace("_", " ").capitalize()
+        result.append(FilterError(label, parameters, tuple(messages)))
+    return result
+
+
+def invalid_filter_response(filterset: Any) -> HttpResponse | None:
+    """400 naming the bad filters of a bound filterset (or filter form), or None when it is
+    valid: an export with a wrong filter is an error, never a silently wider file."""
+    errors = filter_errors(filterset)
+    if not errors:
         return None
     return HttpResponse(
-        "Invalid filter: " + filterset.errors.as_text() + "\n",
+        "Invalid filter: " + "; ".join(str(e) for e in errors) + "\n",
         status=400,
         content_type="text/plain; charset=utf-8",
     )
@@ -191,9 +237,12 @@ def export_response(
     columns: Sequence[ExportColumn | tuple[str, Any]],
     organisation: Organisation | None,
     filters: dict[str, Any] | None = None,
+    obj: models.Model | None = None,
 ) -> StreamingHttpResponse:
     """Audit the export, then stream `queryset` as CSV with `columns`. The queryset must
-    already be scoped to `organisation` (or be a superuser's all-organisations queryset)."""
+    already be scoped to `organisation` (or be a superuser's all-organisations queryset).
+    `obj`: the one object the export belongs to (an import run's rejections), named in the
+    audit entry and the filename."""
     statement, params = copy_sql(queryset, columns)
     if filters is None:
         filters = {
@@ -206,6 +255,7 @@ def export_response(
         action=f"export.{name}",
         actor=request.user,
         organisation=organisation,
+        obj=obj,
         changes={"filters": filters, "columns": [c.header for c in _as_columns(columns)]},
         ip_address=audit.client_ip(request),
         label=(
@@ -215,9 +265,8 @@ def export_response(
     response = StreamingHttpResponse(
         stream_copy(statement, params), content_type="text/csv; charset=utf-8"
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{export_filename(organisation, name)}"'
-    )
+    filename = export_filename(organisation, name if obj is None else f"{name}-{obj.pk}")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

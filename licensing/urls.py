@@ -1,18 +1,78 @@
+"""Every page URL of the portal (the API lives in licensing/api/urls.py), grouped by area."""
+
 from django.urls import path
 
-from licensing import urls_fleet, urls_inventory, urls_kms, urls_mak
-from licensing.views import fleet, home, tokens
+from licensing.views import fleet, home, inventory, kms, mak, tokens
 
 app_name = "licensing"
 
 urlpatterns = [
+    # --- dashboard, organisation, personal API tokens ------------------------------------------
     path("", fleet.dashboard, name="home"),
     path("organisation/switch/", home.switch_organisation, name="switch_organisation"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
-    # Each area owns its own URL module (fleet browser, MAK vault, KMS hosts, inventory ingest).
-    *urls_fleet.urlpatterns,
-    *urls_mak.urlpatterns,
-    *urls_kms.urlpatterns,
-    *urls_inventory.urlpatterns,
+    # --- fleet: clients, audit log, reports ------------------------------------------------------
+    path("global/", fleet.global_overview, name="global_overview"),
+    path("clients/", fleet.client_list, name="client_list"),
+    path("clients/export.csv", fleet.client_export, name="client_export"),
+    path("clients/<int:pk>/", fleet.client_detail, name="client_detail"),
+    path("audit/", fleet.audit_list, name="audit_list"),
+    path("audit/export.csv", fleet.audit_export, name="audit_export"),
+    path("reports/", fleet.reports, name="reports"),
+    # --- MAK: pools, keys, activations, requests, approvals -------------------------------------
+    path("pools/", mak.pool_list, name="pool_list"),
+    path("pools/export.csv", mak.pool_export, name="pool_export"),
+    path("pools/keys-export.csv", mak.key_export, name="key_export"),
+    path("pools/<int:pk>/", mak.pool_detail, name="pool_detail"),
+    path("pools/<int:pk>/settings/", mak.pool_settings, name="pool_settings"),
+    path("pools/<int:pk>/activations/", mak.pool_activations, name="pool_activations"),
+    path("pools/<int:pk>/activations/record/", mak.activation_record, name="activation_record"),
+    path("pools/<int:pk>/keys/add/", mak.key_add, name="key_add"),
+    path("pools/<int:pk>/keys/import/", mak.key_import, name="key_import"),
+    path("pools/<int:pk>/request/", mak.request_create, name="request_create"),
+    path("keys/<int:pk>/block/", mak.key_block, name="key_block"),
+    path("keys/<int:pk>/unblock/", mak.key_unblock, name="key_unblock"),
+    path(
+        "keys/<int:pk>/microsoft-remaining/",
+        mak.key_microsoft_remaining,
+        name="key_microsoft_remaining",
+    ),
+    path("keys/<int:pk>/reveal/", mak.key_reveal, name="key_reveal"),
+    path("confirm-password/", mak.password_confirm, name="password_confirm"),
+    path("approvals/", mak.approval_queue, name="approval_queue"),
+    path("requests/", mak.request_list, name="request_list"),
+    path("requests/export.csv", mak.request_export, name="request_export"),
+    path("requests/<int:pk>/approve/", mak.request_approve, name="request_approve"),
+    path("requests/<int:pk>/reject/", mak.request_reject, name="request_reject"),
+    path("requests/<int:pk>/cancel/", mak.request_cancel, name="request_cancel"),
+    path("requests/<int:pk>/grant/", mak.request_grant, name="request_grant"),
+    # --- KMS: hosts, status reports, DNS discovery -----------------------------------------------
+    path("kms/hosts/", kms.host_list, name="host_list"),
+    path("kms/hosts/new/", kms.host_create, name="host_create"),
+    path("kms/hosts/export.csv", kms.host_export, name="host_export"),
+    path("kms/hosts/<int:pk>/", kms.host_detail, name="host_detail"),
+    path("kms/hosts/<int:pk>/edit/", kms.host_edit, name="host_edit"),
+    path("kms/hosts/<int:pk>/retire/", kms.host_retire, name="host_retire"),
+    path("kms/hosts/<int:pk>/poll/", kms.host_poll_now, name="host_poll_now"),
+    path("kms/hosts/<int:pk>/reveal-key/", kms.host_reveal_key, name="host_reveal_key"),
+    path("kms/hosts/<int:pk>/tokens/", kms.host_token_create, name="host_token_create"),
+    path("kms/hosts/<int:pk>/report/", kms.host_report_upload, name="host_report_upload"),
+    path(
+        "kms/hosts/<int:pk>/reports/<int:report_id>/",
+        kms.host_report_detail,
+        name="host_report_detail",
+    ),
+    path("kms/dns/", kms.dns_settings, name="kms_dns_settings"),
+    path("kms/dns/scan/", kms.dns_scan, name="kms_dns_scan"),
+    # --- inventory imports ----------------------------------------------------------------------
+    path("imports/", inventory.import_list, name="import_list"),
+    path("imports/csv/", inventory.import_csv_upload, name="import_csv_upload"),
+    path("imports/events/", inventory.import_events_upload, name="import_events_upload"),
+    path("imports/<int:pk>/", inventory.import_detail, name="import_detail"),
+    path(
+        "imports/<int:pk>/rejected.csv",
+        inventory.import_rejections_csv,
+        name="import_rejections_csv",
+    ),
 ]

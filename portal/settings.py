@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django.contrib.humanize",
+    "django.forms",  # Django's widget templates for FORM_RENDERER (TemplatesSetting)
     "rest_framework",
     "django_filters",
     "django_htmx",
@@ -117,6 +118,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form field is drawn by one Bootstrap 5 template (licensing/forms/rendering.py).
+FORM_RENDERER = "licensing.forms.rendering.BootstrapFormRenderer"
+FILTERS_EMPTY_CHOICE_LABEL = "Any"  # a filter bar's unset choice (django-filter says "---------")
 
 # --- Database: PostgreSQL only (the embedded server in `make run`, a real one elsewhere).
 DATABASES = {

@@ -11,18 +11,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
-from django.forms import NullBooleanSelect
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
 
 from licensing import policy
 from licensing.exports import (
     ExportColumn,
     export_response,
+    filter_errors,
     invalid_filter_response,
     token_aware,
 )
@@ -52,6 +51,7 @@ from licensing.services.fleet_summary import (
     client_breakdown,
 )
 from licensing.services.mak_forecast import forecast_pools
+from licensing.views.htmx import render_page_or_partial
 
 # --- client list --------------------------------------------------------------------------------
 
@@ -103,33 +103,14 @@ AUDIT_EXPORT_COLUMNS = [
 ]
 
 
-def _is_partial(request: HttpRequest, target: str = "results") -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and htmx.target == target and not htmx.boosted
-
-
-def _style_form(form: Any) -> None:
-    for name, field in form.fields.items():
-        widget = field.widget
-        subwidgets = getattr(widget, "widgets", [widget])
-        for sub in subwidgets:
-            is_select = sub.input_type == "select" if hasattr(sub, "input_type") else True
-            css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            sub.attrs.setdefault("class", css)
-            if name in ("last_renewal", "at"):
-                sub.input_type = "date"
-        if isinstance(widget, NullBooleanSelect):
-            widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
-        if name == "q":
-            widget.attrs.update(
-                {"placeholder": "hostname, FQDN prefix or CMID", "autocomplete": "off"}
-            )
-
-
 def _ordered(queryset: QuerySet, key: SortKey, descending: bool) -> QuerySet:
     col = F(key.path)
     first = col.desc(nulls_last=True) if descending else col.asc(nulls_last=True)
     return queryset.order_by(first, "-pk" if descending else "pk")
+
+
+# Query parameters that filter the list (a range filter's are `last_renewal_after`, `_before`).
+_FILTERS = tuple(ClientFilterSet.base_filters)
 
 
 def _client_filterset(request: HttpRequest, org: Organisation | None) -> ClientFilterSet:
@@ -139,30 +120,25 @@ def _client_filterset(request: HttpRequest, org: Organisation | None) -> ClientF
 
 @login_required
 @require_GET
-@vary_on_headers("HX-Request")
 def client_list(request: HttpRequest) -> HttpResponse:
     org = resolve_organisation(request, policy.Action.VIEW)
     filterset = _client_filterset(request, org)
-    _style_form(filterset.form)
-    if filterset.is_bound and not filterset.is_valid():
-        queryset = filterset.queryset.none()
-    else:
-        queryset = filterset.qs
+    # An invalid filter shows what is wrong, never every row nor an empty organisation.
+    errors = filter_errors(filterset)
+    queryset = filterset.queryset.none() if errors else filterset.qs
     queryset = queryset.select_related("edition", "kms_host")
     page = client_paginator.paginate(request, queryset)
-    filtered = any(v for k, v in request.GET.items() if k in filterset.form.fields)
+    filtered = bool(errors) or any(v for k, v in request.GET.items() if k.startswith(_FILTERS))
     context = {
         "org": org,
         "filterset": filterset,
+        "filter_errors": errors,
         "page": page,
         "filtered": filtered,
         "export_url": f"{reverse('licensing:client_export')}?{page.query_without_cursor}",
         "flags": ComplianceFlag,
     }
-    template = "licensing/client_list.html"
-    if _is_partial(request):
-        template += "#results"
-    return render(request, template, context)
+    return render_page_or_partial(request, "licensing/client_list.html", context, partial="results")
 
 
 @token_aware
@@ -437,29 +413,22 @@ def global_overview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-@vary_on_headers("HX-Request")
 def audit_list(request: HttpRequest) -> HttpResponse:
     org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
     filterset = AuditEventFilterSet(
         request.GET or None, queryset=AuditEvent.objects.for_organisation(org)
     )
-    _style_form(filterset.form)
-    queryset = (
-        filterset.qs
-        if not filterset.is_bound or filterset.is_valid()
-        else filterset.queryset.none()
-    )
+    errors = filter_errors(filterset)
+    queryset = filterset.queryset.none() if errors else filterset.qs
     page = audit_paginator.paginate(request, queryset.select_related("actor"))
     context = {
         "org": org,
         "filterset": filterset,
+        "filter_errors": errors,
         "page": page,
         "export_url": f"{reverse('licensing:audit_export')}?{page.query_without_cursor}",
     }
-    template = "licensing/audit_list.html"
-    if _is_partial(request):
-        template += "#results"
-    return render(request, template, context)
+    return render_page_or_partial(request, "licensing/audit_list.html", context, partial="results")
 
 
 @token_aware

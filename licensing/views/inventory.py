@@ -3,40 +3,30 @@ with each run's rejected-rows report."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.models import ImportRun, ImportStatus, KmsHost
+from licensing.exports import ExportColumn, export_response
+from licensing.forms.inventory import CsvImportForm, EventsImportForm
+from licensing.models import ImportRejection, ImportRun, ImportStatus
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit, inventory
 from licensing.services.inventory_records import FIELDS
+from licensing.views.htmx import render_page_or_partial
 
 PAGE_SIZE = 50
 
-
-class CsvImportForm(forms.Form):
-    file = forms.FileField(help_text="UTF-8 CSV with a header line; see the columns below.")
-
-
-class EventsImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV or text export of event 12290 from the KMS host.")
-    kms_host = forms.ModelChoiceField(
-        queryset=KmsHost.objects.none(),
-        required=False,
-        empty_label="(not recorded)",
-        help_text="The host the export comes from: its clients are linked to it.",
-    )
-
-    def __init__(self, *args, organisation=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        self.fields["kms_host"].queryset = KmsHost.objects.for_organisation(organisation).filter(
-            retired_at__isnull=True
-        )
+# The rejected-rows report of an import run: where each rejected row was and why.
+REJECTION_EXPORT_COLUMNS = [
+    ExportColumn("line_or_index", "position"),
+    ExportColumn("hostname", "hostname"),
+    ExportColumn("reason", "reason"),
+    ExportColumn("raw", "raw"),
+]
 
 
 def _history(request: HttpRequest, org) -> tuple[list[ImportRun], int | None]:  # type: ignore[no-untyped-def]
@@ -62,9 +52,13 @@ def import_list(request: HttpRequest) -> HttpResponse:
         "fields": FIELDS,
         "max_rows": inventory.csv_upload_max_rows(),
     }
-    if request.htmx and request.GET.get("before"):
-        return render(request, "licensing/inventory/import_list.html#history", context)
-    return render(request, "licensing/inventory/import_list.html", context)
+    # "Older imports" swaps in the next page of the history only.
+    return render_page_or_partial(
+        request,
+        "licensing/inventory/import_list.html",
+        context,
+        partial="history" if request.GET.get("before") else None,
+    )
 
 
 def _uploaded_runs_message(request: HttpRequest, run: ImportRun) -> None:
@@ -140,18 +134,14 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def import_rejections_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_scoped_or_404(request, ImportRun.objects.all(), policy.Action.EXPORT, pk=pk)
-    audit.record(
-        action="export.import-rejections",
-        actor=request.user,
-        organisation=run.organisation_id,
+    run = get_scoped_or_404(
+        request, ImportRun.objects.select_related("organisation"), policy.Action.EXPORT, pk=pk
+    )
+    return export_response(
+        request,
+        name="import-rejections",
+        queryset=ImportRejection.objects.filter(run=run).order_by("position", "id"),
+        columns=REJECTION_EXPORT_COLUMNS,
+        organisation=run.organisation,
         obj=run,
-        ip_address=audit.client_ip(request),
     )
-    response = StreamingHttpResponse(
-        inventory.rejected_rows_csv(run), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

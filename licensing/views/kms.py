@@ -21,27 +21,33 @@ from licensing import policy
 from licensing.exports import (
     ExportColumn,
     export_response,
+    filter_errors,
     invalid_filter_response,
     token_aware,
 )
 from licensing.filters import KmsHostFilterSet
+from licensing.forms.kms import (
+    DnsSettingsForm,
+    HostForm,
+    HostKeyRevealForm,
+    ReporterTokenForm,
+    ReportUploadForm,
+)
 from licensing.models import (
-    DEFAULT_KMS_PORT,
     ApiToken,
     HostPoll,
     HostState,
     HostStatusReport,
     KmsHost,
-    KmsProductGroup,
     Organisation,
     TokenScope,
 )
 from licensing.pagination import KeysetPaginator, SortKey
-from licensing.probes import parse_resolver
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit, kms, reauth
 from licensing.services.errors import DomainError
 from licensing.services.tokens import create_api_token
+from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 from licensing.views.kms_chart import count_chart
 
 HOST_SORTS = {
@@ -54,88 +60,6 @@ HOST_SORTS = {
 PAGINATOR = KeysetPaginator(HOST_SORTS, default="fqdn", salt="kms_host_list")
 CHART_POLLS = 300
 HISTORY_ROWS = 50
-
-
-class HostForm(forms.Form):
-    fqdn = forms.CharField(
-        label="FQDN",
-        max_length=253,
-        help_text="The host's fully qualified DNS name, as its SRV record names it.",
-    )
-    port = forms.IntegerField(
-        min_value=1, max_value=65535, initial=DEFAULT_KMS_PORT, help_text="1688 unless changed."
-    )
-    product_group = forms.ChoiceField(
-        label="KMS host key for",
-        choices=KmsProductGroup.choices,
-        initial=KmsProductGroup.OFFICE_2024,
-    )
-    host_key = forms.CharField(
-        label="Host key (CSVLK)",
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Optional. Stored encrypted; shown masked; revealing it is audited.",
-    )
-    activation_threshold = forms.IntegerField(
-        min_value=1, max_value=50, initial=5, help_text="5 for Office (and Windows Server)."
-    )
-    poll_interval_minutes = forms.IntegerField(
-        label="Poll every (minutes)", min_value=1, max_value=1440, initial=15
-    )
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, initial="slmgr /dlv scheduled task")
-    days = forms.IntegerField(min_value=1, max_value=365, initial=365)
-
-
-class RevealForm(forms.Form):
-    password = forms.CharField(
-        required=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
-    )
-
-
-class ReportUploadForm(forms.Form):
-    text = forms.CharField(
-        label="Output of slmgr.vbs /dlv",
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-        max_length=512 * 1024,
-    )
-
-
-class DnsSettingsForm(forms.Form):
-    dns_domains = forms.CharField(
-        label="DNS domains",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line. The portal reads _vlmcs._tcp.<domain> in each.",
-    )
-    dns_resolvers = forms.CharField(
-        label="DNS resolvers",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One IP (or IP:port) per line; empty = the portal server's own resolvers.",
-    )
-
-    def clean_dns_domains(self) -> list[str]:
-        domains = []
-        for line in self.cleaned_data["dns_domains"].split():
-            try:
-                domains.append(kms.normalise_fqdn(line))
-            except ValidationError as exc:
-                raise forms.ValidationError(exc.message_dict["fqdn"]) from None
-        return list(dict.fromkeys(domains))
-
-    def clean_dns_resolvers(self) -> list[str]:
-        resolvers = []
-        for line in self.cleaned_data["dns_resolvers"].split():
-            try:
-                parse_resolver(line)
-            except ValueError as exc:
-                raise forms.ValidationError(str(exc)) from None
-            resolvers.append(line)
-        return resolvers
 
 
 def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -155,9 +79,11 @@ def host_list(request: HttpRequest) -> HttpResponse:
     if "retired" not in data:
         data["retired"] = "false"
     filterset = KmsHostFilterSet(data, queryset=base)
-    page = PAGINATOR.paginate(request, filterset.qs)
+    errors = filter_errors(filterset)
+    page = PAGINATOR.paginate(request, base.none() if errors else filterset.qs)
     context = {
         "filterset": filterset,
+        "filter_errors": errors,
         "page": page,
         "states": HostState.choices,
         "findings": kms.open_findings(org).order_by("domain", "target"),
@@ -171,9 +97,9 @@ def host_list(request: HttpRequest) -> HttpResponse:
         "organisation": org,
         "export_query": page.query_without_cursor,
     }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "licensing/kms/host_list.html#results", context)
-    return render(request, "licensing/kms/host_list.html", context)
+    return render_page_or_partial(
+        request, "licensing/kms/host_list.html", context, partial="results"
+    )
 
 
 HOST_EXPORT_COLUMNS = [
@@ -314,7 +240,7 @@ def _detail_context(request: HttpRequest, host: KmsHost, **extra: Any) -> dict[s
             "-created_at"
         ),
         "findings": kms.open_findings(org).order_by("domain", "target"),
-        "token_form": TokenForm(),
+        "token_form": ReporterTokenForm(),
         "upload_form": ReportUploadForm(),
         "api_url": api_url,
         "masked_key": kms_mask(host),
@@ -365,11 +291,13 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_scoped_or_404(
         request, KmsHost.objects.select_related("organisation"), policy.Action.VIEW, pk=pk
     )
-    if request.htmx and request.GET.get("partial") == "state":
-        return render(
-            request, "licensing/kms/host_detail.html#state", _detail_context(request, host)
-        )
-    return render(request, "licensing/kms/host_detail.html", _detail_context(request, host))
+    # The state card reloads itself (`?partial=state`) after "Poll now".
+    return render_page_or_partial(
+        request,
+        "licensing/kms/host_detail.html",
+        _detail_context(request, host),
+        partial="state" if request.GET.get("partial") == "state" else None,
+    )
 
 
 @login_required
@@ -381,15 +309,15 @@ def host_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         kms.queue_poll(actor=request.user, host=host, ip_address=audit.client_ip(request))
     except DomainError as exc:
-        if request.htmx:
-            return HttpResponse(str(exc), status=409)
+        if wants_fragment(request):
+            return vary_on_htmx(HttpResponse(str(exc), status=409))
         messages.error(request, str(exc))
-        return redirect("licensing:host_detail", pk=host.pk)
-    if request.htmx:
+        return vary_on_htmx(redirect("licensing:host_detail", pk=host.pk))
+    if wants_fragment(request):
         context = _detail_context(request, host, poll_queued_at=timezone.now())
-        return render(request, "licensing/kms/host_detail.html#state", context)
+        return vary_on_htmx(render(request, "licensing/kms/host_detail.html#state", context))
     messages.success(request, "Poll queued: refresh this page in a few seconds.")
-    return redirect("licensing:host_detail", pk=host.pk)
+    return vary_on_htmx(redirect("licensing:host_detail", pk=host.pk))
 
 
 @login_required
@@ -398,7 +326,7 @@ def host_token_create(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_scoped_or_404(
         request, KmsHost.objects.select_related("organisation"), policy.Action.MANAGE_HOSTS, pk=pk
     )
-    form = TokenForm(request.POST)
+    form = ReporterTokenForm(request.POST)
     created = None
     if host.retired_at is not None:
         form.add_error(None, "This host is retired; it takes no status reports.")
@@ -468,7 +396,7 @@ def host_reveal_key(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_scoped_or_404(
         request, KmsHost.objects.select_related("organisation"), policy.Action.REVEAL_SECRET, pk=pk
     )
-    form = RevealForm(request.POST or None)
+    form = HostKeyRevealForm(request.POST or None)
     key = None
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]

@@ -11,13 +11,19 @@ from django.db.models import Count, F, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.exports import ExportColumn, export_response, token_aware
-from licensing.forms_mak import (
+from licensing.exports import (
+    ExportColumn,
+    export_response,
+    filter_errors,
+    invalid_filter_response,
+    token_aware,
+)
+from licensing.forms.mak import (
     ActivationRequestForm,
     BlockForm,
     DecisionForm,
@@ -29,6 +35,7 @@ from licensing.forms_mak import (
     PoolForm,
     PoolSettingsForm,
     RecordActivationForm,
+    RequestFilterForm,
 )
 from licensing.models import (
     ActivationRequest,
@@ -43,6 +50,7 @@ from licensing.scoping import get_scoped_or_404, resolve_organisation, scoped_li
 from licensing.services import audit, mak, mak_requests, reauth
 from licensing.services.errors import DomainError
 from licensing.services.mak_forecast import PoolForecast, forecast_pools
+from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 
 REAUTH_SESSION_KEY = reauth.SESSION_KEY  # kept for callers that name it here
 
@@ -138,13 +146,9 @@ def pool_list(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{pool} created. Add its keys next.")
                 return redirect("licensing:pool_detail", pk=pool.pk)
     context = {"page": page, "rows": rows, "form": form}
-    template = "licensing/mak/pool_list.html"
-    if request.htmx:
-        response = render(request, f"{template}#results", context)
-    else:
-        response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_partial(
+        request, "licensing/mak/pool_list.html", context, partial="results"
+    )
 
 
 @login_required
@@ -183,10 +187,9 @@ def pool_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else None,
         "activation_form": RecordActivationForm() if can.get("manage_keys") else None,
     }
-    template = "licensing/mak/pool_detail.html"
-    response = render(request, f"{template}#keys" if request.htmx else template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_partial(
+        request, "licensing/mak/pool_detail.html", context, partial="keys"
+    )
 
 
 @login_required
@@ -215,12 +218,12 @@ def pool_activations(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         MakActivation.objects.filter(key__pool=pool).select_related("client", "key", "recorded_by"),
     )
-    template = "licensing/mak/activation_list.html"
-    response = render(
-        request, f"{template}#results" if request.htmx else template, {"pool": pool, "page": page}
+    return render_page_or_partial(
+        request,
+        "licensing/mak/activation_list.html",
+        {"pool": pool, "page": page},
+        partial="results",
     )
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 @login_required
@@ -455,15 +458,23 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "pool__edition", "requested_by", "decided_by", "key"
         ),
     )
-    status = request.GET.get("status", "")
-    if status in RequestStatus.values:
+    filter_form = RequestFilterForm(request.GET)
+    errors = filter_errors(filter_form)
+    status = "" if errors else filter_form.cleaned_data["status"]
+    if errors:
+        qs = qs.none()
+    elif status:
         qs = qs.filter(status=status)
     page = request_paginator.paginate(request, qs)
-    template = "licensing/mak/request_list.html"
-    context = {"page": page, "status": status, "statuses": RequestStatus.choices}
-    response = render(request, f"{template}#results" if request.htmx else template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    context = {
+        "page": page,
+        "status": status,
+        "filter_form": filter_form,
+        "filter_errors": errors,
+    }
+    return render_page_or_partial(
+        request, "licensing/mak/request_list.html", context, partial="results"
+    )
 
 
 def _queue_context(request: HttpRequest, req: ActivationRequest) -> dict[str, Any]:
@@ -507,9 +518,11 @@ def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
     except DomainError as exc:
         error = str(exc)
     req = _request_or_404(request, pk)  # fresh: the decision and the key's new limit
-    if request.htmx:
+    if wants_fragment(request):
         context = _queue_context(request, req) | {"error": error}
-        return render(request, "licensing/mak/approval_queue.html#request_card", context)
+        return vary_on_htmx(
+            render(request, "licensing/mak/approval_queue.html#request_card", context)
+        )
     if error:
         messages.error(request, error)
     else:
@@ -518,7 +531,7 @@ def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
             f"Request #{req.pk} {req.get_status_display().lower()}: {req.quantity} activations "
             f"for {req.product_name}.",
         )
-    return redirect("licensing:approval_queue")
+    return vary_on_htmx(redirect("licensing:approval_queue"))
 
 
 @login_required
@@ -647,9 +660,11 @@ def key_export(request: HttpRequest) -> HttpResponse:
 def request_export(request: HttpRequest) -> HttpResponse:
     """Extra-activation requests with their decisions (CSV)."""
     org = resolve_organisation(request, policy.Action.EXPORT)
+    filter_form = RequestFilterForm(request.GET)
+    if (refused := invalid_filter_response(filter_form)) is not None:
+        return refused
     qs = ActivationRequest.objects.for_organisation(org).order_by("-requested_at", "-id")
-    status = request.GET.get("status", "")
-    if status in RequestStatus.values:
+    if status := filter_form.cleaned_data["status"]:
         qs = qs.filter(status=status)
     return export_response(
         request,

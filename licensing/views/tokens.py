@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -10,25 +8,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from licensing import policy
+from licensing.forms.tokens import TokenForm
 from licensing.models import ApiToken, TokenScope
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
 from licensing.services.tokens import create_api_token, revoke_api_token
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(
-        max_length=100, help_text="Where the token is used, e.g. 'nightly CSV export'."
-    )
-    scope = forms.ChoiceField(
-        choices=[
-            (TokenScope.USER, TokenScope.USER.label),
-            (TokenScope.AGENT, TokenScope.AGENT.label),
-        ]
-    )
-    days = forms.IntegerField(
-        min_value=1, max_value=settings.API_TOKEN_MAX_DAYS, initial=settings.API_TOKEN_DEFAULT_DAYS
-    )
 
 
 @login_required

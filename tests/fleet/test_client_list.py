@@ -112,3 +112,47 @@ def test_a_tampered_cursor_is_not_a_server_error(as_admin, fleet):
     response = as_admin.get("/clients/?cursor=not-a-real-cursor")
     assert response.status_code == 200
     assert "not valid" in response.content.decode()
+
+
+def _filter_alert(body: str) -> str:
+    match = re.search(r'data-testid="filter-errors">(.*?)</div>', body, re.S)
+    assert match, "no filter error shown"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx-swap"])
+def test_an_invalid_filter_is_explained_in_words_without_rows_or_export(as_admin, fleet, org, htmx):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    response = as_admin.get("/clients/?last_renewal_after=notadate", **headers)
+    assert response.status_code == 200
+    body = response.content.decode()
+    alert = _filter_alert(body)
+    # The filter's label, not the internal field name; no rows, no empty-organisation text,
+    # and no export link (the export would answer 400 for the same query).
+    assert "Last renewal" in alert and "Enter a valid date" in alert
+    assert "last_renewal" not in alert
+    assert hostnames(response) == []
+    assert "has no clients yet" not in body and "No client matches" not in body
+    assert 'data-testid="export-link"' not in body
+    assert as_admin.get("/clients/export.csv?last_renewal_after=notadate").status_code == 400
+
+
+def test_an_invalid_filter_marks_its_field_for_assistive_technology(as_admin, fleet):
+    body = as_admin.get("/clients/?last_renewal_after=notadate").content.decode()
+    field = re.search(r'<input[^>]*name="last_renewal_after"[^>]*>', body).group(0)
+    assert 'aria-invalid="true"' in field and "is-invalid" in field and 'type="date"' in field
+    # Two inputs for one filter: their fieldset names the error (Django's use_fieldset).
+    assert '<fieldset class="field" aria-describedby="id_last_renewal_error">' in body
+    assert 'id="id_last_renewal_error"' in body
+
+
+def test_the_filter_bar_offers_any_yes_no_and_date_pickers(as_admin, fleet):
+    body = as_admin.get("/clients/").content.decode()
+    select = re.search(r'<select name="never_activated".*?</select>', body, re.S).group(0)
+    assert 'class="form-select"' in select
+    assert re.findall(r">(\w+)</option>", select) == ["Any", "Yes", "No"]
+    flag = re.search(r'<select name="compliance_flag".*?</select>', body, re.S).group(0)
+    assert re.search(r'<option value="" selected>Any</option>', flag)
+    assert re.search(
+        r'<input type="date" name="last_renewal_before"[^>]*class="form-control"', body
+    )

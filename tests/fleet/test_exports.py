@@ -121,3 +121,12 @@ def test_exports_work_with_the_debug_cursor_of_make_run(as_admin, fleet, setting
     settings.DEBUG = True
     rows = read(as_admin.get("/clients/export.csv?past_deadline=true"))
     assert sorted(r["hostname"] for r in rows) == ["alpha-01", "delta-04"]
+
+
+def test_an_invalid_filter_names_its_label_and_parameters(as_admin, fleet):
+    response = as_admin.get("/clients/export.csv?last_renewal_after=notadate")
+    assert response.status_code == 400
+    assert response.content.decode() == (
+        "Invalid filter: Last renewal (last_renewal_after, last_renewal_before): "
+        "Enter a valid date.\n"
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from licensing.models import Client, ImportRun
+from licensing.models import AuditEvent, Client, ImportRun
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +104,21 @@ def test_the_rejection_report_downloads_under_debug_too(as_admin, org, settings)
     settings.DEBUG = True
     report = as_admin.get(reverse("licensing:import_rejections_csv", args=[run.pk]))
     assert b"bad host" in b"".join(report.streaming_content)
+
+
+def test_the_rejection_report_goes_through_the_one_export_path(as_admin, org):
+    formula = b"hostname,license_status\n=HYPERLINK(1),1\n-2+3,1\n"
+    run = ImportRun.objects.get(pk=upload(as_admin, data=formula)["Location"].split("/")[-2])
+    response = as_admin.get(reverse("licensing:import_rejections_csv", args=[run.pk]))
+    assert response.status_code == 200 and response.streaming
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert f"{org.slug}-import-rejections-{run.pk}-" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert list(rows[0]) == ["line_or_index", "hostname", "reason", "raw"]
+    assert [r["line_or_index"] for r in rows] == ["2", "3"]
+    # A spreadsheet would run these as formulas: every text cell starting so gets a quote.
+    assert rows[0]["raw"].startswith("'=HYPERLINK(1)") and rows[1]["raw"].startswith("'-2+3")
+    event = AuditEvent.objects.get(action="export.import-rejections")
+    assert event.organisation_id == org.pk and event.object_id == str(run.pk)
+    assert event.changes["columns"] == ["line_or_index", "hostname", "reason", "raw"]

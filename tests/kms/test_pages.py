@@ -85,6 +85,7 @@ def test_poll_now_with_htmx_returns_the_state_card_and_queues_after_commit(
         response = as_admin.post(f"/kms/hosts/{h.pk}/poll/", HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
+    assert "HX-Request" in response["Vary"]
     assert 'id="host-state"' in html and 'data-testid="poll-queued"' in html
     assert 'hx-trigger="load delay:4s"' in html
     assert queued == [h.pk]
@@ -173,3 +174,26 @@ def test_an_admin_can_paste_a_report(as_admin, org):
     assert h.current_count == 9
     bad = as_admin.post(f"/kms/hosts/{h.pk}/report/", {"text": "nothing useful"})
     assert bad.status_code == 400 and "Not stored as a status" in bad.content.decode()
+
+
+def test_the_host_form_shows_each_error_beside_its_field(as_admin, org):
+    body = as_admin.post(
+        "/kms/hosts/new/",
+        {"fqdn": "kms9.contoso.test", "port": "0", "product_group": "office_2024"},
+    ).content.decode()
+    port = re.search(r'<input[^>]*name="port"[^>]*>', body).group(0)
+    assert "form-control is-invalid" in port and 'aria-invalid="true"' in port
+    assert 'aria-describedby="id_port_helptext id_port_error"' in port
+    error = re.search(r'<div class="invalid-feedback d-block" id="id_port_error">([^<]+)', body)
+    assert "greater than or equal to 1" in error.group(1)
+    # The error follows its own field, before the next field begins.
+    assert body.index('id="id_port_error"') < body.index('name="product_group"')
+    assert 'name="product_group" class="form-select' in body
+
+
+def test_an_unknown_state_on_the_list_is_explained_without_rows_or_export(as_auditor, org):
+    host(org, "kms1.contoso.test", state=HostState.HEALTHY)
+    body = as_auditor.get("/kms/hosts/?state=on-fire").content.decode()
+    assert 'data-testid="filter-errors"' in body and "<strong>State</strong>" in body
+    assert "kms1.contoso.test" not in body and "No KMS host here" not in body
+    assert "/kms/hosts/export.csv" not in body

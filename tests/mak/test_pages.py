@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from licensing.models import ActivationRequest, Edition, MakKey, MakPool, RequestStatus
+from licensing.models import (
+    ActivationRequest,
+    AuditEvent,
+    Edition,
+    MakKey,
+    MakPool,
+    RequestStatus,
+)
 from licensing.services import mak_requests
 from tests import factories
 
@@ -114,6 +123,7 @@ def test_htmx_approve_swaps_the_card_and_applies_the_request(pending, as_manager
     )
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
+    assert "HX-Request" in response["Vary"]
     assert f'id="request-{pending.pk}"' in body and "Approved by" in body
     assert MakKey.objects.get(pk=pending.key_id).activation_limit == 25
     again = as_manager.post(
@@ -159,3 +169,53 @@ def test_exports_neutralise_formulas(org, pool, admin_user, as_admin):
     assert "'=HYPERLINK(1)" in keys_csv
     requests_csv = b"".join(as_admin.get("/requests/export.csv").streaming_content).decode()
     assert "'@SUM(1)" in requests_csv
+
+
+def test_the_request_export_is_audited_streamed_and_filtered_by_status(
+    org, pool, admin_user, as_admin
+):
+    factories.MakKeyFactory(pool=pool)
+    mak_requests.request_activations(
+        actor=admin_user, pool=pool, quantity=2, justification="=cmd|' /C calc'!A0"
+    )
+    response = as_admin.get("/requests/export.csv?status=pending")
+    assert response.status_code == 200 and response.streaming
+    assert response["Cache-Control"] == "no-store"
+    body = b"".join(response.streaming_content).decode()
+    assert "'=cmd|' /C calc'!A0" in body
+    event = AuditEvent.objects.get(action="export.activation-requests")
+    assert event.organisation_id == org.pk and event.changes["filters"] == {"status": "pending"}
+    rejected = b"".join(as_admin.get("/requests/export.csv?status=rejected").streaming_content)
+    assert rejected.decode().count("\n") == 1  # the header only
+
+
+def test_an_unknown_request_status_is_a_400_on_the_export_and_an_error_on_the_list(
+    pool, admin_user, as_admin
+):
+    factories.MakKeyFactory(pool=pool)
+    mak_requests.request_activations(actor=admin_user, pool=pool, quantity=2, justification="x")
+    export = as_admin.get("/requests/export.csv?status=lost")
+    assert export.status_code == 400
+    assert "Invalid filter: Status (status)" in export.content.decode()
+    assert not AuditEvent.objects.filter(action="export.activation-requests").exists()
+    page = as_admin.get("/requests/?status=lost").content.decode()
+    assert 'data-testid="filter-errors"' in page and 'data-testid="request-table"' not in page
+    assert "/requests/export.csv" not in page
+
+
+def test_a_form_wide_error_is_on_top_and_field_errors_beside_their_fields(pool, as_admin):
+    key = factories.MakKeyFactory(pool=pool, activation_limit=5)
+    form = {"key": key.pk, "agreement_number": "1", "product_name": "Office"}
+    body = as_admin.post(
+        f"/pools/{pool.pk}/request/", form | {"quantity": 0, "justification": "why"}
+    ).content.decode()
+    alert = body.index('data-testid="form-error"')
+    assert "at least one" in body[alert : body.index("</div>", alert)]
+    assert alert < body.index('name="agreement_number"')
+    body = as_admin.post(
+        f"/pools/{pool.pk}/request/", form | {"quantity": 2, "justification": ""}
+    ).content.decode()
+    assert 'data-testid="form-error"' not in body
+    textarea = re.search(r'<textarea[^>]*name="justification"[^>]*>', body).group(0)
+    assert 'aria-describedby="id_justification_helptext id_justification_error"' in textarea
+    assert 'id="id_justification_error">This field is required.' in body

@@ -11,6 +11,7 @@ from licensing.models import (
     MakKey,
     MakKeyStatus,
     MakPool,
+    RequestStatus,
 )
 from licensing.services.mak import MAX_IMPORT_BYTES, MAX_KEY_ACTIVATIONS
 
@@ -22,18 +23,7 @@ class SecretInput(forms.TextInput):
         return None
 
 
-class BootstrapForm(forms.Form):
-    """Adds Bootstrap classes to widgets (templates render fields with `_field.html`)."""
-
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
-
-
-class PoolForm(BootstrapForm):
+class PoolForm(forms.Form):
     edition = forms.ModelChoiceField(
         queryset=Edition.objects.all(), empty_label="Choose an edition"
     )
@@ -55,14 +45,14 @@ class PoolForm(BootstrapForm):
             )
 
 
-class PoolSettingsForm(BootstrapForm):
+class PoolSettingsForm(forms.Form):
     agreement_number = forms.CharField(
         label="Agreement / enrollment number or licence id", max_length=60, required=False
     )
     low_water_mark = forms.IntegerField(min_value=0, max_value=MAX_KEY_ACTIVATIONS)
 
 
-class KeyAddForm(BootstrapForm):
+class KeyAddForm(forms.Form):
     # autocomplete off: browsers must not remember product keys.
     key = forms.CharField(
         label="Product key",
@@ -81,7 +71,7 @@ class KeyAddForm(BootstrapForm):
     label = forms.CharField(max_length=120, required=False)
 
 
-class KeyImportForm(BootstrapForm):
+class KeyImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text="Header row: key, activation_limit, activations_used (optional), label (optional).",
@@ -97,13 +87,13 @@ class KeyImportForm(BootstrapForm):
             raise forms.ValidationError("Save the file as UTF-8 CSV.") from None
 
 
-class BlockForm(BootstrapForm):
+class BlockForm(forms.Form):
     reason = forms.CharField(
         max_length=300, help_text="Leaked, blocked by Microsoft (0xC004C003), ..."
     )
 
 
-class MicrosoftRemainingForm(BootstrapForm):
+class MicrosoftRemainingForm(forms.Form):
     remaining = forms.IntegerField(
         min_value=0,
         max_value=MAX_KEY_ACTIVATIONS,
@@ -112,19 +102,19 @@ class MicrosoftRemainingForm(BootstrapForm):
     )
 
 
-class RecordActivationForm(BootstrapForm):
+class RecordActivationForm(forms.Form):
     hostname = forms.CharField(max_length=253, label="Client hostname")
     reason = forms.ChoiceField(choices=ActivationReason.choices)
     note = forms.CharField(max_length=500, required=False)
 
 
-class PasswordConfirmForm(BootstrapForm):
+class PasswordConfirmForm(forms.Form):
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
     )
 
 
-class ActivationRequestForm(BootstrapForm):
+class ActivationRequestForm(forms.Form):
     key = forms.ModelChoiceField(
         queryset=MakKey.objects.none(),
         empty_label=None,
@@ -158,9 +148,18 @@ class ActivationRequestForm(BootstrapForm):
         )
 
 
-class DecisionForm(BootstrapForm):
+class DecisionForm(forms.Form):
     note = forms.CharField(max_length=2000, required=False)
 
 
-class GrantForm(BootstrapForm):
+class GrantForm(forms.Form):
     reference = forms.CharField(max_length=120, label="Microsoft's reference")
+
+
+class RequestFilterForm(forms.Form):
+    """The request list's and the request export's one filter (an unknown status is an error,
+    never a silently wider list)."""
+
+    status = forms.ChoiceField(
+        choices=[("", "Every status"), *RequestStatus.choices], required=False, label="Status"
+    )

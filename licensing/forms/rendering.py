@@ -1,0 +1,79 @@
+"""The one way the portal renders form fields: Django's form renderer (settings.FORM_RENDERER)
+with one Bootstrap 5 field template and a BoundField that puts Bootstrap's classes on widgets.
+
+Every form, the portal's own and django-filter's, renders a field with
+`{{ form.<name>.as_field_group }}` (or the whole form with `{{ form }}`):
+`templates/licensing/partials/_field.html` draws the label, the widget, the help text and the
+field's errors next to it; the widget's `aria-describedby` names both (Django adds it). Form-wide
+errors go at the top with `templates/licensing/partials/_form_errors.html`. Compact filter bars
+are the same markup made smaller by CSS (`.form-compact` in static/css/portal.css).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.forms.renderers import TemplatesSetting
+
+_SELECTS = (forms.Select, forms.SelectMultiple)
+_CHECKS = (forms.CheckboxInput,)
+_NO_CLASS = (forms.RadioSelect, forms.CheckboxSelectMultiple, forms.HiddenInput)
+
+
+def _bootstrap_class(widget: forms.Widget) -> str:
+    if isinstance(widget, forms.MultiWidget):
+        widget = widget.widgets[0]
+    if isinstance(widget, _NO_CLASS):
+        return ""
+    if isinstance(widget, _CHECKS):
+        return "form-check-input"
+    if isinstance(widget, _SELECTS):
+        return "form-select"
+    return "form-control"
+
+
+def _use_native_inputs(field: forms.Field, widget: forms.Widget, *, in_filter: bool) -> None:
+    """A date (or a from/to range of dates) gets the browser's date picker; the admin's own date
+    widgets are subclasses and stay as they are. A yes/no filter offers "Any" where an edit form
+    says "Unknown"."""
+    parts = getattr(field, "fields", None) or [field]
+    if all(type(part) is forms.DateField for part in parts):
+        for sub in getattr(widget, "widgets", [widget]):
+            if type(sub) in (forms.TextInput, forms.DateInput):
+                sub.input_type = "date"
+    if in_filter and isinstance(widget, forms.NullBooleanSelect):
+        widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
+
+
+class BootstrapBoundField(forms.BoundField):
+    @property
+    def is_checkbox(self) -> bool:
+        return isinstance(self.field.widget, _CHECKS)
+
+    @property
+    def is_group(self) -> bool:
+        """Several inputs for one value (a from/to date range): a fieldset (which carries the
+        aria-describedby, as Django's `use_fieldset` expects) around an input group."""
+        return isinstance(self.field.widget, forms.MultiWidget)
+
+    def build_widget_attrs(self, attrs: dict[str, Any], widget: Any = None) -> dict[str, Any]:
+        widget = widget or self.field.widget
+        # django-filter names each FilterSet's form class "<FilterSet class name>Form".
+        in_filter = type(self.form).__name__.endswith("FilterSetForm")
+        _use_native_inputs(self.field, widget, in_filter=in_filter)
+        attrs = super().build_widget_attrs(attrs, widget)
+        classes = [widget.attrs.get("class", ""), attrs.get("class", ""), _bootstrap_class(widget)]
+        if self.errors and not widget.is_hidden:
+            classes.append("is-invalid")
+        if css := " ".join(c for c in classes if c):
+            attrs["class"] = css
+        return attrs
+
+
+class BootstrapFormRenderer(TemplatesSetting):
+    """settings.FORM_RENDERER: the project's templates first, Django's own widgets after."""
+
+    form_template_name = "licensing/partials/_form.html"
+    field_template_name = "licensing/partials/_field.html"
+    bound_field_class = BootstrapBoundField

@@ -1,0 +1,27 @@
+"""The personal and agent API token form (reporter tokens are created on the host page)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from licensing.models import TokenScope
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="Where the token is used, e.g. 'nightly CSV export'."
+    )
+    scope = forms.ChoiceField(
+        label="Kind",
+        choices=[
+            (TokenScope.USER, TokenScope.USER.label),
+            (TokenScope.AGENT, TokenScope.AGENT.label),
+        ],
+    )
+    days = forms.IntegerField(
+        label="Valid for (days)",
+        min_value=1,
+        max_value=settings.API_TOKEN_MAX_DAYS,
+        initial=settings.API_TOKEN_DEFAULT_DAYS,
+    )

@@ -1,0 +1,44 @@
+"""One form mechanism and the client list, looked at in a real browser at desktop (1440 px)
+and phone (390 px) widths: field errors beside their fields, a bad filter explained in words."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_fleet_browser import make_fleet
+
+WIDTHS = {"desktop": 1440, "phone": 390}
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=list(WIDTHS))
+def test_a_form_page_and_the_client_list_at_two_widths(
+    live_server, page, login, screenshot, org, admin_user, width
+):
+    make_fleet(org)
+    page.set_viewport_size({"width": WIDTHS[width], "height": 900})
+    login(page, admin_user)
+
+    page.goto(f"{live_server.url}/kms/hosts/new/")
+    page.fill("#id_fqdn", "kms9.contoso.test")
+    page.fill("#id_port", "0")
+    page.click("[data-testid=host-form] button[type=submit]")
+    port = page.locator("#id_port")
+    expect(port).to_have_class("form-control is-invalid")
+    expect(port).to_have_attribute("aria-describedby", "id_port_helptext id_port_error")
+    expect(page.locator("#id_port_error")).to_contain_text("greater than or equal to 1")
+    screenshot(page, f"form-kms-host-errors-{width}")
+
+    page.goto(f"{live_server.url}/clients/")
+    expect(page.get_by_test_id("client-table")).to_be_visible()
+    expect(page.locator("#id_last_renewal_0")).to_have_attribute("type", "date")
+    page.select_option("#id_compliance_flag", "expired")
+    expect(page.get_by_test_id("row-count").first).to_contain_text("65 matching rows")
+    screenshot(page, f"client-list-{width}")
+
+    page.goto(f"{live_server.url}/clients/?last_renewal_after=notadate")
+    alert = page.get_by_test_id("filter-errors")
+    expect(alert).to_contain_text("Last renewal: Enter a valid date.")
+    expect(page.get_by_test_id("export-link")).to_have_count(0)
+    expect(page.get_by_test_id("empty-state")).to_have_count(0)
+    screenshot(page, f"client-list-invalid-filter-{width}")
