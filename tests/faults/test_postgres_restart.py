@@ -1,0 +1,77 @@
+"""The private PostgreSQL restarted for real (pg_ctl stop -m fast, start) under a
+production-mode portal with its connection pool: while it is down every answer is a 503 with
+Retry-After (JSON under /api/), never a 500; once it is back every request succeeds at once
+(the pool checks connections, so no request meets a dead one), /readyz included."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+
+def _everything(portal, label: str) -> list[tuple[str, int]]:
+    return [
+        ("dashboard", portal.page("/").status),
+        ("client list", portal.page("/clients/").status),
+        ("api clients", portal.api("/api/v1/clients/").status),
+        ("ingest", portal.ingest(f"pg-{label}").status),
+        ("readyz", portal.get("/readyz").status),
+    ]
+
+
+ALL_OK = [
+    ("dashboard", 200),
+    ("client list", 200),
+    ("api clients", 200),
+    ("ingest", 200),
+    ("readyz", 200),
+]
+
+
+@pytest.fixture
+def database_down(portal, fault_postgres):
+    # Every thread of the worker has used (and returned) pooled connections before the stop.
+    for i in range(3):
+        assert _everything(portal, f"before-{i}") == ALL_OK
+    fault_postgres.stop()
+    try:
+        yield
+    finally:
+        fault_postgres.start()
+
+
+def test_pages_answer_503_with_retry_after_while_the_database_is_down(portal, database_down):
+    for path in ("/", "/clients/"):
+        answer = portal.page(path)
+        assert answer.status == 503, answer.text[:500]
+        assert int(answer.headers["Retry-After"]) > 0
+        assert answer.headers["Content-Type"].startswith("text/html")
+        assert "Temporarily unavailable" in answer.text
+
+
+def test_the_api_answers_503_json_while_the_database_is_down(portal, database_down):
+    for answer in (portal.api("/api/v1/clients/"), portal.ingest("pg-during")):
+        assert answer.status == 503, answer.text[:500]
+        assert int(answer.headers["Retry-After"]) > 0
+        assert answer.json()["code"] == "database_unavailable"
+        assert answer.json()["detail"]
+
+
+def test_health_endpoints_during_the_outage(portal, database_down):
+    assert portal.get("/healthz").status == 200
+    ready = portal.get("/readyz")
+    assert ready.status == 503 and ready.json()["checks"]["database"].startswith("error")
+
+
+def test_after_a_restart_every_request_succeeds_at_once(portal, fault_postgres):
+    for i in range(3):
+        assert _everything(portal, f"warm-{i}") == ALL_OK
+    fault_postgres.stop()
+    assert portal.get("/readyz").status == 503
+    fault_postgres.start()
+    with psycopg.connect(fault_postgres.url("portal"), connect_timeout=5):
+        pass  # the database is back
+    # No request in flight during the restart: not one may fail now, the first ones included.
+    for i in range(6):
+        assert _everything(portal, f"after-{i}") == ALL_OK, f"round {i}"
+    assert " 500 " not in portal.log()
