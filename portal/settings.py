@@ -33,7 +33,8 @@ def _secret(name: str, default: str | None = None) -> str:
     file_path = env.str(f"{name}_FILE", default="")
     if file_path:
         return Path(file_path).read_text().strip()
-    value = env.str(name, default=default)
+    # An empty value (NAME= copied from .env.example) counts as not given.
+    value = env.str(name, default="") or default
     if value is None:
         MISSING_SECRETS.append(name)
         return ""
