@@ -12,7 +12,8 @@ from pathlib import Path
 import environ
 from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
-from psycopg_pool import ConnectionPool
+
+from portal.db import check_connection as check_pooled_connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -141,7 +142,7 @@ if env.bool("DATABASE_POOL", default=not TESTING):
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
-        "check": ConnectionPool.check_connection,
+        "check": check_pooled_connection,
         "timeout": DATABASE_POOL_TIMEOUT,
         # psycopg_pool retries a lost connection with a doubling delay (1, 2, 4, 8 s ...) for
         # `reconnect_timeout`; past that the next request that waits connects at once. Kept as

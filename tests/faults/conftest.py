@@ -54,7 +54,7 @@ def fault_postgres():
 
 
 @pytest.fixture(scope="session")
-def portal(tmp_path_factory, fault_postgres, fault_redis):
+def portal_server(tmp_path_factory, fault_postgres, fault_redis):
     server = PortalServer(
         directory=tmp_path_factory.mktemp("portal"),
         database_url=fault_postgres.create_database("portal"),
@@ -66,3 +66,11 @@ def portal(tmp_path_factory, fault_postgres, fault_redis):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def portal(portal_server):
+    """The shared portal, its beat heartbeat fresh (no beat runs here; the server may have
+    started minutes before this test)."""
+    portal_server.record_beat()
+    return portal_server

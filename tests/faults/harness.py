@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,6 +189,20 @@ class PortalServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.process = None
+
+    def record_beat(self) -> None:
+        """What the beat heartbeat task writes, so that /readyz sees beat and a worker alive."""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute("UPDATE licensing_heartbeat SET at = now() WHERE name = 'beat'")
+
+    def database_connections(self) -> int:
+        """Connections the portal holds open to its database (its pool, idle or busy)."""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        return row[0] if row else 0
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
