@@ -20,11 +20,7 @@ REDIS_PASSWORD = "canary-redis-password-7f3a"
 # The API's user rate while the fault tests run: low enough to count up to, high enough that
 # the other fault tests never meet it.
 THROTTLE_LIMIT = 60
-PORTAL_ENV = {
-    "API_THROTTLE_USER": f"{THROTTLE_LIMIT}/minute",
-    # A short wait for a pooled connection keeps each answer during a database outage quick.
-    "DATABASE_POOL_TIMEOUT": "1.5",
-}
+PORTAL_ENV = {"API_THROTTLE_USER": f"{THROTTLE_LIMIT}/minute"}
 
 
 @pytest.fixture(scope="session")

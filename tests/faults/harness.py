@@ -145,7 +145,7 @@ class PortalServer:
                     "--worker-class",
                     "gthread",
                     "--threads",
-                    "4",
+                    "8",
                     "--timeout",
                     "120",
                     "--graceful-timeout",
