@@ -55,6 +55,16 @@ print(json.dumps({"session": web.cookies["sessionid"].value, "tokens": tokens}))
 """
 
 
+# What `PortalServer.everything` answers when all is well.
+ALL_OK = [
+    ("dashboard", 200),
+    ("client list", 200),
+    ("api clients", 200),
+    ("ingest", 200),
+    ("readyz", 200),
+]
+
+
 @dataclass
 class Answer:
     status: int
@@ -241,6 +251,17 @@ class PortalServer:
 
     def api(self, path: str, token: str = "api") -> Answer:
         return self.request("GET", path, token=self.tokens[token])
+
+    def everything(self, label: str) -> list[tuple[str, int]]:
+        """One request of each kind the fault tests watch: pages, an API read, an ingest
+        (a write: hostname from `label`), readiness; with their statuses."""
+        return [
+            ("dashboard", self.page("/").status),
+            ("client list", self.page("/clients/").status),
+            ("api clients", self.api("/api/v1/clients/").status),
+            ("ingest", self.ingest(f"host-{label}").status),
+            ("readyz", self.get("/readyz").status),
+        ]
 
     def ingest(self, hostname: str) -> Answer:
         record = {

@@ -10,31 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-
-def _everything(portal, label: str) -> list[tuple[str, int]]:
-    return [
-        ("dashboard", portal.page("/").status),
-        ("client list", portal.page("/clients/").status),
-        ("api clients", portal.api("/api/v1/clients/").status),
-        ("ingest", portal.ingest(f"pg-{label}").status),
-        ("readyz", portal.get("/readyz").status),
-    ]
-
-
-ALL_OK = [
-    ("dashboard", 200),
-    ("client list", 200),
-    ("api clients", 200),
-    ("ingest", 200),
-    ("readyz", 200),
-]
+from tests.faults.harness import ALL_OK
 
 
 @pytest.fixture
 def database_down(portal, fault_postgres):
-    # Every thread of the worker has used (and returned) pooled connections before the stop.
+    # The pool holds connections (idle) when the server goes.
     for i in range(3):
-        assert _everything(portal, f"before-{i}") == ALL_OK
+        assert portal.everything(f"before-{i}") == ALL_OK
     fault_postgres.stop()
     try:
         yield
@@ -78,7 +61,7 @@ def _grow_the_pool(portal, connections: int) -> None:
 
 def test_after_a_restart_every_request_succeeds_at_once(portal, fault_postgres):
     for i in range(2):
-        assert _everything(portal, f"warm-{i}") == ALL_OK
+        assert portal.everything(f"warm-{i}") == ALL_OK
     # Several idle pooled connections, all of them dead once the server restarts.
     _grow_the_pool(portal, connections=4)
     fault_postgres.stop()
@@ -87,12 +70,12 @@ def test_after_a_restart_every_request_succeeds_at_once(portal, fault_postgres):
         pass  # the database is back
     # No request was in flight during the restart: not one may fail, the first ones included.
     for i in range(6):
-        assert _everything(portal, f"after-{i}") == ALL_OK, f"round {i}"
+        assert portal.everything(f"after-{i}") == ALL_OK, f"round {i}"
 
 
 def test_after_an_outage_every_request_succeeds_once_the_database_is_back(portal, fault_postgres):
     for i in range(2):
-        assert _everything(portal, f"warm-{i}") == ALL_OK
+        assert portal.everything(f"warm-{i}") == ALL_OK
     fault_postgres.stop()
     try:
         assert portal.get("/readyz").status == 503
@@ -102,5 +85,5 @@ def test_after_an_outage_every_request_succeeds_once_the_database_is_back(portal
     with psycopg.connect(fault_postgres.url("portal"), connect_timeout=5):
         pass
     for i in range(6):
-        assert _everything(portal, f"back-{i}") == ALL_OK, f"round {i}"
+        assert portal.everything(f"back-{i}") == ALL_OK, f"round {i}"
     assert "Internal Server Error" not in portal.log()

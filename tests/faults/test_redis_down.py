@@ -7,16 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.conftest import REDIS_PASSWORD, THROTTLE_LIMIT
-
-
-def _serve_everything(portal, round_: int) -> list[tuple[str, int]]:
-    answers = [
-        ("dashboard", portal.page("/").status),
-        ("client list", portal.page("/clients/").status),
-        ("api clients", portal.api("/api/v1/clients/").status),
-        ("ingest", portal.ingest(f"redis-down-{round_}").status),
-    ]
-    return answers
+from tests.faults.harness import ALL_OK
 
 
 @pytest.fixture
@@ -30,13 +21,9 @@ def redis_down(portal, fault_redis):
 
 
 def test_pages_and_api_answer_while_redis_is_down(portal, redis_down):
+    # Ready, too: the portal serves without its cache (reported as unavailable below).
     for round_ in range(3):
-        assert _serve_everything(portal, round_) == [
-            ("dashboard", 200),
-            ("client list", 200),
-            ("api clients", 200),
-            ("ingest", 200),
-        ]
+        assert portal.everything(f"redis-down-{round_}") == ALL_OK
     dashboard = portal.page("/")
     assert "Fault Tolerance Ltd" in dashboard.text
     ready = portal.get("/readyz")
