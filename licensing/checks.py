@@ -14,5 +14,5 @@ def secrets_required(app_configs: Any, **kwargs: Any) -> list[Error]:
             hint="See .env.example; secrets may also come from NAME_FILE paths.",
             id="portal.E001",
         )
-        for name in getattr(settings, "MISSING_SECRETS", [])
+        for name in settings.MISSING_SECRETS
     ]

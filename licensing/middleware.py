@@ -1,7 +1,12 @@
+import logging
 from collections.abc import Callable
 from functools import partial
 
-from django.http import HttpRequest, HttpResponse
+import psycopg
+from django import db
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
 
 from licensing.scoping import organisation_or_none
@@ -20,3 +25,49 @@ class CurrentOrganisationMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         attach_organisation(request)
         return self.get_response(request)
+
+
+# --- Database outages -----------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+# What a request meets when PostgreSQL is down or restarting: Django's wrapped errors, and
+# psycopg's own (a pool timeout is a psycopg OperationalError) where they escape unwrapped.
+DATABASE_UNAVAILABLE_ERRORS = (
+    db.OperationalError,
+    db.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that cannot reach the database answers 503 with Retry-After (JSON under /api/),
+    never a 500: nothing was written, and the same request can simply be sent again."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            return None
+        # The class and first line only: psycopg names the server, never the password.
+        log.warning(
+            "database unavailable, answering 503 to %s %s: %s: %s",
+            request.method,
+            request.path,
+            type(exception).__name__,
+            str(exception).splitlines()[0] if str(exception) else "",
+        )
+        detail = "The database is unavailable. Try again shortly."
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": detail, "code": "database_unavailable"}, status=503)
+        else:
+            # Rendered without the request: context processors would query the database again.
+            response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
+        return response

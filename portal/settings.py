@@ -13,6 +13,8 @@ import environ
 from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
 
+from portal.db import check_connection as check_pooled_connection
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -32,7 +34,8 @@ def _secret(name: str, default: str | None = None) -> str:
     file_path = env.str(f"{name}_FILE", default="")
     if file_path:
         return Path(file_path).read_text().strip()
-    value = env.str(name, default=default)
+    # An empty value (NAME= copied from .env.example) counts as not given.
+    value = env.str(name, default="") or default
     if value is None:
         MISSING_SECRETS.append(name)
         return ""
@@ -95,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "licensing.middleware.CurrentOrganisationMiddleware",
+    # Database unreachable: 503 with Retry-After (JSON under /api/), never a 500.
+    "licensing.middleware.DatabaseUnavailableMiddleware",
     # Axes goes last so that it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -128,21 +133,52 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/portal"),
 }
 DATABASES["default"].setdefault("OPTIONS", {})
+# A server that does not answer at all fails the connection attempt after this long.
+DATABASES["default"]["OPTIONS"].setdefault(
+    "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+)
+# Check a reused connection before handing it to a request, so that a database restart costs
+# at most the requests in flight (without a pool: at the start of each request).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# How long a request waits for a pooled connection; with the database down it then answers 503.
+# Short: a web thread waiting here serves nobody else (the pool outnumbers the threads, so
+# a healthy database never makes a request wait).
+DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=2.0)
 if env.bool("DATABASE_POOL", default=not TESTING):
     # psycopg 3 connection pool; with a pool Django wants CONN_MAX_AGE = 0.
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
+        "check": check_pooled_connection,
+        "timeout": DATABASE_POOL_TIMEOUT,
+        # psycopg_pool retries a lost connection with a doubling delay (1, 2, 4, 8 s ...) for
+        # `reconnect_timeout`; past that the next request that waits connects at once. Kept as
+        # short as the wait, the pool is back within about half of it once the database is.
+        "reconnect_timeout": DATABASE_POOL_TIMEOUT,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Retry-After of the 503 that answers while the database is unreachable.
+DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=10)
 
-# --- Cache (sessions stay in the DB; the cache holds throttles and dashboard counters).
+# /readyz answers 503 once the beat heartbeat (written every minute) is older than this.
+READYZ_BEAT_STALE_SECONDS = env.int("READYZ_BEAT_STALE_SECONDS", default=300)
+
+# --- Cache (sessions stay in the DB; the cache holds throttles and dashboard forecasts).
+# A Redis failure is a logged cache miss (`portal.cache`): throttles fail open, values are
+# computed live. Short socket timeouts keep a Redis that does not answer cheap.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "portal.cache.DegradingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -346,3 +382,9 @@ INVENTORY_API_MAX_RECORDS = env.int("INVENTORY_API_MAX_RECORDS", default=5000)
 INVENTORY_CSV_MAX_ROWS = env.int("INVENTORY_CSV_MAX_ROWS", default=1_000_000)
 INVENTORY_CSV_MAX_BYTES = env.int("INVENTORY_CSV_MAX_BYTES", default=256 * 1024 * 1024)
 INVENTORY_UPLOAD_MAX_ROWS = env.int("INVENTORY_UPLOAD_MAX_ROWS", default=200_000)
+
+# --- KMS hosts (polling)
+KMS_TCP_TIMEOUT_SECONDS = env.float("KMS_TCP_TIMEOUT_SECONDS", default=3.0)
+KMS_DNS_LIFETIME_SECONDS = env.float("KMS_DNS_LIFETIME_SECONDS", default=3.0)
+# No accepted slmgr /dlv report for this long: the host's report is overdue.
+KMS_REPORT_OVERDUE_HOURS = env.float("KMS_REPORT_OVERDUE_HOURS", default=24.0)

@@ -6,7 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 def require_secrets() -> None:
     """Refuse to start without the secrets production needs (see MISSING_SECRETS in settings)."""
-    missing = getattr(settings, "MISSING_SECRETS", [])
+    missing = settings.MISSING_SECRETS
     if missing:
         raise ImproperlyConfigured(
             " ".join(f"Set the {name} environment variable." for name in missing)

