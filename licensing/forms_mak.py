@@ -12,7 +12,7 @@ from licensing.models import (
     MakKeyStatus,
     MakPool,
 )
-from licensing.services.mak import MAX_IMPORT_BYTES, MAX_KEY_ACTIVATIONS
+from licensing.services.mak.vault import MAX_IMPORT_BYTES, MAX_KEY_ACTIVATIONS
 
 
 class SecretInput(forms.TextInput):

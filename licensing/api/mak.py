@@ -29,8 +29,10 @@ from licensing.models import (
     MakPool,
     Organisation,
 )
-from licensing.services import audit, mak, mak_requests
-from licensing.services.mak_forecast import forecast_pools
+from licensing.services import audit
+from licensing.services.mak import allocation, vault
+from licensing.services.mak import requests as mak_requests
+from licensing.services.mak.forecast import forecast_pools
 
 # --- serializers -----------------------------------------------------------------------------
 
@@ -114,7 +116,7 @@ class MakKeySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_ledger_disagrees(self, obj: MakKey) -> bool:
-        return mak.ledger_disagrees(obj)
+        return vault.ledger_disagrees(obj)
 
 
 class MakKeyCreateSerializer(serializers.Serializer):
@@ -324,7 +326,7 @@ class MakPoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MakViewS
         organisation = orgs.order_by("name").first()
         if organisation is None:
             raise NotFound("Not found.")
-        pool = mak.create_pool(
+        pool = vault.create_pool(
             actor=request.user,
             organisation=organisation,
             edition=data["edition"],
@@ -341,7 +343,7 @@ class MakPoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MakViewS
     def partial_update(self, request: Any, pk: Any = None) -> Response:
         pool = self.get_object()
         data = self.validated(MakPoolUpdateSerializer)
-        pool = mak.update_pool(actor=request.user, pool=pool, ip_address=self.ip(), **data)
+        pool = vault.update_pool(actor=request.user, pool=pool, ip_address=self.ip(), **data)
         return self.retrieve(request, pk=pool.pk)
 
 
@@ -358,7 +360,7 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MakViewSe
     def create(self, request: Any) -> Response:
         data = self.validated(MakKeyCreateSerializer)
         pool = self.scoped_get(MakPool.objects.all(), data["pool"])
-        key = mak.add_key(
+        key = vault.add_key(
             actor=request.user,
             pool=pool,
             key=data["key"],
@@ -375,7 +377,7 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MakViewSe
         """All or nothing: any bad row stores nothing and lists every problem."""
         data = self.validated(MakKeyImportSerializer)
         pool = self.scoped_get(MakPool.objects.all(), data["pool"])
-        report = mak.import_keys(
+        report = vault.import_keys(
             actor=request.user, pool=pool, csv_text=data["csv"], ip_address=self.ip()
         )
         if not report.ok:
@@ -393,7 +395,7 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MakViewSe
     @action(detail=True, methods=["post"])
     def block(self, request: Any, pk: Any = None) -> Response:
         data = self.validated(BlockSerializer)
-        key = mak.block_key(
+        key = vault.block_key(
             actor=request.user, key=self.get_object(), reason=data["reason"], ip_address=self.ip()
         )
         return Response(MakKeySerializer(key).data)
@@ -401,14 +403,14 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MakViewSe
     @extend_schema(request=None, responses=MakKeySerializer)
     @action(detail=True, methods=["post"])
     def unblock(self, request: Any, pk: Any = None) -> Response:
-        key = mak.unblock_key(actor=request.user, key=self.get_object(), ip_address=self.ip())
+        key = vault.unblock_key(actor=request.user, key=self.get_object(), ip_address=self.ip())
         return Response(MakKeySerializer(key).data)
 
     @extend_schema(request=MicrosoftRemainingSerializer, responses=MakKeySerializer)
     @action(detail=True, methods=["post"], url_path="microsoft-remaining")
     def microsoft_remaining(self, request: Any, pk: Any = None) -> Response:
         data = self.validated(MicrosoftRemainingSerializer)
-        key = mak.set_microsoft_remaining(
+        key = vault.set_microsoft_remaining(
             actor=request.user,
             key=self.get_object(),
             remaining=data["remaining"],
@@ -431,7 +433,7 @@ class MakActivationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Ma
     def create(self, request: Any) -> Response:
         data = self.validated(MakActivationCreateSerializer)
         client = self.scoped_get(Client.objects.all(), data["client"])
-        activation = mak.record_activation(
+        activation = allocation.record_activation(
             actor=request.user,
             client=client,
             reason=data["reason"],

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from licensing.models import ActivationRequest, Edition, MakKey, MakPool, RequestStatus
-from licensing.services import mak_requests
+from licensing.services.mak import requests as mak_requests
 from tests import factories
 
 pytestmark = pytest.mark.django_db
