@@ -147,7 +147,11 @@ def _broker_connection() -> Any:
     timeout = settings.OUTBOX_PUBLISH_TIMEOUT_SECONDS
     return current_app.connection_for_write(
         connect_timeout=timeout,
-        transport_options={"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        transport_options={
+            "socket_connect_timeout": timeout,
+            "socket_timeout": timeout,
+            "max_retries": 0,
+        },
     )
 
 
