@@ -34,6 +34,8 @@ def _reset_producer_pools(app) -> None:
 def private_broker(private_redis, transactional_db, monkeypatch):
     """The Celery app publishes to (and workers consume from) a private redis-server: stop it
     to take the broker down for real. The app's settings are restored afterwards."""
+    from django.conf import settings
+
     from portal.celery import app
 
     saved = {
@@ -43,7 +45,13 @@ def private_broker(private_redis, transactional_db, monkeypatch):
     }
     # Celery reads CELERY_BROKER_URL from the environment before its own settings.
     monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url)
-    app.conf.update(broker_url=private_redis.url, task_always_eager=False)
+    # The settings' transport options (visibility timeout), without the key prefix another
+    # fixture may have left: the worker processes started here use none.
+    app.conf.update(
+        broker_url=private_redis.url,
+        broker_transport_options=dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS),
+        task_always_eager=False,
+    )
     _reset_producer_pools(app)
     yield private_redis
     app.conf.update(**saved)
