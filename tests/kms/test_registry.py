@@ -102,6 +102,10 @@ def test_the_api_creates_edits_and_retires(client, admin_user, org, api_token_fo
         **headers,
     )
     assert duplicate.status_code == 400 and "registered already" in str(duplicate.json())
+    # The service's InvalidInput, mapped once: the message and the field it belongs to.
+    assert duplicate.json()["errors"]["fqdn"] == [
+        "kms9.contoso.com is registered already in this organisation."
+    ]
     bad_port = client.patch(
         f"/api/v1/kms-hosts/{pk}/", data={"port": 0}, content_type="application/json", **headers
     )

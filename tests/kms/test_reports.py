@@ -83,6 +83,18 @@ def test_counters_that_go_down_mean_a_reinstall(client, kms_host, reporter):
     assert body["counters_reset"] is True and body["deltas"]["total_requests"] == 20
 
 
+def test_an_oversized_report_is_a_413_and_stores_nothing(client, kms_host, reporter):
+    from licensing.services.kms.reports import MAX_REPORT_BYTES
+
+    response = post(client, kms_host, "x" * (MAX_REPORT_BYTES + 1), reporter)
+    assert response.status_code == 413
+    assert (
+        response.json()["code"] == "report_too_large"
+        and "the limit is" in (response.json()["detail"])
+    )
+    assert not HostStatusReport.objects.exists()
+
+
 def test_unreadable_text_is_a_400_kept_for_inspection_and_changes_nothing(
     client, kms_host, reporter
 ):

@@ -56,6 +56,19 @@ def private_broker(private_redis, transactional_db, monkeypatch):
     yield private_redis
     app.conf.update(**saved)
     _reset_producer_pools(app)
+    _end_other_sessions()
+
+
+def _end_other_sessions() -> None:
+    """Workers (threads and killed processes) leave database sessions behind; end them so the
+    flush and the test database's removal do not wait for them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @contextlib.contextmanager
