@@ -14,7 +14,6 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import transaction
 from django.utils import timezone
 
 from licensing.models import Heartbeat
@@ -102,13 +101,10 @@ def send_compliance_digests() -> dict[str, int]:
 
 @task("licensing.kms.dispatch_due_polls")
 def dispatch_due_host_polls() -> int:
-    """Beat, every 60 s: lease the due hosts (SKIP LOCKED) and queue one poll each, in the same
-    transaction. A poll that is lost comes due again when its lease runs out."""
-    with transaction.atomic():
-        ids = polling.claim_due_hosts()
-        _heartbeat("kms_dispatch")
-        outbox.enqueue_many("licensing.kms.poll_host", ([pk] for pk in ids))
-    return len(ids)
+    """Beat, every 60 s: lease the due hosts and queue one poll each."""
+    queued = polling.dispatch_due_polls()
+    _heartbeat("kms_dispatch")
+    return queued
 
 
 @task(
@@ -137,9 +133,7 @@ def notify_kms_state_change(poll_id: int, previous: str = "") -> int:
 def dispatch_dns_discovery() -> int:
     """Beat, every 10 min: look for rogue `_vlmcs._tcp` records in every organisation with DNS
     domains, even organisations without registered hosts."""
-    ids = discovery.organisations_with_domains()
-    outbox.enqueue_many("licensing.kms.discover_srv", ([pk] for pk in ids))
-    return len(ids)
+    return discovery.dispatch_discovery()
 
 
 @task(

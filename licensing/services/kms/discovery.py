@@ -133,6 +133,14 @@ def open_findings(organisation: Any):
     return DnsFinding.objects.for_organisation(organisation).filter(resolved_at__isnull=True)
 
 
+def dispatch_discovery() -> int:
+    """Queue one SRV discovery per organisation with DNS domains (even without registered
+    hosts). Returns how many were queued."""
+    ids = organisations_with_domains()
+    outbox.enqueue_many("licensing.kms.discover_srv", ([pk] for pk in ids))
+    return len(ids)
+
+
 def organisations_with_domains() -> list[int]:
     return list(
         Organisation.objects.exclude(dns_domains=[]).order_by("pk").values_list("pk", flat=True)

@@ -84,6 +84,16 @@ def claim_due_hosts(*, now: datetime | None = None, limit: int = DISPATCH_BATCH)
         return sorted(row[0] for row in cursor.fetchall())
 
 
+def dispatch_due_polls() -> int:
+    """Lease the due hosts and queue one poll each, in one transaction (SKIP LOCKED: concurrent
+    dispatchers take disjoint hosts). A poll that is lost comes due again when its lease runs
+    out. Returns the number of polls queued."""
+    with transaction.atomic():
+        ids = claim_due_hosts()
+        outbox.enqueue_many("licensing.kms.poll_host", ([pk] for pk in ids))
+    return len(ids)
+
+
 @dataclass(frozen=True)
 class Verdict:
     state: str
