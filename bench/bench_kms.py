@@ -153,7 +153,7 @@ def run(ctx: Context) -> list[Result]:
     from django.utils import timezone
 
     from licensing.models import HostPoll, HostState, HostStatusReport, KmsHost, Organisation
-    from licensing.services import kms
+    from licensing.services.kms import polling, probing
     from portal.celery import app
 
     live = _listener(1024)
@@ -183,7 +183,7 @@ def run(ctx: Context) -> list[Result]:
     with ThreadPoolExecutor(WORKERS * THREADS) as pool:
         timings = list(
             pool.map(
-                lambda p: _timed_probe(kms, p, resolver),
+                lambda p: _timed_probe(probing, p, resolver),
                 plan,
             )
         )
@@ -261,11 +261,11 @@ def run(ctx: Context) -> list[Result]:
         else:
             raise RuntimeError("the benchmark's Celery workers did not start")
 
-        from licensing.tasks_kms import poll_kms_host
+        from licensing.tasks import poll_kms_host
 
         started = time.perf_counter()
         # What beat's dispatch does: claim the due hosts (SKIP LOCKED), one task each.
-        claimed = [pk for pk in kms.claim_due_hosts(limit=HOSTS * 2) if pk in set(host_ids)]
+        claimed = [pk for pk in polling.claim_due_hosts(limit=HOSTS * 2) if pk in set(host_ids)]
         for pk in claimed:
             poll_kms_host.delay(pk)
         done = 0
@@ -353,10 +353,10 @@ def _remove_scratch_audit(org_ids: list[int]) -> int:
     return removed
 
 
-def _timed_probe(kms, plan_row, resolver: str) -> tuple[float, bool]:
+def _timed_probe(probing, plan_row, resolver: str) -> tuple[float, bool]:
     domain, fqdn, port, dead = plan_row
     started = time.perf_counter()
-    tcp, _ = kms.probe_host(
+    tcp, _ = probing.probe_host(
         fqdn=fqdn,
         port=port,
         domains=[domain],

@@ -1,12 +1,50 @@
-"""Celery tasks: thin wrappers that take ids, call one service and return a small summary."""
+"""Every Celery task of the portal, named `licensing.<area>.<action>`.
+
+Tasks are thin: they take ids, call one service and return a small summary. Each is idempotent
+and safe to run again (late acks and `task_reject_on_worker_lost` re-run a task whose worker
+died). Services queue them by name through `licensing.services.outbox`, never by import.
+Periodic ones are scheduled in portal/celery.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from licensing.models import Heartbeat
+from licensing.services import compliance, compliance_digest, fleet_summary, outbox
+from licensing.services.kms import discovery, notifications, polling
+from licensing.services.mak import alerts
+
+log = logging.getLogger(__name__)
+
+_REGISTERED: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {}
 
 
-@shared_task(name="licensing.tasks.record_beat_heartbeat", ignore_result=True)
+def task(name: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """`shared_task` with the portal's defaults, remembered so a former name can point at it."""
+    options = {"ignore_result": True, **options}
+
+    def register(fn: Callable[..., Any]) -> Any:
+        _REGISTERED[name] = (fn, options)
+        return shared_task(name=name, **options)(fn)
+
+    return register
+
+
+def _heartbeat(name: str) -> None:
+    Heartbeat.objects.update_or_create(name=name, defaults={"at": timezone.now()})
+
+
+# --- operations ------------------------------------------------------------------------------
+
+
+@task("licensing.ops.record_heartbeat")
 def record_beat_heartbeat() -> str:
     """Proves beat and a worker are alive; /readyz reports its age."""
     now = timezone.now()
@@ -14,6 +52,143 @@ def record_beat_heartbeat() -> str:
     return now.isoformat()
 
 
-# Area task modules: imported here so Celery's autodiscovery (which loads licensing.tasks)
-# registers them in every worker.
-from licensing import tasks_fleet, tasks_inventory, tasks_kms, tasks_mak  # noqa: E402, F401
+@task("licensing.outbox.publish")
+def publish_outbox() -> dict[str, int]:
+    """Beat, every 30 s: publish the outbox messages the publish after commit could not send
+    (broker down at the time). Concurrent runs take disjoint rows (SKIP LOCKED)."""
+    return outbox.publish_due().as_dict()
+
+
+# --- fleet -----------------------------------------------------------------------------------
+
+
+@task("licensing.fleet.refresh_client_counts")
+def refresh_client_counts() -> int:
+    """Rebuild the dashboard counters of every organisation (idempotent, set-based)."""
+    return fleet_summary.refresh_client_counts()
+
+
+# --- inventory -------------------------------------------------------------------------------
+
+
+@task("licensing.inventory.sweep_compliance")
+def sweep_compliance(full: bool = False) -> dict[str, Any]:
+    """The periodic sweep: transitions only (rows whose recheck time has come), or every
+    client with `full=True` (nightly safety net). Overlapping runs skip (advisory lock)."""
+    result = compliance.sweep(full=full, changed_by="sweep:full" if full else "sweep")
+    if not result.skipped:
+        _heartbeat("sweep")
+    return compliance.summary(result)
+
+
+@task("licensing.inventory.sweep_after_ingest")
+def sweep_after_ingest(organisation_id: int) -> dict[str, Any]:
+    """After an ingest commits: sweep the organisation's due rows (waiting for a running sweep
+    rather than skipping) and refresh its snapshot counts for today."""
+    result = compliance.sweep(organisation_id=organisation_id, changed_by="sweep:ingest", wait=True)
+    compliance.refresh_snapshots(organisation_ids=[organisation_id], day=result.at.date())
+    return compliance.summary(result)
+
+
+@task("licensing.inventory.send_compliance_digests")
+def send_compliance_digests() -> dict[str, int]:
+    """Once a day (safe to run more often: each organisation gets one digest per day)."""
+    return compliance_digest.send_daily_digests()
+
+
+# --- KMS hosts -------------------------------------------------------------------------------
+
+
+@task("licensing.kms.dispatch_due_polls")
+def dispatch_due_host_polls() -> int:
+    """Beat, every 60 s: lease the due hosts and queue one poll each."""
+    queued = polling.dispatch_due_polls()
+    _heartbeat("kms_dispatch")
+    return queued
+
+
+@task(
+    "licensing.kms.poll_host",
+    soft_time_limit=polling.POLL_SOFT_TIME_LIMIT,
+    time_limit=polling.POLL_TIME_LIMIT,
+)
+def poll_kms_host(host_id: int) -> str:
+    """Poll one host. Safe to run twice: each run stores its own HostPoll, and the state and
+    its notification are decided under the host's row lock."""
+    try:
+        poll = polling.poll_host(host_id=host_id)
+    except SoftTimeLimitExceeded:
+        log.warning("poll of KMS host %s exceeded %s s", host_id, polling.POLL_SOFT_TIME_LIMIT)
+        return "timeout"
+    return poll.state if poll is not None else "skipped"
+
+
+@task("licensing.kms.notify_state_change")
+def notify_kms_state_change(poll_id: int, previous: str = "") -> int:
+    """E-mail the administrators about the state change this poll found (once per poll)."""
+    return notifications.notify_state_change(poll_id=poll_id, previous=previous)
+
+
+@task("licensing.kms.dispatch_dns_discovery")
+def dispatch_dns_discovery() -> int:
+    """Beat, every 10 min: look for rogue `_vlmcs._tcp` records in every organisation with DNS
+    domains, even organisations without registered hosts."""
+    return discovery.dispatch_discovery()
+
+
+@task(
+    "licensing.kms.discover_srv",
+    soft_time_limit=polling.POLL_SOFT_TIME_LIMIT,
+    time_limit=polling.POLL_TIME_LIMIT,
+)
+def discover_organisation_srv(organisation_id: int) -> int:
+    return discovery.discover_organisation(organisation_id=organisation_id)
+
+
+# --- MAK pools -------------------------------------------------------------------------------
+
+
+@task("licensing.mak.check_low_water")
+def check_mak_low_water() -> dict[str, int]:
+    """Beat: claim low-water crossings the per-activation check cannot see (a lowered mark,
+    a blocked key) and re-arm pools back above their mark."""
+    result = alerts.update_low_water_state()
+    return {"crossed": len(result.crossed), "rearmed": len(result.rearmed)}
+
+
+@task("licensing.mak.send_low_water_alert")
+def send_low_water_alert(pool_id: int) -> int:
+    return alerts.notify_low_water(pool_id=pool_id)
+
+
+@task("licensing.mak.send_request_created")
+def send_request_created(request_id: int) -> int:
+    return alerts.notify_request_created(request_id=request_id)
+
+
+@task("licensing.mak.send_request_decided")
+def send_request_decided(request_id: int) -> int:
+    return alerts.notify_request_decided(request_id=request_id)
+
+
+# --- former names ----------------------------------------------------------------------------
+# Messages queued before the rename still carry these names: each stays registered on the same
+# function with the same options, so a worker of this version runs them. Drop an entry once no
+# queue or outbox can hold it any more.
+
+FORMER_NAMES = {
+    "licensing.tasks.record_beat_heartbeat": "licensing.ops.record_heartbeat",
+    "licensing.tasks_fleet.refresh_client_counts": "licensing.fleet.refresh_client_counts",
+    "licensing.tasks_kms.dispatch_due_host_polls": "licensing.kms.dispatch_due_polls",
+    "licensing.tasks_kms.poll_kms_host": "licensing.kms.poll_host",
+    "licensing.tasks_kms.dispatch_dns_discovery": "licensing.kms.dispatch_dns_discovery",
+    "licensing.tasks_kms.discover_organisation_srv": "licensing.kms.discover_srv",
+    "licensing.tasks_mak.check_mak_low_water": "licensing.mak.check_low_water",
+    "licensing.tasks_mak.send_low_water_alert": "licensing.mak.send_low_water_alert",
+    "licensing.tasks_mak.send_request_created": "licensing.mak.send_request_created",
+    "licensing.tasks_mak.send_request_decided": "licensing.mak.send_request_decided",
+}
+
+for _former, _current in FORMER_NAMES.items():
+    _fn, _options = _REGISTERED[_current]
+    shared_task(name=_former, **_options)(_fn)

@@ -13,21 +13,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Loads licensing.tasks, which imports every area's task module (tasks_kms, tasks_mak, ...).
+# Loads licensing.tasks, the one module that holds every task.
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
-    # Each issue's tasks register here; tasks are idempotent, so an overlap is harmless.
-    "record-beat-heartbeat": {"task": "licensing.tasks.record_beat_heartbeat", "schedule": 60.0},
+    # Tasks are idempotent, so an overlap is harmless.
+    "record-beat-heartbeat": {"task": "licensing.ops.record_heartbeat", "schedule": 60.0},
+    # Messages the publish after commit could not send (broker down) are sent from here.
+    "publish-outbox": {"task": "licensing.outbox.publish", "schedule": 30.0},
     # --- KMS hosts (polling) ---
-    "kms-dispatch-due-host-polls": {
-        "task": "licensing.tasks_kms.dispatch_due_host_polls",
-        "schedule": 60.0,
-    },
-    "kms-discover-srv-records": {
-        "task": "licensing.tasks_kms.dispatch_dns_discovery",
-        "schedule": 600.0,
-    },
+    "kms-dispatch-due-host-polls": {"task": "licensing.kms.dispatch_due_polls", "schedule": 60.0},
+    "kms-discover-srv-records": {"task": "licensing.kms.dispatch_dns_discovery", "schedule": 600.0},
     # --- inventory (compliance sweep, digests) ---
     # Transitions only: rows whose flag_recheck_at has come (a no-op costs milliseconds).
     "inventory-sweep-compliance": {
@@ -46,12 +42,9 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=7, minute=0),
     },
     # --- MAK pools (low-water checks) ---
-    "check-mak-low-water": {"task": "licensing.tasks_mak.check_mak_low_water", "schedule": 900.0},
+    "check-mak-low-water": {"task": "licensing.mak.check_low_water", "schedule": 900.0},
     # --- fleet browser (dashboard counters of large organisations) ---
-    "refresh-client-counts": {
-        "task": "licensing.tasks_fleet.refresh_client_counts",
-        "schedule": 300.0,
-    },
+    "refresh-client-counts": {"task": "licensing.fleet.refresh_client_counts", "schedule": 300.0},
 }
 app.conf.timezone = "UTC"
 

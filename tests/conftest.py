@@ -118,6 +118,7 @@ def real_celery_worker(transactional_db):
     """Start a worker thread of the project's own Celery app against the real Redis broker.
     Tests that use it need transactional_db: the worker thread has its own DB connection."""
     from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
 
     from portal.celery import app
 
@@ -127,7 +128,10 @@ def real_celery_worker(transactional_db):
         broker_url=url,
         task_always_eager=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"global_keyprefix": prefix},
+        broker_transport_options={
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "global_keyprefix": prefix,
+        },
     )
     # A task published earlier in this process (e.g. the sweep an ingest queues on commit) left
     # pooled connections made with the old settings; drop them so `.delay()` uses the prefix.
@@ -143,6 +147,25 @@ def real_celery_worker(transactional_db):
         r.delete(key)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
         yield worker
+
+
+@pytest.fixture
+def tasks_in_process(monkeypatch):
+    """Each commit runs the tasks it queued (outbox messages) in this process, right away,
+    instead of publishing them: the e-mails land in Django's test outbox. Returns what ran."""
+    from licensing.models import OutboxMessage
+    from licensing.services import outbox
+    from tests.outbox import run_messages
+
+    ran: list[tuple[str, list]] = []
+
+    def run_now(ids: list[int]) -> int:
+        rows = list(OutboxMessage.objects.filter(pk__in=ids).order_by("pk"))
+        ran.extend(run_messages(rows))
+        return len(rows)
+
+    monkeypatch.setattr(outbox, "publish", run_now)
+    return ran
 
 
 # --- The edition catalogue --------------------------------------------------------------------

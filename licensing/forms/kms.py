@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from licensing.models import DEFAULT_KMS_PORT, KmsProductGroup
 from licensing.probes import parse_resolver
-from licensing.services import kms
+from licensing.services.errors import InvalidInput
+from licensing.services.kms import hosts
 
 
 class HostForm(forms.Form):
@@ -83,9 +83,9 @@ class DnsSettingsForm(forms.Form):
         domains = []
         for line in self.cleaned_data["dns_domains"].split():
             try:
-                domains.append(kms.normalise_fqdn(line))
-            except ValidationError as exc:
-                raise forms.ValidationError(exc.message_dict["fqdn"]) from None
+                domains.append(hosts.normalise_fqdn(line))
+            except InvalidInput as exc:
+                raise forms.ValidationError(exc.field_errors["fqdn"]) from None
         return list(dict.fromkeys(domains))
 
     def clean_dns_resolvers(self) -> list[str]:

@@ -13,7 +13,7 @@ from licensing.models import (
     MakPool,
     RequestStatus,
 )
-from licensing.services.mak import MAX_IMPORT_BYTES, MAX_KEY_ACTIVATIONS
+from licensing.services.mak.vault import MAX_IMPORT_BYTES, MAX_KEY_ACTIVATIONS
 
 
 class SecretInput(forms.TextInput):

@@ -34,7 +34,7 @@ from licensing.models.mak import (
     MakPool,
     RequestStatus,
 )
-from licensing.models.ops import Heartbeat
+from licensing.models.ops import Heartbeat, OutboxMessage, SentNotification
 from licensing.models.organisation import Membership, Organisation, Role
 from licensing.models.tokens import ApiToken, TokenScope
 
@@ -80,4 +80,6 @@ __all__ += [
     "ImportRun",
     "ImportSource",
     "ImportStatus",
+    "OutboxMessage",
+    "SentNotification",
 ]

@@ -378,7 +378,7 @@ def _after_commit_sweep(organisation_id: int) -> None:
     outage must not fail an ingest that is already stored: the beat sweep catches up."""
 
     def enqueue() -> None:
-        from licensing.tasks_inventory import sweep_after_ingest
+        from licensing.tasks import sweep_after_ingest
 
         try:
             sweep_after_ingest.delay(organisation_id)

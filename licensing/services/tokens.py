@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from licensing import policy
 from licensing.models import ApiToken, KmsHost, Organisation, TokenScope
 from licensing.services import audit
+from licensing.services.errors import InvalidInput
 
 TOKEN_PREFIX = "vlp_"
 
@@ -38,11 +38,15 @@ def create_api_token(
     """Return the token row and the plaintext token (shown to the user exactly once)."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the token a name that says where it is used."})
+        raise InvalidInput(
+            field_errors={"name": "Give the token a name that says where it is used."}
+        )
     days = settings.API_TOKEN_DEFAULT_DAYS if days is None else days
     if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
-        raise ValidationError(
-            {"days": f"A token lives between 1 and {settings.API_TOKEN_MAX_DAYS} days."}
+        raise InvalidInput(
+            field_errors={
+                "days": f"A token lives between 1 and {settings.API_TOKEN_MAX_DAYS} days."
+            }
         )
     if scope == TokenScope.USER:
         policy.require(actor, policy.Action.USE_API_TOKENS, organisation)
@@ -51,11 +55,13 @@ def create_api_token(
     elif scope == TokenScope.REPORTER:
         policy.require(actor, policy.Action.MANAGE_HOSTS, organisation)
         if kms_host is None or kms_host.organisation_id != organisation.pk:
-            raise ValidationError(
-                {"kms_host": "A reporter token belongs to one KMS host of this organisation."}
+            raise InvalidInput(
+                field_errors={
+                    "kms_host": "A reporter token belongs to one KMS host of this organisation."
+                }
             )
     else:
-        raise ValidationError({"scope": "Unknown token scope."})
+        raise InvalidInput(field_errors={"scope": "Unknown token scope."})
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
     token = ApiToken.objects.create(

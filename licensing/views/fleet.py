@@ -44,13 +44,13 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404, resolve_organisation
-from licensing.services import kms as kms_services
 from licensing.services.fleet_summary import (
     REFRESH_MINUTES,
     breakdown_by_organisation,
     client_breakdown,
 )
-from licensing.services.mak_forecast import forecast_pools
+from licensing.services.kms import discovery
+from licensing.services.mak.forecast import forecast_pools
 from licensing.views.htmx import render_page_or_partial
 
 # --- client list --------------------------------------------------------------------------------
@@ -343,8 +343,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "trend_days": TREND_DAYS,
         "client_list_url": reverse("licensing:client_list"),
         # Security: SRV records pointing at unknown KMS hosts, registered hosts gone from DNS.
-        "findings": kms_services.open_findings(org).order_by("domain", "target")[:10],
-        "missing": kms_services.missing_hosts(org).order_by("fqdn")[:10],
+        "findings": discovery.open_findings(org).order_by("domain", "target")[:10],
+        "missing": discovery.missing_hosts(org).order_by("fqdn")[:10],
     }
     return render(request, "licensing/home.html", context)
 

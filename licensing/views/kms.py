@@ -6,10 +6,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -44,8 +43,9 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404, resolve_organisation
-from licensing.services import audit, kms, reauth
+from licensing.services import audit, reauth
 from licensing.services.errors import DomainError
+from licensing.services.kms import discovery, hosts, polling, reports
 from licensing.services.tokens import create_api_token
 from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 from licensing.views.kms_chart import count_chart
@@ -60,11 +60,6 @@ HOST_SORTS = {
 PAGINATOR = KeysetPaginator(HOST_SORTS, default="fqdn", salt="kms_host_list")
 CHART_POLLS = 300
 HISTORY_ROWS = 50
-
-
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- list, export ------------------------------------------------------------------------
@@ -86,8 +81,8 @@ def host_list(request: HttpRequest) -> HttpResponse:
         "filter_errors": errors,
         "page": page,
         "states": HostState.choices,
-        "findings": kms.open_findings(org).order_by("domain", "target"),
-        "missing": kms.missing_hosts(org).order_by("fqdn"),
+        "findings": discovery.open_findings(org).order_by("domain", "target"),
+        "missing": discovery.missing_hosts(org).order_by("fqdn"),
         "by_state": dict(
             base.filter(retired_at__isnull=True)
             .values_list("state")
@@ -151,14 +146,14 @@ def host_create(request: HttpRequest) -> HttpResponse:
     form = HostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            host = kms.register_host(
+            host = hosts.register_host(
                 actor=request.user,
                 organisation=org,
                 ip_address=audit.client_ip(request),
                 **form.cleaned_data,
             )
-        except ValidationError as exc:
-            _apply_errors(form, exc)
+        except DomainError as exc:
+            exc.apply_to_form(form)
         else:
             messages.success(
                 request,
@@ -175,22 +170,20 @@ def host_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if host.retired_at is not None:
         messages.error(request, "This host is retired; retired hosts cannot be edited.")
         return redirect("licensing:host_detail", pk=host.pk)
-    initial = {name: getattr(host, name) for name in kms.EDITABLE}
+    initial = {name: getattr(host, name) for name in hosts.EDITABLE}
     form = HostForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
-            kms.update_host(
+            hosts.update_host(
                 actor=request.user,
                 host=host,
                 ip_address=audit.client_ip(request),
                 host_key=data.pop("host_key"),
                 **data,
             )
-        except ValidationError as exc:
-            _apply_errors(form, exc)
         except DomainError as exc:
-            form.add_error(None, str(exc))
+            exc.apply_to_form(form)
         else:
             messages.success(request, "Host saved.")
             return redirect("licensing:host_detail", pk=host.pk)
@@ -201,7 +194,7 @@ def host_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def host_retire(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_scoped_or_404(request, KmsHost.objects.all(), policy.Action.MANAGE_HOSTS, pk=pk)
-    kms.retire_host(actor=request.user, host=host, ip_address=audit.client_ip(request))
+    hosts.retire_host(actor=request.user, host=host, ip_address=audit.client_ip(request))
     messages.success(
         request, f"{host.fqdn} retired: no more polls, its reporter tokens are revoked."
     )
@@ -214,7 +207,7 @@ def host_retire(request: HttpRequest, pk: int) -> HttpResponse:
 def _detail_context(request: HttpRequest, host: KmsHost, **extra: Any) -> dict[str, Any]:
     polls = list(HostPoll.objects.filter(host=host).select_related("report")[: max(CHART_POLLS, 1)])
     samples = [(p.polled_at, p.current_count) for p in reversed(polls)]
-    report = kms.newest_report(host)
+    report = polling.newest_report(host)
     last_rejected = (
         HostStatusReport.objects.filter(host=host, accepted=False)
         .order_by("-received_at", "-id")
@@ -239,7 +232,7 @@ def _detail_context(request: HttpRequest, host: KmsHost, **extra: Any) -> dict[s
         "tokens": ApiToken.objects.filter(kms_host=host, scope=TokenScope.REPORTER).order_by(
             "-created_at"
         ),
-        "findings": kms.open_findings(org).order_by("domain", "target"),
+        "findings": discovery.open_findings(org).order_by("domain", "target"),
         "token_form": ReporterTokenForm(),
         "upload_form": ReportUploadForm(),
         "api_url": api_url,
@@ -307,7 +300,7 @@ def host_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
         request, KmsHost.objects.select_related("organisation"), policy.Action.MANAGE_HOSTS, pk=pk
     )
     try:
-        kms.queue_poll(actor=request.user, host=host, ip_address=audit.client_ip(request))
+        polling.queue_poll(actor=request.user, host=host, ip_address=audit.client_ip(request))
     except DomainError as exc:
         if wants_fragment(request):
             return vary_on_htmx(HttpResponse(str(exc), status=409))
@@ -341,8 +334,8 @@ def host_token_create(request: HttpRequest, pk: int) -> HttpResponse:
                 kms_host=host,
                 ip_address=audit.client_ip(request),
             )
-        except ValidationError as exc:
-            _apply_errors(form, exc)
+        except DomainError as exc:
+            exc.apply_to_form(form)
     context = _detail_context(request, host, token_form=form, created_token=created)
     return render(
         request, "licensing/kms/host_detail.html", context, status=200 if created else 400
@@ -353,15 +346,13 @@ def host_token_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def host_report_upload(request: HttpRequest, pk: int) -> HttpResponse:
     """An administrator pastes the /dlv text (no scheduled task yet): same service as the API."""
-    from licensing.services import kms_reports
-
     host = get_scoped_or_404(
         request, KmsHost.objects.select_related("organisation"), policy.Action.MANAGE_HOSTS, pk=pk
     )
     form = ReportUploadForm(request.POST)
     if form.is_valid():
         try:
-            report = kms_reports.submit_status_report(
+            report = reports.submit_status_report(
                 host=host,
                 data=form.cleaned_data["text"],
                 submitted_by=request.user.get_username(),
@@ -404,7 +395,7 @@ def host_reveal_key(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("password", "That is not your password.")
         else:
             try:
-                key = kms.reveal_host_key(
+                key = hosts.reveal_host_key(
                     actor=request.user,
                     host=host,
                     password_confirmed_at=reauth.confirmed_at(request),
@@ -439,7 +430,7 @@ def dns_settings(request: HttpRequest) -> HttpResponse:
         if not can_edit:
             raise PermissionDenied("Your role does not allow: manage organisation.")
         if form.is_valid():
-            kms.update_dns_settings(
+            discovery.update_dns_settings(
                 actor=request.user,
                 organisation=org,
                 dns_domains=form.cleaned_data["dns_domains"],
@@ -460,6 +451,6 @@ def dns_settings(request: HttpRequest) -> HttpResponse:
 def dns_scan(request: HttpRequest) -> HttpResponse:
     org: Organisation = resolve_organisation(request)
     policy.require(request.user, policy.Action.MANAGE_HOSTS, org)
-    kms.queue_discovery(actor=request.user, organisation=org)
+    discovery.queue_discovery(actor=request.user, organisation=org)
     messages.success(request, "DNS check queued: refresh in a few seconds.")
     return redirect("licensing:host_list")

@@ -47,9 +47,11 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404, resolve_organisation, scoped_list
-from licensing.services import audit, mak, mak_requests, reauth
+from licensing.services import audit, reauth
 from licensing.services.errors import DomainError
-from licensing.services.mak_forecast import PoolForecast, forecast_pools
+from licensing.services.mak import allocation, vault
+from licensing.services.mak import requests as mak_requests
+from licensing.services.mak.forecast import PoolForecast, forecast_pools
 from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 
 REAUTH_SESSION_KEY = reauth.SESSION_KEY  # kept for callers that name it here
@@ -132,7 +134,7 @@ def pool_list(request: HttpRequest) -> HttpResponse:
         policy.require(request.user, policy.Action.MANAGE_KEYS, org)
         if form is not None and form.is_valid():
             try:
-                pool = mak.create_pool(
+                pool = vault.create_pool(
                     actor=request.user,
                     organisation=org,
                     edition=form.cleaned_data["edition"],
@@ -168,7 +170,7 @@ def pool_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("requested_by", "decided_by")
         .order_by("-requested_at", "-id")[:10]
     )
-    disagreements = sum(1 for k in keys.rows if mak.ledger_disagrees(k))
+    disagreements = sum(1 for k in keys.rows if vault.ledger_disagrees(k))
     context = {
         "pool": pool,
         "f": forecast,
@@ -199,7 +201,7 @@ def pool_settings(request: HttpRequest, pk: int) -> HttpResponse:
     form = PoolSettingsForm(request.POST)
     if form.is_valid():
         try:
-            mak.update_pool(
+            vault.update_pool(
                 actor=request.user, pool=pool, ip_address=_ip(request), **form.cleaned_data
             )
         except DomainError as exc:
@@ -244,7 +246,7 @@ def activation_record(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             try:
-                activation = mak.record_activation(
+                activation = allocation.record_activation(
                     actor=request.user,
                     client=client,
                     reason=form.cleaned_data["reason"],
@@ -271,7 +273,7 @@ def key_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = KeyAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            key = mak.add_key(
+            key = vault.add_key(
                 actor=request.user,
                 pool=pool,
                 key=form.cleaned_data["key"],
@@ -297,7 +299,7 @@ def key_import(request: HttpRequest, pk: int) -> HttpResponse:
     form = KeyImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
-        report = mak.import_keys(
+        report = vault.import_keys(
             actor=request.user,
             pool=pool,
             csv_text=form.cleaned_data["file"],
@@ -320,7 +322,7 @@ def key_block(request: HttpRequest, pk: int) -> HttpResponse:
     form = BlockForm(request.POST)
     try:
         reason = form.cleaned_data["reason"] if form.is_valid() else ""
-        mak.block_key(actor=request.user, key=key, reason=reason, ip_address=_ip(request))
+        vault.block_key(actor=request.user, key=key, reason=reason, ip_address=_ip(request))
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
@@ -333,7 +335,7 @@ def key_block(request: HttpRequest, pk: int) -> HttpResponse:
 def key_unblock(request: HttpRequest, pk: int) -> HttpResponse:
     key = _key_or_404(request, pk, policy.Action.MANAGE_KEYS)
     try:
-        mak.unblock_key(actor=request.user, key=key, ip_address=_ip(request))
+        vault.unblock_key(actor=request.user, key=key, ip_address=_ip(request))
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
@@ -350,7 +352,7 @@ def key_microsoft_remaining(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Enter Microsoft's remaining count as a whole number of 0 or more.")
     else:
         try:
-            key = mak.set_microsoft_remaining(
+            key = vault.set_microsoft_remaining(
                 actor=request.user,
                 key=key,
                 remaining=form.cleaned_data["remaining"],
@@ -359,7 +361,7 @@ def key_microsoft_remaining(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, str(exc))
         else:
-            if mak.ledger_disagrees(key):
+            if vault.ledger_disagrees(key):
                 messages.warning(
                     request,
                     f"Microsoft says {key.microsoft_remaining} left on {key.masked}; the portal's "
@@ -402,7 +404,7 @@ def key_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {"key": key, "pool": key.pool}
     if request.method == "POST":
         try:
-            context["revealed"] = mak.reveal_key(
+            context["revealed"] = vault.reveal_key(
                 actor=request.user,
                 key=key,
                 password_confirmed_at=confirmed_at,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -12,6 +11,7 @@ from licensing.forms.tokens import TokenForm
 from licensing.models import ApiToken, TokenScope
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
+from licensing.services.errors import DomainError
 from licensing.services.tokens import create_api_token, revoke_api_token
 
 
@@ -31,9 +31,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
                 days=form.cleaned_data["days"],
                 ip_address=audit.client_ip(request),
             )
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+        except DomainError as exc:
+            exc.apply_to_form(form)
         except policy.PermissionDenied as exc:
             form.add_error("scope", str(exc))
         else:

@@ -14,10 +14,10 @@ def test_admin_imports_a_csv_and_sees_rejected_rows(
 ):
     # The import queues a sweep after commit; keep it off the shared broker (a publish before a
     # `real_celery_worker` test would leave Celery's producer pool without the test prefix).
-    from licensing import tasks_inventory
+    from licensing import tasks
 
     queued = []
-    monkeypatch.setattr(tasks_inventory.sweep_after_ingest, "delay", lambda *a: queued.append(a))
+    monkeypatch.setattr(tasks.sweep_after_ingest, "delay", lambda *a: queued.append(a))
     csv_file = tmp_path / "inventory.csv"
     csv_file.write_text(
         "hostname,activation_method,license_status,last_renewal_at\n"

@@ -8,14 +8,13 @@ from playwright.sync_api import expect
 
 from licensing.models import ActivationRequest, AuditEvent, RequestStatus
 from tests import factories
-from tests.mak.conftest import run_tasks_in_process
 
 EDITION = "Office LTSC Professional Plus 2024"
 
 
 @pytest.fixture
-def eager_celery(monkeypatch):
-    return run_tasks_in_process(monkeypatch)
+def eager_celery(tasks_in_process):
+    return tasks_in_process
 
 
 @pytest.fixture

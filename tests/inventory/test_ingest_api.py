@@ -182,10 +182,10 @@ def test_ingest_is_throttled_per_token(client, org, agent_headers, monkeypatch):
 def test_the_sweep_is_queued_after_the_ingest_commits(
     client, org, agent_headers, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from licensing import tasks_inventory
+    from licensing import tasks
 
     queued = []
-    monkeypatch.setattr(tasks_inventory.sweep_after_ingest, "delay", lambda *a: queued.append(a))
+    monkeypatch.setattr(tasks.sweep_after_ingest, "delay", lambda *a: queued.append(a))
     with django_capture_on_commit_callbacks(execute=True):
         post(client, batch(1), **agent_headers)
     assert queued == [(org.pk,)]

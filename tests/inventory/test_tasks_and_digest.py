@@ -11,7 +11,7 @@ from django.core import mail
 from licensing.models import Client, ClientFlagChange, ComplianceDigest, Heartbeat
 from licensing.services import compliance
 from licensing.services.compliance_digest import send_daily_digests
-from licensing.tasks_inventory import send_compliance_digests, sweep_after_ingest, sweep_compliance
+from licensing.tasks import send_compliance_digests, sweep_after_ingest, sweep_compliance
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
 

@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from licensing.models import HostPoll, HostState, KmsHost
-from licensing.tasks_kms import dispatch_due_host_polls
+from licensing.tasks import dispatch_due_host_polls
 from tests.kms.conftest import zone_text
 from tests.kms.helpers import a, host, report, srv
 

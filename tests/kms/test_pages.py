@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from licensing.models import AuditEvent, DnsFinding, HostPoll, HostState
-from licensing.tasks_kms import poll_kms_host
 from tests.kms.helpers import host, report
+from tests.outbox import queued
 
 pytestmark = pytest.mark.django_db
 
@@ -75,33 +75,23 @@ def test_the_detail_page_draws_the_count_chart_without_style_attributes(as_audit
     assert 'data-testid="poll-history"' in html
 
 
-def test_poll_now_with_htmx_returns_the_state_card_and_queues_after_commit(
-    as_admin, org, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_poll_now_with_htmx_returns_the_state_card_and_queues_the_poll(as_admin, org):
     h = host(org, "kms1.contoso.test")
-    queued = []
-    monkeypatch.setattr(poll_kms_host, "delay", lambda pk: queued.append(pk))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = as_admin.post(f"/kms/hosts/{h.pk}/poll/", HTTP_HX_REQUEST="true")
+    response = as_admin.post(f"/kms/hosts/{h.pk}/poll/", HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert "HX-Request" in response["Vary"]
     assert 'id="host-state"' in html and 'data-testid="poll-queued"' in html
     assert 'hx-trigger="load delay:4s"' in html
-    assert queued == [h.pk]
+    assert queued("licensing.kms.poll_host") == [[h.pk]]
     assert AuditEvent.objects.filter(action="kms_host.poll_now").count() == 1
 
 
-def test_poll_now_without_javascript_redirects_back(
-    as_admin, org, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_poll_now_without_javascript_redirects_back(as_admin, org):
     h = host(org, "kms1.contoso.test")
-    queued = []
-    monkeypatch.setattr(poll_kms_host, "delay", lambda pk: queued.append(pk))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = as_admin.post(f"/kms/hosts/{h.pk}/poll/")
+    response = as_admin.post(f"/kms/hosts/{h.pk}/poll/")
     assert response.status_code == 302 and response["Location"] == f"/kms/hosts/{h.pk}/"
-    assert queued == [h.pk]
+    assert queued("licensing.kms.poll_host") == [[h.pk]]
 
 
 def test_the_state_partial_refreshes_by_itself(as_admin, org):

@@ -2,10 +2,10 @@
 auditors read only, outsiders get 404."""
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from licensing.models import ApiToken, AuditEvent, HostState, KmsHost, TokenScope
-from licensing.services import kms
+from licensing.services.errors import InvalidInput
+from licensing.services.kms import hosts, polling
 from tests.factories import product_key
 from tests.kms.helpers import host
 
@@ -67,7 +67,7 @@ def test_a_duplicate_fqdn_is_refused_nicely(as_admin, org):
 
 def test_the_same_fqdn_in_another_organisation_is_fine(admin_user, org, other_org):
     host(other_org, "kms01.contoso.com")
-    kms.register_host(
+    hosts.register_host(
         actor=admin_user, organisation=org, fqdn="kms01.contoso.com", product_group="office_2021"
     )
     assert KmsHost.objects.filter(fqdn="kms01.contoso.com").count() == 2
@@ -75,7 +75,7 @@ def test_the_same_fqdn_in_another_organisation_is_fine(admin_user, org, other_or
 
 def test_one_csvlk_may_serve_several_hosts(admin_user, org):
     for name in ("kms01.contoso.com", "kms02.contoso.com"):
-        kms.register_host(
+        hosts.register_host(
             actor=admin_user, organisation=org, fqdn=name, product_group="office_2024", host_key=KEY
         )
     assert KmsHost.objects.filter(host_key_last5=KEY[-5:]).count() == 2
@@ -102,6 +102,10 @@ def test_the_api_creates_edits_and_retires(client, admin_user, org, api_token_fo
         **headers,
     )
     assert duplicate.status_code == 400 and "registered already" in str(duplicate.json())
+    # The service's InvalidInput, mapped once: the message and the field it belongs to.
+    assert duplicate.json()["errors"]["fqdn"] == [
+        "kms9.contoso.com is registered already in this organisation."
+    ]
     bad_port = client.patch(
         f"/api/v1/kms-hosts/{pk}/", data={"port": 0}, content_type="application/json", **headers
     )
@@ -129,7 +133,7 @@ def test_retiring_revokes_reporter_tokens_and_stops_polling(as_admin, org):
     h.refresh_from_db()
     assert h.state == HostState.RETIRED and h.next_poll_at is None
     assert not ApiToken.objects.filter(kms_host=h, revoked_at__isnull=True).exists()
-    assert h.pk not in kms.claim_due_hosts()
+    assert h.pk not in polling.claim_due_hosts()
 
 
 def test_a_reporter_token_is_shown_once_with_the_scheduled_task(as_admin, org):
@@ -146,7 +150,7 @@ def test_a_reporter_token_is_shown_once_with_the_scheduled_task(as_admin, org):
 
 
 def test_reveal_needs_the_password_and_is_audited(as_admin, org):
-    h = kms.register_host(
+    h = hosts.register_host(
         actor=org.memberships.get(role="admin").user,
         organisation=org,
         fqdn="kms1.contoso.com",
@@ -176,7 +180,7 @@ def test_the_reveal_service_refuses_without_a_recent_confirmation(admin_user, or
 
     from licensing.services.errors import DomainError
 
-    h = kms.register_host(
+    h = hosts.register_host(
         actor=admin_user,
         organisation=org,
         fqdn="k.contoso.com",
@@ -184,7 +188,7 @@ def test_the_reveal_service_refuses_without_a_recent_confirmation(admin_user, or
         host_key=KEY,
     )
     with pytest.raises(DomainError, match="Confirm your password"):
-        kms.reveal_host_key(
+        hosts.reveal_host_key(
             actor=admin_user, host=h, password_confirmed_at=timezone.now() - timedelta(minutes=6)
         )
 
@@ -249,8 +253,8 @@ def test_an_outsiders_list_and_export_never_show_the_host(as_outsider, org):
 
 
 def test_service_validation_messages(admin_user, org):
-    with pytest.raises(ValidationError) as exc:
-        kms.register_host(
+    with pytest.raises(InvalidInput) as exc:
+        hosts.register_host(
             actor=admin_user,
             organisation=org,
             fqdn="a.b",
@@ -258,3 +262,5 @@ def test_service_validation_messages(admin_user, org):
             activation_threshold=0,
         )
     assert "between 1 and 50" in str(exc.value)
+    assert exc.value.status_code == 400
+    assert "between 1 and 50" in exc.value.field_errors["activation_threshold"][0]

@@ -83,6 +83,18 @@ def test_counters_that_go_down_mean_a_reinstall(client, kms_host, reporter):
     assert body["counters_reset"] is True and body["deltas"]["total_requests"] == 20
 
 
+def test_an_oversized_report_is_a_413_and_stores_nothing(client, kms_host, reporter):
+    from licensing.services.kms.reports import MAX_REPORT_BYTES
+
+    response = post(client, kms_host, "x" * (MAX_REPORT_BYTES + 1), reporter)
+    assert response.status_code == 413
+    assert (
+        response.json()["code"] == "report_too_large"
+        and "the limit is" in (response.json()["detail"])
+    )
+    assert not HostStatusReport.objects.exists()
+
+
 def test_unreadable_text_is_a_400_kept_for_inspection_and_changes_nothing(
     client, kms_host, reporter
 ):
@@ -145,9 +157,9 @@ def test_anonymous_posts_are_refused(client, kms_host):
 
 
 def test_a_retired_hosts_token_stops_working(client, admin_user, kms_host, reporter):
-    from licensing.services import kms
+    from licensing.services.kms import hosts
 
-    kms.retire_host(actor=admin_user, host=kms_host)
+    hosts.retire_host(actor=admin_user, host=kms_host)
     assert post(client, kms_host, dlv(), reporter).status_code == 401
 
 
@@ -185,16 +197,12 @@ def test_a_reporter_token_cannot_read_or_change_its_own_host(client, kms_host, r
     assert not KmsHost.objects.filter(fqdn="evil.contoso.test").exists()
 
 
-def test_an_accepted_report_queues_a_poll_after_commit(
-    client, kms_host, reporter, monkeypatch, django_capture_on_commit_callbacks
-):
-    from licensing.tasks_kms import poll_kms_host
+def test_an_accepted_report_queues_a_poll(client, kms_host, reporter):
+    from tests.outbox import queued
 
-    queued = []
-    monkeypatch.setattr(poll_kms_host, "delay", lambda pk: queued.append(pk))
     KmsHost.objects.filter(pk=kms_host.pk).update(state=HostState.REPORT_OVERDUE)
-    with django_capture_on_commit_callbacks(execute=True):
-        post(client, kms_host, dlv(), reporter)
-        post(client, kms_host, "unreadable", reporter)
-    assert queued == [kms_host.pk]  # the unreadable one changes nothing, queues nothing
+    post(client, kms_host, dlv(), reporter)
+    post(client, kms_host, "unreadable", reporter)
+    # the unreadable one changes nothing, queues nothing
+    assert queued("licensing.kms.poll_host") == [[kms_host.pk]]
     assert mail.outbox == []

@@ -77,10 +77,11 @@ def test_auditors_cannot_create_agent_tokens(org, auditor_user):
 
 
 def test_token_lifetime_is_bounded(org, admin_user):
-    from django.core.exceptions import ValidationError
+    from licensing.services.errors import InvalidInput
 
-    with pytest.raises(ValidationError, match="between 1 and"):
+    with pytest.raises(InvalidInput, match="between 1 and") as exc:
         create_api_token(actor=admin_user, organisation=org, name="forever", days=10_000)
+    assert list(exc.value.field_errors) == ["days"]
 
 
 def test_the_token_page_shows_a_new_token_once(as_admin, org):

@@ -1,4 +1,4 @@
-"""Fixtures of the MAK tests: a pool with keys, clients of its edition, eager Celery."""
+"""Fixtures of the MAK tests: a pool with keys, clients of its edition, tasks run in process."""
 
 from __future__ import annotations
 
@@ -38,24 +38,8 @@ def make_clients():
     return make
 
 
-def run_tasks_in_process(monkeypatch) -> list[tuple[str, int]]:
-    """Run enqueued MAK tasks in-process, right when the on-commit callback fires: the task
-    body runs as it would in a worker (the e-mails land in Django's test outbox). Celery's own
-    eager mode is avoided: it leaves the shared app in a state where a later real worker test
-    never receives its message."""
-    from licensing import tasks_mak
-    from licensing.services import mak_alerts
-
-    calls: list[tuple[str, int]] = []
-
-    def run_now(task_name: str, object_id: int) -> None:
-        calls.append((task_name, object_id))
-        getattr(tasks_mak, task_name)(object_id)
-
-    monkeypatch.setattr(mak_alerts, "_enqueue", run_now)
-    return calls
-
-
 @pytest.fixture
-def eager_celery(monkeypatch):
-    return run_tasks_in_process(monkeypatch)
+def eager_celery(tasks_in_process):
+    """The MAK tasks queued by a commit run right away in this process (e-mails in the test
+    outbox)."""
+    return tasks_in_process

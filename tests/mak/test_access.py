@@ -9,7 +9,7 @@ import pytest
 from django.test import Client as DjangoClient
 
 from licensing.models import ActivationRequest, MakKey, RequestStatus
-from licensing.services import mak_requests
+from licensing.services.mak import requests as mak_requests
 from tests import factories
 from tests.factories import product_key
 

@@ -18,8 +18,8 @@ from licensing.models import (
     MakKey,
     MakKeyStatus,
 )
-from licensing.services import mak
 from licensing.services.errors import DomainError
+from licensing.services.mak import allocation
 from tests import factories
 
 
@@ -36,7 +36,7 @@ def test_an_activation_uses_one_activation_and_links_the_client(
         license_status=LicenseStatus.OOT_GRACE,
         compliance_flag="expired",
     )
-    activation = mak.record_activation(
+    activation = allocation.record_activation(
         actor=admin_user, client=client, reason="hardware_change", note="new mainboard"
     )
     key.refresh_from_db()
@@ -62,12 +62,12 @@ def test_blocked_and_exhausted_keys_are_never_picked_and_the_last_use_exhausts(
     )
     usable = factories.MakKeyFactory(pool=pool, activation_limit=2)
     clients = make_clients(org, 3)
-    picked = [mak.record_activation(actor=admin_user, client=c).key_id for c in clients[:2]]
+    picked = [allocation.record_activation(actor=admin_user, client=c).key_id for c in clients[:2]]
     assert picked == [usable.pk, usable.pk]
     usable.refresh_from_db()
     assert usable.status == MakKeyStatus.EXHAUSTED and usable.activations_used == 2
     with pytest.raises(DomainError, match="exhausted") as excinfo:
-        mak.record_activation(actor=admin_user, client=clients[2])
+        allocation.record_activation(actor=admin_user, client=clients[2])
     assert excinfo.value.code == "pool_exhausted"
     blocked.refresh_from_db()
     full.refresh_from_db()
@@ -83,7 +83,7 @@ def test_a_client_without_a_pool_for_its_edition_gets_a_clear_error(
 ):
     (client,) = make_clients(org, 1, edition="Office LTSC Standard 2024")
     with pytest.raises(DomainError, match="no MAK pool") as excinfo:
-        mak.record_activation(actor=admin_user, client=client)
+        allocation.record_activation(actor=admin_user, client=client)
     assert excinfo.value.code == "no_pool"
 
 
@@ -93,7 +93,7 @@ def test_only_admins_record_activations(org, pool, manager_user, auditor_user, m
     (client,) = make_clients(org, 1)
     for user in (manager_user, auditor_user):
         with pytest.raises(PermissionDenied):
-            mak.record_activation(actor=user, client=client)
+            allocation.record_activation(actor=user, client=client)
     assert not MakActivation.objects.exists()
 
 
@@ -140,7 +140,7 @@ def test_fifty_concurrent_allocations_against_ten_activations_exactly_ten_succee
     def allocate(client):
         try:
             barrier.wait(timeout=30)
-            mak.record_activation(actor=admin_user, client=client)
+            allocation.record_activation(actor=admin_user, client=client)
             outcome = "ok"
         except DomainError as exc:
             outcome = exc.code

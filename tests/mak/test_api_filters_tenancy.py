@@ -4,7 +4,7 @@ another organisation's object as for an id that does not exist: no hint that it 
 import pytest
 from django.test import Client
 
-from licensing.services import mak
+from licensing.services.mak import allocation
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ def foreign(other_org, outsider):
     pool = f.MakPoolFactory(organisation=other_org)
     key = f.MakKeyFactory(pool=pool)
     client = f.ClientFactory(organisation=other_org, edition=pool.edition)
-    mak.record_activation(actor=outsider, client=client)
+    allocation.record_activation(actor=outsider, client=client)
     return {"pool": pool, "key": key, "client": client}
 
 

@@ -6,10 +6,11 @@ import pytest
 from django.utils import timezone
 
 from licensing.models import AuditEvent, MakActivation, MakPool
-from licensing.services import mak, mak_requests
-from licensing.services.mak_alerts import update_low_water_state
-from licensing.services.mak_forecast import forecast_pools
-from licensing.tasks_mak import check_mak_low_water
+from licensing.services.mak import allocation, vault
+from licensing.services.mak import requests as mak_requests
+from licensing.services.mak.alerts import update_low_water_state
+from licensing.services.mak.forecast import forecast_pools
+from licensing.tasks import check_mak_low_water
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_admins_are_emailed_once_per_crossing_and_again_after_re_arming(
 
     def activate(client):
         with django_capture_on_commit_callbacks(execute=True):
-            mak.record_activation(actor=admin_user, client=client)
+            allocation.record_activation(actor=admin_user, client=client)
 
     for c in clients[:3]:
         activate(c)  # 5 left: not below 5
@@ -78,7 +79,7 @@ def test_the_beat_check_catches_a_raised_mark_and_is_idempotent(
         assert check_mak_low_water() == {"crossed": 0, "rearmed": 0}
     assert len(mailoutbox) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        mak.update_pool(actor=admin_user, pool=pool, low_water_mark=5)
+        vault.update_pool(actor=admin_user, pool=pool, low_water_mark=5)
     pool.refresh_from_db()
     assert pool.low_water_alerted_at is None
     assert len(mailoutbox) == 1
@@ -111,17 +112,14 @@ def test_forecast_burn_rate_and_run_out_date(org, pool, admin_user, make_clients
     assert blocked.activation_limit == 1000
 
 
-def test_a_crossing_enqueues_the_alert_task_with_the_pool_id_after_commit(
-    pool, monkeypatch, django_capture_on_commit_callbacks
+def test_a_crossing_queues_the_alert_task_with_the_pool_id_in_its_transaction(
+    pool, django_capture_on_commit_callbacks
 ):
-    from licensing import tasks_mak
+    from tests.outbox import queued
 
-    sent: list[int] = []
-    monkeypatch.setattr(tasks_mak.send_low_water_alert, "delay", sent.append)
     factories.MakKeyFactory(pool=pool, activation_limit=3)  # 3 left, mark 5
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert update_low_water_state(pool_ids=[pool.pk]).crossed == [pool.pk]
-    assert sent == []  # nothing leaves before the transaction commits
-    for callback in callbacks:
-        callback()
-    assert sent == [pool.pk]
+    # Written with the crossing (a rollback drops both); published once the commit happened.
+    assert queued("licensing.mak.send_low_water_alert") == [[pool.pk]]
+    assert len(callbacks) == 1

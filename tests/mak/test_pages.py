@@ -16,7 +16,7 @@ from licensing.models import (
     MakPool,
     RequestStatus,
 )
-from licensing.services import mak_requests
+from licensing.services.mak import requests as mak_requests
 from tests import factories
 
 pytestmark = pytest.mark.django_db

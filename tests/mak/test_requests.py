@@ -17,8 +17,8 @@ from licensing.models import (
     RequestStatus,
     Role,
 )
-from licensing.services import mak_requests
 from licensing.services.errors import ConflictError, DomainError
+from licensing.services.mak import requests as mak_requests
 from tests import factories
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from licensing.models import AuditEvent, MakKey, MakKeyStatus
-from licensing.services import mak
 from licensing.services.errors import ConflictError, DomainError
+from licensing.services.mak import vault
 from licensing.views.mak import REAUTH_SESSION_KEY
 from tests import factories
 from tests.factories import product_key
@@ -46,7 +46,7 @@ def test_an_admin_adds_a_key_stored_encrypted_and_shown_masked(pool, admin_user,
 )
 def test_a_malformed_key_is_refused_clearly_and_nothing_is_stored(pool, admin_user, raw, message):
     with pytest.raises(DomainError, match=message) as excinfo:
-        mak.add_key(actor=admin_user, pool=pool, key=raw, activation_limit=10)
+        vault.add_key(actor=admin_user, pool=pool, key=raw, activation_limit=10)
     assert excinfo.value.code == "invalid_key"
     assert not MakKey.objects.exists()
 
@@ -64,12 +64,14 @@ def test_the_form_shows_the_error_and_never_echoes_the_typed_key(pool, as_admin)
 def test_a_duplicate_key_is_refused_in_the_same_and_in_another_organisation(
     pool, other_pool, admin_user, outsider
 ):
-    mak.add_key(actor=admin_user, pool=pool, key=KEY, activation_limit=10)
+    vault.add_key(actor=admin_user, pool=pool, key=KEY, activation_limit=10)
     with pytest.raises(DomainError, match="already stored") as same:
-        mak.add_key(actor=admin_user, pool=pool, key=KEY.lower(), activation_limit=10)
+        vault.add_key(actor=admin_user, pool=pool, key=KEY.lower(), activation_limit=10)
     assert same.value.code == "duplicate_key"
     with pytest.raises(DomainError, match="already stored") as other:
-        mak.add_key(actor=outsider, pool=other_pool, key=KEY.replace("-", ""), activation_limit=10)
+        vault.add_key(
+            actor=outsider, pool=other_pool, key=KEY.replace("-", ""), activation_limit=10
+        )
     assert other.value.code == "duplicate_key"
     # No hint of which organisation holds it.
     assert other_pool.organisation.name not in str(other.value)
@@ -80,16 +82,16 @@ def test_a_duplicate_key_is_refused_in_the_same_and_in_another_organisation(
 def test_limits_must_be_sane(pool, admin_user):
     for limit in (0, -3, "ten", 10_000_001):
         with pytest.raises(DomainError):
-            mak.add_key(actor=admin_user, pool=pool, key=KEY, activation_limit=limit)
+            vault.add_key(actor=admin_user, pool=pool, key=KEY, activation_limit=limit)
     with pytest.raises(DomainError, match="cannot exceed"):
-        mak.add_key(actor=admin_user, pool=pool, key=KEY, activation_limit=5, activations_used=6)
+        vault.add_key(actor=admin_user, pool=pool, key=KEY, activation_limit=5, activations_used=6)
     assert not MakKey.objects.exists()
 
 
 def test_roles_only_admins_add_keys(pool, manager_user, auditor_user, outsider):
     for user in (manager_user, auditor_user, outsider):
         with pytest.raises(PermissionDenied):
-            mak.add_key(actor=user, pool=pool, key=KEY, activation_limit=10)
+            vault.add_key(actor=user, pool=pool, key=KEY, activation_limit=10)
     assert not MakKey.objects.exists()
 
 
@@ -107,7 +109,7 @@ def test_an_import_stores_every_key_of_a_good_file(pool, admin_user):
         "",
         f"{product_key(3)},50,50,spent",
     )
-    report = mak.import_keys(actor=admin_user, pool=pool, csv_text=text)
+    report = vault.import_keys(actor=admin_user, pool=pool, csv_text=text)
     assert report.ok, report.errors
     keys = {k.last5: k for k in MakKey.objects.all()}
     assert len(keys) == 3
@@ -120,7 +122,7 @@ def test_an_import_stores_every_key_of_a_good_file(pool, admin_user):
 def test_an_import_with_any_bad_row_stores_nothing_and_lists_every_problem(
     pool, other_pool, admin_user, outsider
 ):
-    mak.add_key(actor=outsider, pool=other_pool, key=product_key(9), activation_limit=5)
+    vault.add_key(actor=outsider, pool=other_pool, key=product_key(9), activation_limit=5)
     text = _csv(
         f"{product_key(1)},100,,ok",
         "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE,100,,malformed",
@@ -129,7 +131,7 @@ def test_an_import_with_any_bad_row_stores_nothing_and_lists_every_problem(
         f"{product_key(9)},10,,stored elsewhere",
         f"{product_key(4)},10,11,used above limit",
     )
-    report = mak.import_keys(actor=admin_user, pool=pool, csv_text=text)
+    report = vault.import_keys(actor=admin_user, pool=pool, csv_text=text)
     assert not report.ok
     rows = dict(report.errors)
     assert set(rows) == {3, 4, 5, 6, 7}
@@ -145,11 +147,11 @@ def test_an_import_with_any_bad_row_stores_nothing_and_lists_every_problem(
 def test_an_import_needs_the_header_and_some_keys(pool, admin_user):
     assert (
         "first row must name"
-        in mak.import_keys(actor=admin_user, pool=pool, csv_text=f"{product_key(1)},10\n").errors[
+        in vault.import_keys(actor=admin_user, pool=pool, csv_text=f"{product_key(1)},10\n").errors[
             0
         ][1]
     )
-    assert "no keys" in mak.import_keys(actor=admin_user, pool=pool, csv_text=_csv()).errors[0][1]
+    assert "no keys" in vault.import_keys(actor=admin_user, pool=pool, csv_text=_csv()).errors[0][1]
 
 
 def test_the_import_page_reports_row_errors(pool, as_admin):
@@ -206,7 +208,7 @@ def test_an_old_password_confirmation_does_not_count(key, as_admin, settings):
 
 def test_the_service_refuses_without_confirmation(key, admin_user):
     with pytest.raises(DomainError) as excinfo:
-        mak.reveal_key(actor=admin_user, key=key, password_confirmed_at=None)
+        vault.reveal_key(actor=admin_user, key=key, password_confirmed_at=None)
     assert excinfo.value.code == "reauth_required"
 
 
@@ -217,7 +219,7 @@ def test_only_admins_reveal_and_outsiders_do_not_see_the_key_exists(
         assert client.get(f"/keys/{key.pk}/reveal/").status_code == 403
     assert as_outsider.get(f"/keys/{key.pk}/reveal/").status_code == 404
     with pytest.raises(PermissionDenied):
-        mak.reveal_key(actor=manager_user, key=key, password_confirmed_at=time.time())
+        vault.reveal_key(actor=manager_user, key=key, password_confirmed_at=time.time())
 
 
 def test_next_after_confirmation_stays_on_this_site(as_admin):
@@ -238,9 +240,9 @@ def test_block_and_unblock_keep_the_right_status(key, admin_user, as_admin):
     key.refresh_from_db()
     assert key.status == MakKeyStatus.BLOCKED and key.blocked_reason == "posted on a forum"
     with pytest.raises(ConflictError):
-        mak.block_key(actor=admin_user, key=key, reason="again")
+        vault.block_key(actor=admin_user, key=key, reason="again")
     MakKey.objects.filter(pk=key.pk).update(activations_used=20)
-    mak.unblock_key(actor=admin_user, key=key)
+    vault.unblock_key(actor=admin_user, key=key)
     key.refresh_from_db()
     assert key.status == MakKeyStatus.EXHAUSTED and key.blocked_reason == ""
     actions = list(
@@ -256,12 +258,12 @@ def test_microsoft_remaining_is_recorded_and_disagreement_shown(key, admin_user,
     assert "Microsoft says 12 left" in body and 'data-testid="disagreement"' in body
     key.refresh_from_db()
     assert key.microsoft_remaining == 12 and key.microsoft_remaining_at is not None
-    assert mak.ledger_disagrees(key)
-    mak.set_microsoft_remaining(actor=admin_user, key=key, remaining=15)
+    assert vault.ledger_disagrees(key)
+    vault.set_microsoft_remaining(actor=admin_user, key=key, remaining=15)
     key.refresh_from_db()
-    assert not mak.ledger_disagrees(key)
+    assert not vault.ledger_disagrees(key)
     assert (
         'data-testid="disagreement"' not in as_admin.get(f"/pools/{key.pool_id}/").content.decode()
     )
     with pytest.raises(DomainError):
-        mak.set_microsoft_remaining(actor=admin_user, key=key, remaining=-1)
+        vault.set_microsoft_remaining(actor=admin_user, key=key, remaining=-1)

@@ -16,7 +16,7 @@ from licensing.models import (
     MakKey,
     MakPool,
 )
-from licensing.services import mak
+from licensing.services.mak import vault
 
 
 class MakPoolSerializer(serializers.ModelSerializer):
@@ -99,7 +99,7 @@ class MakKeySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_ledger_disagrees(self, obj: MakKey) -> bool:
-        return mak.ledger_disagrees(obj)
+        return vault.ledger_disagrees(obj)
 
 
 class MakKeyCreateSerializer(serializers.Serializer):

@@ -32,7 +32,8 @@ from licensing.api.views.base import OrganisationScopedViewSet, body_slug
 from licensing.filters import KmsHostFilterSet
 from licensing.models import ApiToken, DnsFinding, HostPoll, HostStatusReport, KmsHost
 from licensing.scoping import resolve_organisation
-from licensing.services import audit, kms
+from licensing.services import audit
+from licensing.services.kms import hosts, polling, reports
 
 
 class KmsHostViewSet(
@@ -51,7 +52,7 @@ class KmsHostViewSet(
 
     def perform_create(self, serializer: KmsHostSerializer) -> None:
         data = dict(serializer.validated_data)
-        serializer.instance = kms.register_host(
+        serializer.instance = hosts.register_host(
             actor=self.request.user,
             organisation=resolve_organisation(self.request, slug=body_slug(self.request)),
             ip_address=audit.client_ip(self.request),
@@ -60,7 +61,7 @@ class KmsHostViewSet(
 
     def perform_update(self, serializer: KmsHostSerializer) -> None:
         data = dict(serializer.validated_data)
-        serializer.instance = kms.update_host(
+        serializer.instance = hosts.update_host(
             actor=self.request.user,
             host=serializer.instance,
             ip_address=audit.client_ip(self.request),
@@ -71,7 +72,7 @@ class KmsHostViewSet(
     @extend_schema(request=None, responses=KmsHostSerializer)
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, pk: Any = None) -> Response:
-        host = kms.retire_host(
+        host = hosts.retire_host(
             actor=request.user, host=self.get_object(), ip_address=audit.client_ip(request)
         )
         return Response(self.get_serializer(host).data)
@@ -79,7 +80,7 @@ class KmsHostViewSet(
     @extend_schema(request=None, responses={202: OpenApiResponse(description="Poll queued")})
     @action(detail=True, methods=["post"])
     def poll(self, request: Request, pk: Any = None) -> Response:
-        kms.queue_poll(
+        polling.queue_poll(
             actor=request.user, host=self.get_object(), ip_address=audit.client_ip(request)
         )
         return Response({"detail": "Poll queued."}, status=status.HTTP_202_ACCEPTED)
@@ -125,8 +126,6 @@ class StatusReportView(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        from licensing.services import kms_reports
-
         token: ApiToken = request.auth
         if token.kms_host_id != pk:
             return Response(
@@ -134,7 +133,7 @@ class StatusReportView(APIView):
                 status=status.HTTP_403_FORBIDDEN,
             )
         host = KmsHost.objects.get(pk=pk)
-        report = kms_reports.submit_status_report(
+        report = reports.submit_status_report(
             host=host,
             data=request.data or b"",
             submitted_by=f"token:{token.prefix}",

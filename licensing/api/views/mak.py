@@ -35,8 +35,9 @@ from licensing.api.views.base import OrganisationScopedViewSet
 from licensing.filters import ActivationRequestFilterSet, MakActivationFilterSet, MakKeyFilterSet
 from licensing.models import ActivationRequest, Client, MakActivation, MakKey, MakPool
 from licensing.scoping import resolve_organisation
-from licensing.services import mak, mak_requests
-from licensing.services.mak_forecast import forecast_pools
+from licensing.services.mak import allocation, vault
+from licensing.services.mak import requests as mak_requests
+from licensing.services.mak.forecast import forecast_pools
 
 
 class MakPoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganisationScopedViewSet):
@@ -68,7 +69,7 @@ class MakPoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisat
     @extend_schema(request=MakPoolCreateSerializer, responses=MakPoolSerializer)
     def create(self, request: Any) -> Response:
         data = self.validated(MakPoolCreateSerializer)
-        pool = mak.create_pool(
+        pool = vault.create_pool(
             actor=request.user,
             organisation=resolve_organisation(request, slug=data.get("organisation")),
             edition=data["edition"],
@@ -85,7 +86,7 @@ class MakPoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisat
     def partial_update(self, request: Any, pk: Any = None) -> Response:
         pool = self.get_object()
         data = self.validated(MakPoolUpdateSerializer)
-        pool = mak.update_pool(actor=request.user, pool=pool, ip_address=self.ip(), **data)
+        pool = vault.update_pool(actor=request.user, pool=pool, ip_address=self.ip(), **data)
         return self.retrieve(request, pk=pool.pk)
 
 
@@ -102,7 +103,7 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisati
     def create(self, request: Any) -> Response:
         data = self.validated(MakKeyCreateSerializer)
         pool = self.scoped_get(MakPool.objects.all(), data["pool"])
-        key = mak.add_key(
+        key = vault.add_key(
             actor=request.user,
             pool=pool,
             key=data["key"],
@@ -119,7 +120,7 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisati
         """All or nothing: any bad row stores nothing and lists every problem."""
         data = self.validated(MakKeyImportSerializer)
         pool = self.scoped_get(MakPool.objects.all(), data["pool"])
-        report = mak.import_keys(
+        report = vault.import_keys(
             actor=request.user, pool=pool, csv_text=data["csv"], ip_address=self.ip()
         )
         if not report.ok:
@@ -137,7 +138,7 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisati
     @action(detail=True, methods=["post"])
     def block(self, request: Any, pk: Any = None) -> Response:
         data = self.validated(BlockSerializer)
-        key = mak.block_key(
+        key = vault.block_key(
             actor=request.user, key=self.get_object(), reason=data["reason"], ip_address=self.ip()
         )
         return Response(MakKeySerializer(key).data)
@@ -145,14 +146,14 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisati
     @extend_schema(request=None, responses=MakKeySerializer)
     @action(detail=True, methods=["post"])
     def unblock(self, request: Any, pk: Any = None) -> Response:
-        key = mak.unblock_key(actor=request.user, key=self.get_object(), ip_address=self.ip())
+        key = vault.unblock_key(actor=request.user, key=self.get_object(), ip_address=self.ip())
         return Response(MakKeySerializer(key).data)
 
     @extend_schema(request=MicrosoftRemainingSerializer, responses=MakKeySerializer)
     @action(detail=True, methods=["post"], url_path="microsoft-remaining")
     def microsoft_remaining(self, request: Any, pk: Any = None) -> Response:
         data = self.validated(MicrosoftRemainingSerializer)
-        key = mak.set_microsoft_remaining(
+        key = vault.set_microsoft_remaining(
             actor=request.user,
             key=self.get_object(),
             remaining=data["remaining"],
@@ -177,7 +178,7 @@ class MakActivationViewSet(
     def create(self, request: Any) -> Response:
         data = self.validated(MakActivationCreateSerializer)
         client = self.scoped_get(Client.objects.all(), data["client"])
-        activation = mak.record_activation(
+        activation = allocation.record_activation(
             actor=request.user,
             client=client,
             reason=data["reason"],

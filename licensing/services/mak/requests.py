@@ -29,9 +29,9 @@ from licensing.models import (
     MakPool,
     RequestStatus,
 )
-from licensing.services import audit
+from licensing.services import audit, outbox
 from licensing.services.errors import ConflictError, DomainError
-from licensing.services.mak_alerts import enqueue_after_commit, update_low_water_state
+from licensing.services.mak.alerts import update_low_water_state
 
 
 def _quantity(value: Any) -> int:
@@ -122,7 +122,7 @@ def request_activations(
         changes=_summary(req) | {"justification": justification[:500]},
         ip_address=ip_address,
     )
-    enqueue_after_commit("send_request_created", req.pk)
+    outbox.enqueue("licensing.mak.send_request_created", req.pk)
     return req
 
 
@@ -189,7 +189,7 @@ def approve_request(
         ip_address=ip_address,
     )
     update_low_water_state(pool_ids=[req.pool_id])
-    enqueue_after_commit("send_request_decided", req.pk)
+    outbox.enqueue("licensing.mak.send_request_decided", req.pk)
     return req
 
 
@@ -211,7 +211,7 @@ def reject_request(
         changes=_summary(req) | {"note": note},
         ip_address=ip_address,
     )
-    enqueue_after_commit("send_request_decided", req.pk)
+    outbox.enqueue("licensing.mak.send_request_decided", req.pk)
     return req
 
 

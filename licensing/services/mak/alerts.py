@@ -4,6 +4,9 @@ A pool "crosses" when its remaining activations (unblocked keys) fall below its 
 mark. The crossing is claimed with one conditional UPDATE (`low_water_alerted_at IS NULL`), so
 concurrent allocations, the beat check and retries alert exactly once; the mark re-arms
 (`low_water_alerted_at = NULL`) when the pool is back at or above the mark.
+
+Alerts and request e-mails are queued through the outbox in the transaction that caused them,
+and each is sent once (`outbox.send_once`) however often its message is delivered.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from django.utils import timezone
 
 from licensing.models import ActivationRequest, MakPool, RequestStatus, Role
 from licensing.querysets import member_emails
-from licensing.services import audit
+from licensing.services import audit, outbox
+from licensing.services.mak.forecast import forecast_pools
 
 _STATE_SQL = """
 WITH totals AS (
@@ -54,7 +58,7 @@ class LowWaterResult:
 
 
 def update_low_water_state(*, pool_ids: Iterable[int] | None = None) -> LowWaterResult:
-    """Claim new crossings (and enqueue one alert each, after commit) and re-arm pools that are
+    """Claim new crossings (and queue one alert each, in the same transaction) and re-arm pools that are
     back above their mark. Set-based; safe to call from any transaction, any number of times."""
     ids = None if pool_ids is None else [int(i) for i in pool_ids]
     crossed: list[int] = []
@@ -69,19 +73,19 @@ def update_low_water_state(*, pool_ids: Iterable[int] | None = None) -> LowWater
                 organisation=org_id,
                 changes={"pool_id": pool_id, "remaining": remaining, "low_water_mark": mark},
             )
-        for pool_id in crossed:
-            transaction.on_commit(lambda pid=pool_id: _enqueue("send_low_water_alert", pid))
+        outbox.enqueue_many("licensing.mak.send_low_water_alert", ([pid] for pid in crossed))
     return LowWaterResult(crossed=crossed, rearmed=rearmed)
 
 
-def _enqueue(task_name: str, object_id: int) -> None:
-    from licensing import tasks_mak
+def _mail_once(key: str, subject: str, body: str, to: list[str]) -> int:
+    """Send the e-mail unless the notification `key` was sent already; the number of
+    recipients, or 0 for a duplicate."""
 
-    getattr(tasks_mak, task_name).delay(object_id)
+    def send() -> int:
+        send_mail(subject, body, None, to)
+        return len(to)
 
-
-def enqueue_after_commit(task_name: str, object_id: int) -> None:
-    transaction.on_commit(lambda: _enqueue(task_name, object_id))
+    return outbox.send_once(key, send)
 
 
 def _url(name: str, *args: int) -> str:
@@ -91,8 +95,6 @@ def _url(name: str, *args: int) -> str:
 def notify_low_water(*, pool_id: int) -> int:
     """E-mail the organisation's admins that the pool is below its low-water mark. Does
     nothing if the pool has been re-armed meanwhile. Returns the number of recipients."""
-    from licensing.services.mak_forecast import forecast_pools
-
     pools = MakPool.objects.filter(pk=pool_id, low_water_alerted_at__isnull=False)
     forecasts = forecast_pools(pools)
     if not forecasts:
@@ -106,7 +108,9 @@ def notify_low_water(*, pool_id: int) -> int:
         if f.runs_out_on
         else "Nothing was activated from it in the last 30 days."
     )
-    send_mail(
+    # One e-mail per crossing: the crossing is identified by the time it was claimed.
+    return _mail_once(
+        f"mak.low_water:{f.pool.pk}:{f.pool.low_water_alerted_at.isoformat()}",
         f"[Licensing] {f.pool.edition} MAK pool is low: {f.remaining} activations left",
         f"The {f.pool.edition} MAK pool of {f.pool.organisation} has {f.remaining} activations "
         f"left (low-water mark {f.pool.low_water_mark}; {f.used} of {f.limit} used).\n"
@@ -114,10 +118,8 @@ def notify_low_water(*, pool_id: int) -> int:
         f"Request extra activations from Microsoft through the portal:\n"
         f"{_url('licensing:pool_detail', f.pool.pk)}\n\n"
         "You get this e-mail once each time the pool falls below the mark.",
-        None,
         to,
     )
-    return len(to)
 
 
 def notify_request_created(*, request_id: int) -> int:
@@ -135,16 +137,15 @@ def notify_request_created(*, request_id: int) -> int:
     ]
     if not to:
         return 0
-    send_mail(
+    return _mail_once(
+        f"mak.request_created:{req.pk}",
         f"[Licensing] Approval needed: {req.quantity} extra {req.product_name} activations",
         f"{req.requested_by.get_username()} asks for {req.quantity} extra MAK activations for "
         f"{req.product_name} (key …{req.key_last5}) in {req.pool.organisation}.\n\n"
         f"Justification: {req.justification}\n\n"
         f"Approve or reject it in the approvals queue:\n{_url('licensing:approval_queue')}",
-        None,
         to,
     )
-    return len(to)
 
 
 def notify_request_decided(*, request_id: int) -> int:
@@ -164,14 +165,13 @@ def notify_request_decided(*, request_id: int) -> int:
         if req.status == RequestStatus.APPROVED
         else "Nothing changed on the pool."
     )
-    send_mail(
+    return _mail_once(
+        f"mak.request_decided:{req.pk}",
         f"[Licensing] Your request for {req.quantity} {req.product_name} activations was {verdict}",
         f"{req.decided_by.get_username() if req.decided_by else 'A manager'} {verdict} your "
         f"request #{req.pk} for {req.quantity} extra activations of {req.product_name} "
         f"(key …{req.key_last5}).\n"
         + (f"Note: {req.decision_note}\n" if req.decision_note else "")
         + f"\n{next_step}\n{_url('licensing:pool_detail', req.pool_id)}",
-        None,
         [req.requested_by.email],
     )
-    return 1

@@ -1,5 +1,5 @@
-"""MAK pools and the key vault: pools, adding and importing keys, blocking, Microsoft's figure,
-revealing a key, and allocating activations to clients.
+"""MAK pools and the key vault: pools, adding and importing keys, blocking, Microsoft's figure
+and revealing a key.
 
 Keys are sealed by `licensing.crypto` (ciphertext + last5 + fingerprint); nothing here logs,
 audits or returns a key in clear except `reveal_key`, whose caller shows it once.
@@ -10,11 +10,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from licensing import policy
@@ -25,20 +24,10 @@ from licensing.crypto import (
     mask_last5,
     seal_product_key,
 )
-from licensing.models import (
-    ActivationMethod,
-    ActivationReason,
-    Client,
-    Edition,
-    LicenseStatus,
-    MakActivation,
-    MakKey,
-    MakKeyStatus,
-    MakPool,
-    Organisation,
-)
+from licensing.models import Edition, MakKey, MakKeyStatus, MakPool, Organisation
 from licensing.services import audit, reauth
 from licensing.services.errors import ConflictError, DomainError
+from licensing.services.mak.alerts import update_low_water_state
 
 # A MAK rarely carries more than a few thousand activations; anything above this is a typo.
 MAX_KEY_ACTIVATIONS = 1_000_000
@@ -127,14 +116,8 @@ def update_pool(
         changes=changes,
         ip_address=ip_address,
     )
-    _refresh_low_water(pool.pk)
+    update_low_water_state(pool_ids=[pool.pk])
     return pool
-
-
-def _refresh_low_water(pool_id: int) -> None:
-    from licensing.services import mak_alerts
-
-    mak_alerts.update_low_water_state(pool_ids=[pool_id])
 
 
 # --- adding keys -----------------------------------------------------------------------------
@@ -188,7 +171,7 @@ def add_key(
         changes={"key": mask_last5(sealed.last5), "activation_limit": limit, "used": used},
         ip_address=ip_address,
     )
-    _refresh_low_water(pool.pk)
+    update_low_water_state(pool_ids=[pool.pk])
     return mak_key
 
 
@@ -320,7 +303,7 @@ def import_keys(
                 },
                 ip_address=ip_address,
             )
-            _refresh_low_water(pool.pk)
+            update_low_water_state(pool_ids=[pool.pk])
     except IntegrityError:
         report.created = []
         report.errors.append(
@@ -357,7 +340,7 @@ def block_key(*, actor: Any, key: MakKey, reason: str, ip_address: str | None = 
         changes={"key": key.masked, "reason": key.blocked_reason},
         ip_address=ip_address,
     )
-    _refresh_low_water(key.pool_id)
+    update_low_water_state(pool_ids=[key.pool_id])
     return key
 
 
@@ -382,7 +365,7 @@ def unblock_key(*, actor: Any, key: MakKey, ip_address: str | None = None) -> Ma
         changes={"key": key.masked, "status": key.status},
         ip_address=ip_address,
     )
-    _refresh_low_water(key.pool_id)
+    update_low_water_state(pool_ids=[key.pool_id])
     return key
 
 
@@ -446,131 +429,3 @@ def reveal_key(
         ip_address=ip_address,
     )
     return decrypt_product_key(key.ciphertext)
-
-
-# --- activations -----------------------------------------------------------------------------
-
-_PICK_SQL = """
-SELECT id FROM licensing_makkey
-WHERE pool_id = %s AND status = 'active' AND activations_used < activation_limit
-ORDER BY id
-LIMIT 1
-FOR UPDATE {skip}
-"""
-
-# The WHERE clause repeats the conditions: even if a caller got here without the row lock,
-# the update can never push a key past its limit (and the CHECK constraint backs it up).
-_USE_SQL = """
-UPDATE licensing_makkey
-SET activations_used = activations_used + 1,
-    status = CASE WHEN activations_used + 1 >= activation_limit THEN 'exhausted' ELSE 'active' END
-WHERE id = %s AND status = 'active' AND activations_used < activation_limit
-RETURNING id
-"""
-
-
-def _use_one_activation(pool_id: int) -> int | None:
-    """Take one activation from a key of the pool, or None when the pool is exhausted.
-
-    First try keys no concurrent transaction holds (SKIP LOCKED: allocations spread over the
-    keys without waiting). If every candidate is locked, wait for them (plain FOR UPDATE):
-    PostgreSQL re-checks the row after the lock is granted, so a key the other transaction
-    just exhausted is passed over, and "exhausted" is only reported when it is true.
-    """
-    with connection.cursor() as cursor:
-        for skip in ("SKIP LOCKED", ""):
-            cursor.execute(_PICK_SQL.format(skip=skip), [pool_id])
-            row = cursor.fetchone()
-            if row is None:
-                continue
-            cursor.execute(_USE_SQL, [row[0]])
-            used = cursor.fetchone()
-            if used is not None:
-                return used[0]
-    return None
-
-
-def _reflag_client(client_id: int, changed_by: str) -> None:
-    """Recompute one client's compliance flag with the shared rules (same SQL as the sweep)."""
-    from licensing.services.compliance import reflag_clients
-
-    reflag_clients(client_ids=[client_id], changed_by=changed_by)
-
-
-@transaction.atomic
-def record_activation(
-    *,
-    actor: Any,
-    client: Client,
-    reason: str = ActivationReason.FIRST_ACTIVATION,
-    note: str = "",
-    activated_at: datetime | None = None,
-    ip_address: str | None = None,
-) -> MakActivation:
-    """Use one activation of a key of the client's edition pool for the client.
-
-    Safe under concurrency: concurrent calls never use more activations than the keys hold;
-    blocked and exhausted keys are never picked. Raises DomainError(code="pool_exhausted")
-    when no key of the pool has an activation left.
-    """
-    policy.require(actor, policy.Action.MANAGE_KEYS, client.organisation_id)
-    if reason not in ActivationReason.values:
-        raise DomainError(
-            "The reason is one of: " + ", ".join(ActivationReason.values) + ".", code="invalid"
-        )
-    now = timezone.now()
-    if activated_at is not None and activated_at > now + timedelta(minutes=5):
-        raise DomainError("An activation cannot be in the future.", code="invalid")
-    # One allocation per client at a time; the key rows are locked after the client row.
-    client = Client.objects.select_for_update().get(pk=client.pk)
-    if client.edition_id is None:
-        raise DomainError(
-            f"{client.hostname} has no Office edition recorded, so no MAK pool can be chosen.",
-            code="no_pool",
-        )
-    pool = (
-        MakPool.objects.filter(organisation_id=client.organisation_id, edition_id=client.edition_id)
-        .select_related("edition")
-        .first()
-    )
-    if pool is None:
-        raise DomainError(
-            f"There is no MAK pool for {client.edition} in this organisation.", code="no_pool"
-        )
-    key_id = _use_one_activation(pool.pk)
-    if key_id is None:
-        raise DomainError(
-            f"The {pool.edition} MAK pool is exhausted: no unblocked key has activations left. "
-            "Request extra activations for the pool.",
-            code="pool_exhausted",
-        )
-    activation = MakActivation.objects.create(
-        key_id=key_id,
-        client=client,
-        reason=reason,
-        activated_at=activated_at or now,
-        recorded_by=actor if getattr(actor, "pk", None) else None,
-        note=(note or "").strip()[:500],
-    )
-    Client.objects.filter(pk=client.pk).update(
-        activation_method=ActivationMethod.MAK,
-        mak_key_id=key_id,
-        kms_host=None,  # a client is activated by one method (client_kms_host_only_for_kms)
-        last_activation_at=activated_at or now,
-        reactivation_required=False,
-        license_status=LicenseStatus.LICENSED,
-        grace_minutes=None,
-        updated_at=now,
-    )
-    _reflag_client(client.pk, f"mak:{audit.actor_label(actor)}")
-    last5 = MakKey.objects.filter(pk=key_id).values_list("last5", flat=True).get()
-    audit.record(
-        action="mak_activation.record",
-        actor=actor,
-        organisation=client.organisation_id,
-        obj=activation,
-        changes={"client": client.hostname, "key": mask_last5(last5), "reason": reason},
-        ip_address=ip_address,
-    )
-    _refresh_low_water(pool.pk)
-    return activation

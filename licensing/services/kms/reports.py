@@ -17,17 +17,13 @@ from django.utils import timezone
 from licensing.logging import redact
 from licensing.models import HostStatusReport, KmsHost
 from licensing.parsers import UnreadableStatusText, decode_upload, parse_status
-from licensing.services.errors import ConflictError, DomainError
+from licensing.services import outbox
+from licensing.services.errors import ConflictError, TooLarge
 
 MAX_REPORT_BYTES = 512 * 1024
 COUNTERS = ("total_requests", "failed_requests")
 # WMI reports -1 as the unsigned 4294967295 on a machine that is no KMS host (DOMAIN.md 2.2).
 _UINT32_MINUS_ONE = 4294967295
-
-
-class ReportTooLarge(DomainError):
-    code = "report_too_large"
-    status_code = 413
 
 
 def _as_dict(doc: Any) -> dict[str, Any]:
@@ -60,12 +56,6 @@ def pick_kms_licence(licenses: list[dict[str, Any]]) -> dict[str, Any] | None:
         if "office" in f"{lic.get('name') or ''} {lic.get('description') or ''}".lower()
     ]
     return (office or hosts)[0]
-
-
-def _queue_poll(host_id: int) -> None:
-    from licensing.tasks_kms import poll_kms_host
-
-    poll_kms_host.delay(host_id)
 
 
 def _reject(
@@ -132,9 +122,10 @@ def submit_status_report(
         raise ConflictError("This KMS host is retired; it takes no status reports.")
     size = len(data.encode() if isinstance(data, str) else data)
     if size > MAX_REPORT_BYTES:
-        raise ReportTooLarge(
+        raise TooLarge(
             f"The report is {size:,} bytes; the limit is {MAX_REPORT_BYTES:,}. "
-            "Send the output of slmgr.vbs /dlv for the KMS host licence only."
+            "Send the output of slmgr.vbs /dlv for the KMS host licence only.",
+            code="report_too_large",
         )
     try:
         text = decode_upload(data) if isinstance(data, bytes) else data
@@ -210,5 +201,5 @@ def submit_status_report(
         host.last_report_at = now
         host.save(update_fields=["current_count", "license_status", "last_report_at"])
         # A report changes what a poll concludes (count, overdue): poll right after it.
-        transaction.on_commit(lambda: _queue_poll(host.pk))
+        outbox.enqueue("licensing.kms.poll_host", host.pk)
     return report

@@ -1,0 +1,1 @@
+"""KMS hosts: registry (hosts), polling, probing, notifications, status reports, DNS discovery."""

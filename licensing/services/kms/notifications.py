@@ -1,0 +1,61 @@
+"""The e-mail about a KMS host's change of state: one per change, sent once even when its
+message is delivered twice."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from licensing.models import HostPoll, HostState, Role
+from licensing.querysets import member_emails
+from licensing.services import outbox
+
+log = logging.getLogger(__name__)
+
+
+def notify_state_change(*, poll_id: int, previous: str) -> int:
+    """Email the organisation's administrators about the state this poll moved the host to.
+    Returns the number of recipients (0 when already sent). Queued by the poll in its own
+    transaction; a mail failure is logged, not retried."""
+    poll = HostPoll.objects.select_related("host__organisation").filter(pk=poll_id).first()
+    if poll is None:
+        return 0
+    host = poll.host
+    recipients = member_emails(host.organisation_id, Role.ADMIN)
+    if not recipients:
+        return 0
+    label = HostState(poll.state).label
+    was = HostState(previous).label if previous in HostState.values else previous
+    reason = poll.error.split("\n", 1)[0] if poll.error else host.state_reason
+    url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/kms/hosts/{host.pk}/"
+    body = (
+        f"KMS host {host.fqdn} ({host.organisation.name}) is now: {label}.\n"
+        f"Before: {was}.\n\n{reason}\n\n"
+        f"{_ADVICE.get(poll.state, '')}\n\nHost page: {url}\n"
+        "You get one email per change of state, not one per poll.\n"
+    )
+
+    def send() -> int:
+        send_mail(f"[KMS] {host.fqdn}: {label}", body, None, recipients)
+        return len(recipients)
+
+    try:
+        return outbox.send_once(f"kms.state_change:{poll.pk}", send)
+    except Exception:  # the state is stored; a mail outage must not fail anything else
+        log.exception("could not email the state change of KMS host %s", host.pk)
+        return 0
+
+
+_ADVICE = {
+    HostState.HEALTHY: "Nothing to do.",
+    HostState.BELOW_THRESHOLD: "Clients cannot activate until the count reaches the threshold: "
+    "check that clients reach this host and that images were generalised (duplicate CMIDs).",
+    HostState.UNREACHABLE: "Clients cannot reach the KMS port: check the Software Protection "
+    "service, the firewall rule for the port, and the host itself.",
+    HostState.NOT_PUBLISHED: "Clients using DNS auto-discovery will not find this host: check "
+    "DNS publishing (slmgr /sdns), DnsDomainPublishList and the zone's permissions.",
+    HostState.REPORT_OVERDUE: "The scheduled task that posts slmgr.vbs /dlv has stopped: check "
+    "the task and its reporter token (tokens expire).",
+}
