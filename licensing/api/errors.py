@@ -1,7 +1,10 @@
+"""The API's one mapping of domain errors (licensing/services/errors.py) to answers:
+`status_code` with `{"detail", "code", "errors": {field: [messages]}}`. Everything else is
+DRF's own handling (serializer errors 400, 401/403/404, throttling 429); a database outage
+passes through to `DatabaseUnavailableMiddleware` (503)."""
+
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -9,10 +12,6 @@ from licensing.services.errors import DomainError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Turn domain and model validation errors into 400s with the same shape as DRF's."""
-    if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        exc = exceptions.ValidationError(detail)
-    elif isinstance(exc, DomainError):
+    if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     return drf_exception_handler(exc, context)
