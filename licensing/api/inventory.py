@@ -19,7 +19,10 @@ from licensing.api.authentication import TokenPrincipal
 from licensing.api.throttling import IngestThrottle
 from licensing.api.views import OrganisationScopedViewSet, token_organisation_id
 from licensing.models import ApiToken, ImportRun, Organisation, TokenScope
-from licensing.services import audit, inventory
+from licensing.services import audit
+from licensing.services.inventory.ingest import ingest_records
+from licensing.services.inventory.runs import require_ingest
+from licensing.services.inventory.status_text import ingest_status_text
 
 
 class PlainTextParser(JSONParser):
@@ -51,7 +54,7 @@ def ingest_organisation(request: Any, slug: str | None) -> Organisation:
             raise NotFound("Not found.")
     actor = request.user
     try:
-        inventory.require_ingest(actor, org)
+        require_ingest(actor, org)
     except policy.PermissionDenied as exc:
         raise PermissionDenied(str(exc)) from None
     return org
@@ -125,7 +128,7 @@ class ClientIngestView(APIView):
         if not isinstance(records, list):
             raise ParseError('Send a JSON list of client records, or {"clients": [...]}.')
         org = ingest_organisation(request, slug)
-        result = inventory.ingest_records(
+        result = ingest_records(
             actor=request.user,
             organisation=org,
             records=records,
@@ -167,7 +170,7 @@ class StatusTextView(APIView):
             request, data.get("organisation") or request.query_params.get("organisation")
         )
         extra = {k: data[k] for k in ("fqdn", "installed_at", "reactivation_required") if k in data}
-        result = inventory.ingest_status_text(
+        result = ingest_status_text(
             actor=request.user,
             organisation=org,
             hostname=hostname,

@@ -4,6 +4,7 @@ with each run's rejected-rows report."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -13,8 +14,11 @@ from django.views.decorators.http import require_POST
 from licensing import policy
 from licensing.models import ImportRun, ImportStatus, KmsHost
 from licensing.scoping import current_organisation, get_scoped_or_404
-from licensing.services import audit, inventory
-from licensing.services.inventory_records import FIELDS
+from licensing.services import audit
+from licensing.services.inventory.csv_import import import_csv
+from licensing.services.inventory.events import import_kms_events
+from licensing.services.inventory.records import FIELDS
+from licensing.services.inventory.runs import rejected_rows_csv
 
 PAGE_SIZE = 50
 
@@ -60,7 +64,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
         "csv_form": CsvImportForm(),
         "events_form": EventsImportForm(organisation=org),
         "fields": FIELDS,
-        "max_rows": inventory.csv_upload_max_rows(),
+        "max_rows": settings.INVENTORY_UPLOAD_MAX_ROWS,
     }
     if request.htmx and request.GET.get("before"):
         return render(request, "licensing/inventory/import_list.html#history", context)
@@ -88,13 +92,13 @@ def import_csv_upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose a CSV file to import.")
         return redirect("licensing:import_list")
     upload = form.cleaned_data["file"]
-    run = inventory.import_csv(
+    run = import_csv(
         actor=request.user,
         organisation=org,
         stream=upload,
         filename=upload.name,
         ip_address=audit.client_ip(request),
-        max_rows=inventory.csv_upload_max_rows(),
+        max_rows=settings.INVENTORY_UPLOAD_MAX_ROWS,
     )
     _uploaded_runs_message(request, run)
     return redirect("licensing:import_detail", pk=run.pk)
@@ -112,10 +116,10 @@ def import_events_upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose an event 12290 export to import.")
         return redirect("licensing:import_list")
     upload = form.cleaned_data["file"]
-    if upload.size > inventory.csv_max_bytes():
+    if upload.size > settings.INVENTORY_CSV_MAX_BYTES:
         messages.error(request, "The file is too large.")
         return redirect("licensing:import_list")
-    run = inventory.import_kms_events(
+    run = import_kms_events(
         actor=request.user,
         organisation=org,
         text=decode_upload(upload.read()),
@@ -148,9 +152,7 @@ def import_rejections_csv(request: HttpRequest, pk: int) -> HttpResponse:
         obj=run,
         ip_address=audit.client_ip(request),
     )
-    response = StreamingHttpResponse(
-        inventory.rejected_rows_csv(run), content_type="text/csv; charset=utf-8"
-    )
+    response = StreamingHttpResponse(rejected_rows_csv(run), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from licensing.models import Client, ImportRun
-from licensing.services import inventory
+from licensing.services.inventory import events
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
 from tests.samples import SAMPLES
@@ -42,14 +42,14 @@ def test_12290_export_sets_renewals_states_and_the_host(frozen, org):
         f"0xC004F038,5,pc-2.contoso.test,{CMID_B},2026/6/14 9:30,1,2,20000,{SKU}",
         "garbage line that is not an event",
     )
-    run = inventory.import_kms_events(actor="cli", organisation=org, text=text, kms_host=host)
+    run = events.import_kms_events(actor="cli", organisation=org, text=text, kms_host=host)
     assert run.status == "done" and run.received == 4 and run.rejected == 1
     renewed.refresh_from_db()
     assert renewed.last_renewal_at.isoformat() == "2026-06-14T09:00:00+00:00"
     assert renewed.kms_host == host and renewed.compliance_flag == "ok"
     # The events are older than what a later report said: dates move forward, state stays.
     factories.ClientFactory(organisation=org, hostname="pc-3", license_status=5, last_seen_at=NOW)
-    inventory.import_kms_events(
+    events.import_kms_events(
         actor="cli",
         organisation=org,
         text=export(f"0x0,5,pc-3,{CMID_B},2026/6/14 9:00,0,1,0,{SKU}"),
@@ -66,7 +66,7 @@ def test_12290_export_sets_renewals_states_and_the_host(frozen, org):
 def test_12290_matches_a_renamed_client_by_its_unique_cmid(frozen, org):
     c = factories.ClientFactory(organisation=org, hostname="old-name", cmid=CMID_A)
     text = export(f"0x0,5,new-name.contoso.test,{CMID_A},2026/6/14 9:00,0,1,0,{SKU}")
-    run = inventory.import_kms_events(actor="cli", organisation=org, text=text)
+    run = events.import_kms_events(actor="cli", organisation=org, text=text)
     c.refresh_from_db()
     assert run.updated == 1 and c.last_renewal_at.date().isoformat() == "2026-06-14"
     assert not Client.objects.filter(hostname="new-name").exists()
@@ -78,18 +78,18 @@ def test_12290_notes_cmids_shared_by_unsysprepped_images(frozen, org):
         f"0x0,5,pc-a,{CMID_A},2026/6/14 9:00,0,1,0,{SKU}",
         f"0x0,5,pc-b,{CMID_A},2026/6/14 9:05,0,1,0,{SKU}",
     )
-    run = inventory.import_kms_events(actor="cli", organisation=org, text=text)
+    run = events.import_kms_events(actor="cli", organisation=org, text=text)
     assert run.created == 2 and "sysprep" in run.message
 
 
 def test_the_supportarticle_sample_imports_its_12290_event(frozen, org):
     text = (SAMPLES / "kms-events-12288-12290-0xC004F06C-supportarticles.txt").read_text()
-    run = inventory.import_kms_events(actor="cli", organisation=org, text=text)
+    run = events.import_kms_events(actor="cli", organisation=org, text=text)
     assert run.status == "done" and run.created + run.rejected >= 1
 
 
 def test_an_export_without_events_is_refused(org):
-    run = inventory.import_kms_events(actor="cli", organisation=org, text="")
+    run = events.import_kms_events(actor="cli", organisation=org, text="")
     assert run.status == "refused" and not Client.objects.exists()
 
 

@@ -209,15 +209,13 @@ def _ingest_while(other, org, actor, record):
 
     from django.db import connections
 
-    from licensing.services import inventory
+    from licensing.services.inventory.ingest import ingest_records
 
     outcome = {}
 
     def ingest():
         try:
-            outcome["result"] = inventory.ingest_records(
-                actor=actor, organisation=org, records=[record]
-            )
+            outcome["result"] = ingest_records(actor=actor, organisation=org, records=[record])
         finally:
             connections["default"].close()
 
@@ -231,6 +229,8 @@ def _ingest_while(other, org, actor, record):
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
         ).fetchone()[0]
+    if not waiting:
+        other.close()  # rolled back: the flush after the test must not wait for it
     assert waiting, "the ingest should wait for the other transaction"
     other.commit()
     other.close()
@@ -260,8 +260,8 @@ def test_a_client_created_by_a_concurrent_ingest_is_updated_not_duplicated(org, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_client_deleted_while_its_report_is_merged_is_brought_back_by_the_report(org, admin_user):
-    """The merge found the client; another transaction deletes it before the write. The report
-    must not vanish while the answer says "updated": the client is written again."""
+    """Another transaction deletes the client while the ingest waits to lock it. The report must
+    not vanish: the client is written again, and the answer says so ("created")."""
     from tests import factories
 
     client = factories.ClientFactory(
@@ -277,7 +277,7 @@ def test_a_client_deleted_while_its_report_is_merged_is_brought_back_by_the_repo
         "last_renewal_at": "2026-11-01T08:00:00Z",
     }
     result = _ingest_while(other, org, admin_user, record)
-    assert (result.run.updated, result.run.rejected) == (1, 0)
+    assert (result.run.created, result.run.updated, result.run.rejected) == (1, 0, 0)
     back = Client.objects.get(organisation=org, hostname="pc-gone")
     assert back.pk != client.pk
     assert back.license_status == 1 and back.last_renewal_at is not None

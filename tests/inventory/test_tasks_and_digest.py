@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 
 from licensing.models import Client, ClientFlagChange, ComplianceDigest, Heartbeat
-from licensing.services import compliance
-from licensing.services.compliance_digest import send_daily_digests
+from licensing.services.inventory import sweep
+from licensing.services.inventory.digest import send_daily_digests
 from licensing.tasks_inventory import send_compliance_digests, sweep_after_ingest, sweep_compliance
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
@@ -44,7 +44,7 @@ def test_sweep_task_body_flags_and_records_its_heartbeat(frozen, make_client):
 @pytest.mark.django_db
 def test_sweep_after_ingest_refreshes_the_organisations_snapshot(frozen, org, make_client):
     make_client(license_status=5)
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     make_client(license_status=1, last_renewal_at=days_ago(1), compliance_flag="ok")
     sweep_after_ingest(org.pk)
     from licensing.models import ComplianceSnapshot
@@ -80,7 +80,7 @@ def test_a_real_worker_runs_the_sweep(real_celery_worker, org):
 def test_the_digest_goes_to_admins_once_a_day(frozen, org, admin_user, auditor_user, make_client):
     make_client(license_status=1, last_renewal_at=days_ago(190))
     make_client(license_status=5)
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     assert send_compliance_digests() == {"sent": 1, "skipped": 0}
     assert len(mail.outbox) == 1
     msg = mail.outbox[0]
@@ -96,12 +96,12 @@ def test_the_digest_goes_to_admins_once_a_day(frozen, org, admin_user, auditor_u
 @pytest.mark.django_db
 def test_the_next_days_digest_only_lists_what_is_new_since(frozen, org, admin_user, make_client):
     make_client(license_status=5)
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     send_daily_digests()
     frozen.shift(timedelta(days=1))
     assert send_daily_digests()["sent"] == 0  # nothing new: no mail
     make_client(license_status=1, last_renewal_at=NOW - timedelta(days=200))
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     frozen.shift(timedelta(hours=1))
     assert send_daily_digests()["sent"] == 1
     assert "Expired: 1" in mail.outbox[-1].body and "Unlicensed" not in mail.outbox[-1].body
