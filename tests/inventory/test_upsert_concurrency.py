@@ -16,7 +16,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.core import mail
 from django.core.management import call_command
 from django.db import connection, connections
 from django.test import Client as HttpClient
@@ -25,12 +24,10 @@ from django.utils import timezone
 from licensing.models import (
     Client,
     ClientFlagChange,
-    ComplianceDigest,
     ImportRun,
     TokenScope,
 )
 from licensing.services.tokens import create_api_token
-from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/inventory/clients/"
@@ -189,9 +186,8 @@ def test_two_agents_posting_different_renewal_dates_never_move_a_date_back(org, 
         newer = _records(clients, lambda i, r=round_: 145 - 10 * r)
         # The newer report starts first in rounds 0, 2, 4: before, the older one then wrote
         # what it had merged from its stale snapshot, and the dates went back.
-        jobs = [lambda: first(newer), lambda: second(older)]
-        if round_ % 2:
-            jobs = [lambda: first(older), lambda: second(newer)]
+        one, two = (newer, older) if round_ % 2 == 0 else (older, newer)
+        jobs = [lambda one=one: first(one), lambda two=two: second(two)]
         blocker = _blocker()
         blocker.execute(
             "SELECT id FROM licensing_client WHERE organisation_id = %s AND hostname = %s"
@@ -237,36 +233,3 @@ def test_two_csv_imports_of_the_same_file_at_once_stay_one_client_per_row(
     ]
     _one_history_row_per_real_change(org)
     assert ClientFlagChange.objects.filter(organisation=org).count() == 2000
-
-
-def test_the_digest_counts_each_newly_flagged_client_once(org, admin_user):
-    now = timezone.now()
-    twice, moved_on, settled = (
-        factories.ClientFactory(organisation=org, hostname=name, edition=None)
-        for name in ("pc-twice", "pc-moved-on", "pc-settled")
-    )
-    changes = [
-        # The same change recorded twice (what two racing imports used to write).
-        (twice, "", "expired"),
-        (twice, "", "expired"),
-        # A client that went on from at risk to expired within the day: one client, expired.
-        (moved_on, "ok", "at_risk"),
-        (moved_on, "at_risk", "expired"),
-        # Flagged, then fine again: not flagged any more, so not in the digest.
-        (settled, "ok", "at_risk"),
-        (settled, "at_risk", "ok"),
-    ]
-    for minutes, (client, from_flag, to_flag) in enumerate(changes):
-        ClientFlagChange.objects.create(
-            client=client,
-            organisation=org,
-            from_flag=from_flag,
-            to_flag=to_flag,
-            changed_at=now - timedelta(hours=2) + timedelta(minutes=minutes),
-            changed_by="test",
-        )
-    call_command("send_compliance_digest", stdout=io.StringIO())
-
-    digest = ComplianceDigest.objects.get(organisation=org)
-    assert digest.counts == {"expired": 2}
-    assert len(mail.outbox) == 1 and "2 client(s) newly flagged" in mail.outbox[0].subject
