@@ -100,7 +100,9 @@ _MERGED = rules.Columns(
     reactivation_required="m.reactivation_required",
     grace_minutes="m.grace_minutes",
     seen_at="m.last_seen_at",
-    at_risk_days="%(at_risk_days)s::int",
+    # Read in the statement, not from the caller's Organisation object: a change of the at-risk
+    # days committed while this ingest waited for the sweep lock is already in force.
+    at_risk_days="(SELECT o.at_risk_days FROM licensing_organisation o WHERE o.id = %(org)s)",
 )
 _RULES = rules.rule_sql(_MERGED, now="%(now)s::timestamptz")
 
@@ -283,7 +285,6 @@ def upsert_params(organisation: Organisation, now: datetime, by: str) -> dict[st
         "org": organisation.pk,
         "now": now,
         "by": by,
-        "at_risk_days": organisation.at_risk_days,
         "seen_granularity": SEEN_GRANULARITY,
     }
 
