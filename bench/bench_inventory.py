@@ -11,7 +11,7 @@ VACUUM clears the dead rows this leaves before the next part.
   posting 5,000 records per request over HTTP, each request committed like in production (the
   rows are deleted afterwards); one agent, then two at once; new clients, then the same clients
   checking in; vs raw COPY of the same number of rows over one and two connections;
-- CSV import of 1,000,000 rows (`inventory.import_csv`) vs raw COPY of the same rows.
+- CSV import of 1,000,000 rows (`inventory.csv_import.import_csv`) vs raw COPY of the same rows.
 Deferred foreign-key checks are forced inside the timed sections (SET CONSTRAINTS ALL
 IMMEDIATE), since a rolled-back transaction would otherwise never run them.
 
@@ -142,7 +142,7 @@ def _force_fk_checks() -> None:
 
 
 def bench_sweep(results: list[Result]) -> None:
-    from licensing.services import compliance
+    from licensing.services.inventory.sweep import sweep
 
     now = timezone.now()
     print("  sweep: reset + first sweep ...", flush=True)
@@ -150,15 +150,11 @@ def bench_sweep(results: list[Result]) -> None:
     def ours():  # type: ignore[no-untyped-def]
         _execute(RESET)
         first = {}
-        first["s"] = _seconds(
-            lambda: first.update(r=compliance.sweep(full=True, now=now, wait=True))
-        )
-        second = _seconds(lambda: first.update(r2=compliance.sweep(now=now, wait=True)))
-        full_noop = _seconds(
-            lambda: first.update(r3=compliance.sweep(full=True, now=now, wait=True))
-        )
+        first["s"] = _seconds(lambda: first.update(r=sweep(full=True, now=now, wait=True)))
+        second = _seconds(lambda: first.update(r2=sweep(now=now, wait=True)))
+        full_noop = _seconds(lambda: first.update(r3=sweep(full=True, now=now, wait=True)))
         later = now + timedelta(days=1)
-        next_day = _seconds(lambda: first.update(r4=compliance.sweep(now=later, wait=True)))
+        next_day = _seconds(lambda: first.update(r4=sweep(now=later, wait=True)))
         return first, second, full_noop, next_day
 
     first, second, full_noop, next_day = _in_rollback(ours)
@@ -518,7 +514,7 @@ def _raw_copy_committed(database_url: str, org_id: int, n: int, connections_: in
 
 
 def bench_csv(results: list[Result], org, n: int) -> None:  # type: ignore[no-untyped-def]
-    from licensing.services import inventory
+    from licensing.services.inventory.csv_import import import_csv
 
     print(f"  csv: writing {n:,} rows ...", flush=True)
     fd, path = tempfile.mkstemp(suffix=".csv")
@@ -535,7 +531,7 @@ def bench_csv(results: list[Result], org, n: int) -> None:  # type: ignore[no-un
         def ours():  # type: ignore[no-untyped-def]
             start = time.perf_counter()
             with open(path, "rb") as stream:
-                run = inventory.import_csv(
+                run = import_csv(
                     actor="bench", organisation=org, stream=stream, filename="bench.csv", max_rows=n
                 )
             _force_fk_checks()

@@ -17,7 +17,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from licensing.models import Heartbeat
-from licensing.services import compliance, compliance_digest, fleet_summary, outbox
+from licensing.services import fleet_summary, outbox
+from licensing.services.inventory import digest, sweep
 from licensing.services.kms import discovery, notifications, polling
 from licensing.services.mak import alerts
 
@@ -75,25 +76,25 @@ def refresh_client_counts() -> int:
 def sweep_compliance(full: bool = False) -> dict[str, Any]:
     """The periodic sweep: transitions only (rows whose recheck time has come), or every
     client with `full=True` (nightly safety net). Overlapping runs skip (advisory lock)."""
-    result = compliance.sweep(full=full, changed_by="sweep:full" if full else "sweep")
+    result = sweep.sweep(full=full, changed_by="sweep:full" if full else "sweep")
     if not result.skipped:
         _heartbeat("sweep")
-    return compliance.summary(result)
+    return sweep.summary(result)
 
 
 @task("licensing.inventory.sweep_after_ingest")
 def sweep_after_ingest(organisation_id: int) -> dict[str, Any]:
     """After an ingest commits: sweep the organisation's due rows (waiting for a running sweep
     rather than skipping) and refresh its snapshot counts for today."""
-    result = compliance.sweep(organisation_id=organisation_id, changed_by="sweep:ingest", wait=True)
-    compliance.refresh_snapshots(organisation_ids=[organisation_id], day=result.at.date())
-    return compliance.summary(result)
+    result = sweep.sweep(organisation_id=organisation_id, changed_by="sweep:ingest", wait=True)
+    sweep.refresh_snapshots(organisation_ids=[organisation_id], day=result.at.date())
+    return sweep.summary(result)
 
 
 @task("licensing.inventory.send_compliance_digests")
 def send_compliance_digests() -> dict[str, int]:
     """Once a day (safe to run more often: each organisation gets one digest per day)."""
-    return compliance_digest.send_daily_digests()
+    return digest.send_daily_digests()
 
 
 # --- KMS hosts -------------------------------------------------------------------------------

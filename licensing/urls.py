@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from licensing.views import fleet, home, inventory, kms, mak, tokens
+from licensing.views import fleet, home, inventory, kms, mak, organisation, tokens
 
 app_name = "licensing"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     # --- dashboard, organisation, personal API tokens ------------------------------------------
     path("", fleet.dashboard, name="home"),
     path("organisation/switch/", home.switch_organisation, name="switch_organisation"),
+    path(
+        "organisation/settings/", organisation.organisation_settings, name="organisation_settings"
+    ),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     # --- fleet: clients, audit log, reports ------------------------------------------------------

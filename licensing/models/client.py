@@ -23,7 +23,7 @@ class LicenseStatus(models.IntegerChoices):
 
 
 class ComplianceFlag(models.TextChoices):
-    """Every client carries exactly one flag; `licensing.services.compliance` decides which."""
+    """Every client carries exactly one flag; `licensing.services.inventory.rules` decides which."""
 
     OK = "ok", "OK"
     AT_RISK = "at_risk", "At risk"

@@ -3,6 +3,7 @@ with each run's rejected-rows report."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,8 +15,10 @@ from licensing.exports import ExportColumn, export_response
 from licensing.forms.inventory import CsvImportForm, EventsImportForm
 from licensing.models import ImportRejection, ImportRun, ImportStatus
 from licensing.scoping import get_scoped_or_404, resolve_organisation
-from licensing.services import audit, inventory
-from licensing.services.inventory_records import FIELDS
+from licensing.services import audit
+from licensing.services.inventory.csv_import import import_csv
+from licensing.services.inventory.events import import_kms_events
+from licensing.services.inventory.records import FIELDS
 from licensing.views.htmx import render_page_or_partial
 
 PAGE_SIZE = 50
@@ -50,7 +53,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
         "csv_form": CsvImportForm(),
         "events_form": EventsImportForm(organisation=org),
         "fields": FIELDS,
-        "max_rows": inventory.csv_upload_max_rows(),
+        "max_rows": settings.INVENTORY_UPLOAD_MAX_ROWS,
     }
     # "Older imports" swaps in the next page of the history only.
     return render_page_or_partial(
@@ -82,13 +85,13 @@ def import_csv_upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose a CSV file to import.")
         return redirect("licensing:import_list")
     upload = form.cleaned_data["file"]
-    run = inventory.import_csv(
+    run = import_csv(
         actor=request.user,
         organisation=org,
         stream=upload,
         filename=upload.name,
         ip_address=audit.client_ip(request),
-        max_rows=inventory.csv_upload_max_rows(),
+        max_rows=settings.INVENTORY_UPLOAD_MAX_ROWS,
     )
     _uploaded_runs_message(request, run)
     return redirect("licensing:import_detail", pk=run.pk)
@@ -106,10 +109,10 @@ def import_events_upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose an event 12290 export to import.")
         return redirect("licensing:import_list")
     upload = form.cleaned_data["file"]
-    if upload.size > inventory.csv_max_bytes():
+    if upload.size > settings.INVENTORY_CSV_MAX_BYTES:
         messages.error(request, "The file is too large.")
         return redirect("licensing:import_list")
-    run = inventory.import_kms_events(
+    run = import_kms_events(
         actor=request.user,
         organisation=org,
         text=decode_upload(upload.read()),

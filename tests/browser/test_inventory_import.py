@@ -10,14 +10,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_admin_imports_a_csv_and_sees_rejected_rows(
-    page, login, live_server, admin_user, screenshot, tmp_path, monkeypatch
+    page, login, live_server, admin_user, screenshot, tmp_path, tasks_in_process
 ):
-    # The import queues a sweep after commit; keep it off the shared broker (a publish before a
-    # `real_celery_worker` test would leave Celery's producer pool without the test prefix).
-    from licensing import tasks
-
-    queued = []
-    monkeypatch.setattr(tasks.sweep_after_ingest, "delay", lambda *a: queued.append(a))
+    # The import queues a sweep after commit: run it here rather than on a shared broker.
     csv_file = tmp_path / "inventory.csv"
     csv_file.write_text(
         "hostname,activation_method,license_status,last_renewal_at\n"
@@ -38,4 +33,7 @@ def test_admin_imports_a_csv_and_sees_rejected_rows(
     assert "inventory.csv" in page.inner_text("#import-history")
     screenshot(page, "inventory-import-list")
     assert Client.objects.filter(hostname="pc-0001").exists()
-    assert queued  # the sweep after the ingest was queued
+    assert (
+        "licensing.inventory.sweep_after_ingest",
+        [admin_user.memberships.first().organisation_id],
+    ) in tasks_in_process

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from licensing.models import Client, ClientFlagChange, ImportRun
-from licensing.services import inventory
+from licensing.services.inventory import csv_import, runs
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ GOOD = (
 
 def run_csv(org, text, **kw):
     data = text.encode() if isinstance(text, str) else text
-    return inventory.import_csv(
+    return csv_import.import_csv(
         actor="cli", organisation=org, stream=io.BytesIO(data), filename="t.csv", **kw
     )
 
@@ -37,7 +37,7 @@ def test_good_rows_are_imported_and_bad_rows_reported_with_the_line_and_reason(f
     assert set(reasons) == {5, 6, 7, 8}
     assert "host name" in reasons[5] and "between 0 and 6" in reasons[6]
     assert "expected 5 fields" in reasons[7] and "ISO 8601" in reasons[8]
-    report = b"".join(inventory.rejected_rows_csv(run)).decode()
+    report = b"".join(runs.rejected_rows_csv(run)).decode()
     assert report.splitlines()[0] == "line_or_index,hostname,reason,raw"
     assert "bad host,kms,1,," in report
     assert Client.objects.get(hostname="pc-2").compliance_flag == "expired"

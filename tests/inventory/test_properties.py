@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from licensing.models import Client, ComplianceFlag
-from licensing.services import compliance, inventory
+from licensing.services.inventory import ingest, rules, sweep
 from tests.inventory.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def _when(age):
 
 
 def _evaluate(x, now):
-    return compliance.evaluate(
+    return rules.evaluate(
         activation_method=x["activation_method"],
         license_status=x["license_status"],
         installed_at=_when(x["installed"]),
@@ -126,7 +126,7 @@ def test_ingest_computes_what_the_sweep_computes(org, frozen, batches):
             }
             for r in batch
         ]
-        result = inventory.ingest_records(actor="cli", organisation=org, records=payload)
+        result = ingest.ingest_records(actor="cli", organisation=org, records=payload)
         assert not [
             r for r in result.results if r.result == "error" and "repeated" not in r.message
         ]
@@ -136,7 +136,7 @@ def test_ingest_computes_what_the_sweep_computes(org, frozen, batches):
         )
     )
     # Same clock as the ingests: any difference would be a disagreement, not time passing.
-    assert compliance.sweep(full=True, organisation_id=org.pk).changed == 0
+    assert sweep.sweep(full=True, organisation_id=org.pk).changed == 0
     assert (
         list(
             Client.objects.filter(organisation=org).values_list(

@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 
 from licensing.models import Client, ClientFlagChange
-from licensing.services import compliance
+from licensing.services.inventory import rules, sweep
 from tests.inventory.conftest import NOW, days_ago
 
 pytestmark = pytest.mark.django_db
 
 
 def flag_after_sweep(client: Client) -> Client:
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     client.refresh_from_db()
     return client
 
@@ -74,7 +74,7 @@ def test_at_risk_follows_the_organisations_at_risk_days(frozen, org, make_client
     org.save()
     early = make_client(license_status=1, last_renewal_at=days_ago(120))
     before = make_client(license_status=1, last_renewal_at=days_ago(119.9))
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     early.refresh_from_db()
     before.refresh_from_db()
     assert early.compliance_flag == "at_risk" and "60 days" in early.flag_reason
@@ -157,16 +157,16 @@ def test_reported_remaining_grace_sets_the_grace_end(frozen, make_client):
 
 def test_flag_changes_over_time_and_keeps_history(frozen, make_client):
     c = make_client(license_status=1, last_renewal_at=days_ago(149))
-    assert compliance.sweep(full=True).changed == 1  # reason/deadline/recheck filled in
+    assert sweep.sweep(full=True).changed == 1  # reason/deadline/recheck filled in
     c.refresh_from_db()
     assert c.compliance_flag == "ok" and c.flag_recheck_at == NOW + timedelta(days=1)
     frozen.shift(timedelta(days=1))
-    first = compliance.sweep()
+    first = sweep.sweep()
     assert (first.changed, first.flagged, first.by_flag) == (1, 1, {"at_risk": 1})
     frozen.shift(timedelta(days=30))
-    compliance.sweep()
+    sweep.sweep()
     frozen.shift(timedelta(days=30))
-    compliance.sweep()
+    sweep.sweep()
     history = list(ClientFlagChange.objects.filter(client=c).order_by("changed_at"))
     assert [(h.from_flag, h.to_flag) for h in history] == [
         ("ok", "at_risk"),
@@ -181,9 +181,7 @@ def test_flag_changes_over_time_and_keeps_history(frozen, make_client):
 
 
 def test_evaluate_answers_like_the_sweep(frozen):
-    e = compliance.evaluate(
-        activation_method="kms", license_status=1, last_renewal_at=days_ago(150)
-    )
+    e = rules.evaluate(activation_method="kms", license_status=1, last_renewal_at=days_ago(150))
     assert (e.flag, e.deadline, e.recheck_at) == (
         "at_risk",
         days_ago(150) + timedelta(days=180),

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, connections
 
 from licensing.models import Client, ClientFlagChange, ComplianceSnapshot
-from licensing.services import compliance
+from licensing.services.inventory import sweep
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
 
@@ -34,15 +34,15 @@ def fleet(frozen, make_client):
 
 
 def test_a_second_sweep_right_after_writes_nothing(fleet):
-    first = compliance.sweep(full=True)
+    first = sweep.sweep(full=True)
     assert first.changed == 6 and first.flagged == 5
-    assert compliance.sweep(full=True).changed == 0
-    assert compliance.sweep().changed == 0
+    assert sweep.sweep(full=True).changed == 0
+    assert sweep.sweep().changed == 0
     assert ClientFlagChange.objects.count() == 5
 
 
 def test_history_rows_say_who_when_from_and_to(fleet):
-    compliance.sweep(full=True, changed_by="sweep:test")
+    sweep.sweep(full=True, changed_by="sweep:test")
     rows = {h.client_id: h for h in ClientFlagChange.objects.all()}
     expired = rows[fleet[2].pk]
     assert (expired.from_flag, expired.to_flag, expired.changed_by, expired.changed_at) == (
@@ -56,7 +56,7 @@ def test_history_rows_say_who_when_from_and_to(fleet):
 
 
 def test_every_client_ends_with_exactly_one_known_flag_and_snapshots_count_them(fleet, org):
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     flags = list(Client.objects.values_list("compliance_flag", flat=True))
     assert len(flags) == 6 and set(flags) <= {
         "ok",
@@ -82,12 +82,12 @@ def test_every_client_ends_with_exactly_one_known_flag_and_snapshots_count_them(
 
 
 def test_the_transitions_only_sweep_visits_only_due_rows(fleet):
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     due = Client.objects.filter(flag_recheck_at__lte=NOW + timedelta(days=30)).count()
     assert due >= 1
     with connection.cursor() as cursor:
         cursor.execute(
-            "EXPLAIN " + compliance._sweep_sql("c.flag_recheck_at <= %(now)s"),
+            "EXPLAIN " + sweep._sweep_sql("c.flag_recheck_at <= %(now)s"),
             {"now": NOW, "org": None, "by": "x"},
         )
         plan = "\n".join(r[0] for r in cursor.fetchall())
@@ -95,17 +95,17 @@ def test_the_transitions_only_sweep_visits_only_due_rows(fleet):
 
 
 def test_a_client_changed_behind_the_sweeps_back_is_fixed_by_the_full_sweep(fleet):
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     Client.objects.filter(pk=fleet[0].pk).update(last_renewal_at=days_ago(200))
-    assert compliance.sweep().changed == 0  # its recheck time is in the future
-    assert compliance.sweep(full=True).flagged == 1
+    assert sweep.sweep().changed == 0  # its recheck time is in the future
+    assert sweep.sweep(full=True).flagged == 1
 
 
 def test_an_organisation_sweep_touches_only_that_organisation(fleet, other_org):
     other = factories.ClientFactory(
         organisation=other_org, license_status=5, last_renewal_at=days_ago(1)
     )
-    compliance.sweep(full=True, organisation_id=other_org.pk)
+    sweep.sweep(full=True, organisation_id=other_org.pk)
     assert Client.objects.get(pk=other.pk).compliance_flag == "unlicensed"
     assert Client.objects.get(pk=fleet[3].pk).compliance_flag == "ok"
 
@@ -120,7 +120,7 @@ def test_an_overlapping_sweep_skips_instead_of_running_twice(frozen, make_client
     def hold_lock():
         with connections["default"].cursor() as cursor:
             cursor.execute("BEGIN")
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [compliance.SWEEP_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [sweep.SWEEP_LOCK_KEY])
             holding.set()
             release.wait(10)
             cursor.execute("COMMIT")
@@ -130,9 +130,9 @@ def test_an_overlapping_sweep_skips_instead_of_running_twice(frozen, make_client
     t.start()
     assert holding.wait(10)
     try:
-        result = compliance.sweep(full=True)
+        result = sweep.sweep(full=True)
         assert result.skipped and result.changed == 0
     finally:
         release.set()
         t.join()
-    assert compliance.sweep(full=True).flagged == 1
+    assert sweep.sweep(full=True).flagged == 1

@@ -28,7 +28,10 @@ from licensing.api.throttling import IngestThrottle
 from licensing.api.views.base import OrganisationScopedViewSet, body_slug
 from licensing.models import ImportRun, Organisation, TokenScope
 from licensing.scoping import request_token, resolve_organisation
-from licensing.services import audit, inventory
+from licensing.services import audit
+from licensing.services.inventory.ingest import ingest_records
+from licensing.services.inventory.runs import require_ingest
+from licensing.services.inventory.status_text import ingest_status_text
 
 
 def ingest_target(request: Any) -> Organisation:
@@ -39,7 +42,7 @@ def ingest_target(request: Any) -> Organisation:
         raise PermissionDenied("A KMS host reporter token may not post inventory.")
     org = resolve_organisation(request, slug=body_slug(request))
     try:
-        inventory.require_ingest(request.user, org)
+        require_ingest(request.user, org)
     except policy.PermissionDenied as exc:
         raise PermissionDenied(str(exc)) from None
     return org
@@ -59,7 +62,7 @@ class ClientIngestView(APIView):
         if not isinstance(records, list):
             raise ParseError('Send a JSON list of client records, or {"clients": [...]}.')
         org = ingest_target(request)
-        result = inventory.ingest_records(
+        result = ingest_records(
             actor=request.user,
             organisation=org,
             records=records,
@@ -99,7 +102,7 @@ class StatusTextView(APIView):
             )
         org = ingest_target(request)
         extra = {k: data[k] for k in ("fqdn", "installed_at", "reactivation_required") if k in data}
-        result = inventory.ingest_status_text(
+        result = ingest_status_text(
             actor=request.user,
             organisation=org,
             hostname=hostname,

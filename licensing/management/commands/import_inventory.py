@@ -12,7 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from licensing.models import ImportStatus, Organisation
-from licensing.services import inventory
+from licensing.services.inventory.csv_import import import_csv
+from licensing.services.inventory.runs import rejected_rows_csv
 
 
 class Command(BaseCommand):
@@ -34,9 +35,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is not a file.")
         started = time.monotonic()
         with path.open("rb") as stream:
-            run = inventory.import_csv(
-                actor="cli", organisation=org, stream=stream, filename=path.name
-            )
+            run = import_csv(actor="cli", organisation=org, stream=stream, filename=path.name)
         seconds = time.monotonic() - started
         if run.status == ImportStatus.REFUSED:
             raise CommandError(f"Refused, nothing imported: {run.message}")
@@ -48,7 +47,7 @@ class Command(BaseCommand):
         )
         if run.rejected and options["report"]:
             with options["report"].open("wb") as out:
-                for chunk in inventory.rejected_rows_csv(run):
+                for chunk in rejected_rows_csv(run):
                     out.write(chunk)
             self.stdout.write(f"Rejected rows written to {options['report']}.")
         elif run.rejected:

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from licensing.models import ImportStatus, KmsHost, Organisation
-from licensing.services import inventory
+from licensing.services.inventory.events import import_kms_events
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")
-        run = inventory.import_kms_events(
+        run = import_kms_events(
             actor="cli",
             organisation=org,
             text=decode_upload(path.read_bytes()),

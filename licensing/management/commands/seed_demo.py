@@ -36,7 +36,8 @@ from licensing.models import (
     Organisation,
     Role,
 )
-from licensing.services import compliance
+from licensing.services.inventory.rules import SWEEP_RULES
+from licensing.services.inventory.sweep import sweep
 
 DEMO_PASSWORD = "demo-portal-2026"
 
@@ -145,7 +146,7 @@ class Command(BaseCommand):
         # Flags were computed inside the INSERT; record them as history, then a sweep that
         # finds (next to) nothing to do and writes today's snapshot counts.
         flagged = self._flag_history(orgs)
-        result = compliance.sweep(changed_by="seed_demo")
+        result = sweep(changed_by="seed_demo")
         sweep_seconds = time.monotonic() - sweep_started
         self._snapshots()
         self._pending_request()
@@ -375,7 +376,7 @@ class Command(BaseCommand):
         first, others = takers[0], takers[1:] or takers[:1]
         # The compliance rules are applied inside the INSERT (the same SQL the sweep runs), so
         # every client is born with its flag, reason, deadline and recheck time.
-        rules = compliance.SWEEP_RULES
+        rules = SWEEP_RULES
         sql = f"""
         SELECT setseed(%(seed)s);
         INSERT INTO licensing_client (

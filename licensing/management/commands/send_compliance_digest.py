@@ -6,14 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from licensing.services import compliance_digest
+from licensing.services.inventory.digest import send_daily_digests
 
 
 class Command(BaseCommand):
     help = "Send each organisation's daily digest of newly flagged clients (once per day)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = compliance_digest.send_daily_digests()
+        result = send_daily_digests()
         self.stdout.write(
             f"{result['sent']} digest(s) sent, {result['skipped']} already sent today."
         )

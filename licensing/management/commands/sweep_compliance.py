@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from licensing.models import Organisation
-from licensing.services import compliance
+from licensing.services.inventory.sweep import sweep
 
 
 class Command(BaseCommand):
@@ -28,9 +28,7 @@ class Command(BaseCommand):
             if org is None:
                 raise CommandError(f"No organisation with slug '{options['organisation']}'.")
             org_id = org.pk
-        result = compliance.sweep(
-            organisation_id=org_id, full=options["full"], changed_by="cli", wait=True
-        )
+        result = sweep(organisation_id=org_id, full=options["full"], changed_by="cli", wait=True)
         by_flag = ", ".join(f"{k} {v:,}" for k, v in sorted(result.by_flag.items())) or "none"
         self.stdout.write(
             self.style.SUCCESS(

@@ -67,7 +67,7 @@ def _use_one_activation(pool_id: int) -> int | None:
 
 def _reflag_client(client_id: int, changed_by: str) -> None:
     """Recompute one client's compliance flag with the shared rules (same SQL as the sweep)."""
-    from licensing.services.compliance import reflag_clients
+    from licensing.services.inventory.sweep import reflag_clients
 
     reflag_clients(client_ids=[client_id], changed_by=changed_by)
 

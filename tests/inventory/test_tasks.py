@@ -1,4 +1,4 @@
-"""Celery tasks (direct and through a real worker) and the daily digest."""
+"""Celery tasks of the inventory area, called directly and run by a real worker."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 
-from licensing.models import Client, ClientFlagChange, ComplianceDigest, Heartbeat
-from licensing.services import compliance
-from licensing.services.compliance_digest import send_daily_digests
-from licensing.tasks import send_compliance_digests, sweep_after_ingest, sweep_compliance
+from licensing.models import ClientFlagChange, Heartbeat
+from licensing.services.inventory import sweep
+from licensing.tasks import sweep_after_ingest, sweep_compliance
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
 
@@ -44,7 +42,7 @@ def test_sweep_task_body_flags_and_records_its_heartbeat(frozen, make_client):
 @pytest.mark.django_db
 def test_sweep_after_ingest_refreshes_the_organisations_snapshot(frozen, org, make_client):
     make_client(license_status=5)
-    compliance.sweep(full=True)
+    sweep.sweep(full=True)
     make_client(license_status=1, last_renewal_at=days_ago(1), compliance_flag="ok")
     sweep_after_ingest(org.pk)
     from licensing.models import ComplianceSnapshot
@@ -74,35 +72,3 @@ def test_a_real_worker_runs_the_sweep(real_celery_worker, org):
         time.sleep(0.2)
     assert c.compliance_flag == "unlicensed"
     assert ClientFlagChange.objects.filter(client=c, to_flag="unlicensed").exists()
-
-
-@pytest.mark.django_db
-def test_the_digest_goes_to_admins_once_a_day(frozen, org, admin_user, auditor_user, make_client):
-    make_client(license_status=1, last_renewal_at=days_ago(190))
-    make_client(license_status=5)
-    compliance.sweep(full=True)
-    assert send_compliance_digests() == {"sent": 1, "skipped": 0}
-    assert len(mail.outbox) == 1
-    msg = mail.outbox[0]
-    assert msg.to == [admin_user.email]
-    assert "2 client(s) newly flagged" in msg.subject
-    assert "Expired: 1" in msg.body and "Unlicensed: 1" in msg.body and "http" in msg.body
-    # The task runs again the same day: nothing more is sent.
-    assert send_daily_digests()["sent"] == 0
-    assert len(mail.outbox) == 1
-    assert ComplianceDigest.objects.get(organisation=org).counts == {"expired": 1, "unlicensed": 1}
-
-
-@pytest.mark.django_db
-def test_the_next_days_digest_only_lists_what_is_new_since(frozen, org, admin_user, make_client):
-    make_client(license_status=5)
-    compliance.sweep(full=True)
-    send_daily_digests()
-    frozen.shift(timedelta(days=1))
-    assert send_daily_digests()["sent"] == 0  # nothing new: no mail
-    make_client(license_status=1, last_renewal_at=NOW - timedelta(days=200))
-    compliance.sweep(full=True)
-    frozen.shift(timedelta(hours=1))
-    assert send_daily_digests()["sent"] == 1
-    assert "Expired: 1" in mail.outbox[-1].body and "Unlicensed" not in mail.outbox[-1].body
-    assert Client.objects.count() == 2

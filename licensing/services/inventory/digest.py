@@ -27,15 +27,21 @@ def _link(organisation: Organisation) -> str:
 
 
 def newly_flagged(organisation_id: int, since: datetime, until: datetime) -> dict[str, int]:
-    """Flag changes into a non-OK flag in the window, by new flag (history rows, index-backed)."""
+    """Clients newly flagged in the window, by flag: each client once, under the flag of its
+    latest change in the window, and only if that flag is not OK (history rows, index-backed).
+    A client that changed twice, or whose change was recorded twice, is one client."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT to_flag, count(*) FROM licensing_clientflagchange
-            WHERE organisation_id = %s AND changed_at > %s AND changed_at <= %s AND to_flag <> 'ok'
+            SELECT to_flag, count(*) FROM (
+                SELECT DISTINCT ON (client_id) to_flag FROM licensing_clientflagchange
+                WHERE organisation_id = %s AND changed_at > %s AND changed_at <= %s
+                ORDER BY client_id, changed_at DESC, id DESC
+            ) latest
+            WHERE to_flag <> %s
             GROUP BY to_flag
             """,
-            [organisation_id, since, until],
+            [organisation_id, since, until, ComplianceFlag.OK.value],
         )
         return dict(cursor.fetchall())
 

@@ -179,16 +179,11 @@ def test_ingest_is_throttled_per_token(client, org, agent_headers, monkeypatch):
     assert codes == [200, 200, 429]
 
 
-def test_the_sweep_is_queued_after_the_ingest_commits(
-    client, org, agent_headers, django_capture_on_commit_callbacks, monkeypatch
-):
-    from licensing import tasks
+def test_the_sweep_is_queued_in_the_ingests_own_transaction(client, org, agent_headers):
+    from tests.outbox import queued
 
-    queued = []
-    monkeypatch.setattr(tasks.sweep_after_ingest, "delay", lambda *a: queued.append(a))
-    with django_capture_on_commit_callbacks(execute=True):
-        post(client, batch(1), **agent_headers)
-    assert queued == [(org.pk,)]
+    post(client, batch(1), **agent_headers)
+    assert queued("licensing.inventory.sweep_after_ingest") == [[org.pk]]
 
 
 def _other_transaction():
@@ -209,15 +204,13 @@ def _ingest_while(other, org, actor, record):
 
     from django.db import connections
 
-    from licensing.services import inventory
+    from licensing.services.inventory.ingest import ingest_records
 
     outcome = {}
 
     def ingest():
         try:
-            outcome["result"] = inventory.ingest_records(
-                actor=actor, organisation=org, records=[record]
-            )
+            outcome["result"] = ingest_records(actor=actor, organisation=org, records=[record])
         finally:
             connections["default"].close()
 
@@ -231,6 +224,8 @@ def _ingest_while(other, org, actor, record):
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
         ).fetchone()[0]
+    if not waiting:
+        other.close()  # rolled back: the flush after the test must not wait for it
     assert waiting, "the ingest should wait for the other transaction"
     other.commit()
     other.close()
@@ -260,8 +255,8 @@ def test_a_client_created_by_a_concurrent_ingest_is_updated_not_duplicated(org, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_client_deleted_while_its_report_is_merged_is_brought_back_by_the_report(org, admin_user):
-    """The merge found the client; another transaction deletes it before the write. The report
-    must not vanish while the answer says "updated": the client is written again."""
+    """Another transaction deletes the client while the ingest waits to lock it. The report must
+    not vanish: the client is written again, and the answer says so ("created")."""
     from tests import factories
 
     client = factories.ClientFactory(
@@ -277,7 +272,7 @@ def test_a_client_deleted_while_its_report_is_merged_is_brought_back_by_the_repo
         "last_renewal_at": "2026-11-01T08:00:00Z",
     }
     result = _ingest_while(other, org, admin_user, record)
-    assert (result.run.updated, result.run.rejected) == (1, 0)
+    assert (result.run.created, result.run.updated, result.run.rejected) == (1, 0, 0)
     back = Client.objects.get(organisation=org, hostname="pc-gone")
     assert back.pk != client.pk
     assert back.license_status == 1 and back.last_renewal_at is not None

@@ -1,0 +1,149 @@
+"""Import runs: who may start one, its history row and audit entry, refused inputs, and the
+rejection report of the records it did not take."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from licensing import policy
+from licensing.models import ImportRun, ImportStatus, Organisation
+from licensing.services import audit
+from licensing.services.errors import DomainError
+
+
+class ImportRefused(DomainError):
+    """The whole input was refused; nothing was written."""
+
+    code = "import_refused"
+
+
+def new_run(
+    *,
+    organisation: Organisation,
+    actor: Any,
+    source: str,
+    filename: str,
+    started_at: datetime,
+    status: str = ImportStatus.DONE,
+) -> ImportRun:
+    user = actor if getattr(actor, "pk", None) and not isinstance(actor, str) else None
+    return ImportRun.objects.create(
+        organisation=organisation,
+        source=source,
+        status=status,
+        actor=user,
+        actor_label=audit.actor_label(actor)[:150],
+        filename=filename[:255],
+        started_at=started_at,
+    )
+
+
+def finish_run(run: ImportRun, *, ip_address: str | None, action: str = "inventory.import") -> None:
+    run.finished_at = timezone.now()
+    run.save()
+    audit.record(
+        action=action,
+        actor=run.actor or run.actor_label,
+        label=run.actor_label,
+        organisation=run.organisation_id,
+        obj=run,
+        changes={
+            "source": run.source,
+            "status": run.status,
+            "filename": run.filename,
+            "received": run.received,
+            "created": run.created,
+            "updated": run.updated,
+            "unchanged": run.unchanged,
+            "rejected": run.rejected,
+            **({"message": run.message[:300]} if run.message else {}),
+        },
+        ip_address=ip_address,
+    )
+
+
+def refuse(
+    *,
+    actor: Any,
+    organisation: Organisation,
+    source: str,
+    filename: str,
+    reason: str,
+    started_at: datetime | None = None,
+    ip_address: str | None = None,
+    raw: str = "",
+) -> ImportRun:
+    """Record a refused input in the history (nothing else is written)."""
+    with transaction.atomic():
+        run = new_run(
+            organisation=organisation,
+            actor=actor,
+            source=source,
+            filename=filename,
+            started_at=started_at or timezone.now(),
+            status=ImportStatus.REFUSED,
+        )
+        run.message = reason
+        if raw:
+            run.rejected = 1
+            with connection.cursor() as cursor:
+                write_rejections(cursor, run, [(1, "", reason, raw)])
+        finish_run(run, ip_address=ip_address, action="inventory.import_refused")
+    return run
+
+
+def require_ingest(actor: Any, organisation: Organisation) -> None:
+    """Agent tokens may post inventory for their own organisation; people need MANAGE_CLIENTS;
+    a string actor ("cli") is the server itself (management commands)."""
+    if isinstance(actor, str):
+        return
+    token = getattr(actor, "token", None)
+    if token is not None:
+        if token.scope == "agent" and token.organisation_id == organisation.pk:
+            return
+        raise policy.PermissionDenied("This token may not post inventory.")
+    policy.require(actor, policy.Action.MANAGE_CLIENTS, organisation)
+
+
+def write_rejections(cursor: Any, run: ImportRun, rejections: Iterable[tuple]) -> None:
+    with cursor.copy(
+        "COPY licensing_importrejection (run_id, position, hostname, reason, raw) FROM STDIN"
+    ) as copy:
+        for position, hostname, reason, raw in rejections:
+            # PostgreSQL text cannot hold NUL; a rejected row may contain anything.
+            copy.write_row(
+                (
+                    run.pk,
+                    position,
+                    hostname[:253].replace("\x00", "\\0"),
+                    reason[:500].replace("\x00", "\\0"),
+                    (raw or "")[:1000].replace("\x00", "\\0"),
+                )
+            )
+
+
+def rejected_rows_csv(run: ImportRun) -> Iterable[bytes]:
+    """The run's rejection report as CSV, streamed from PostgreSQL with COPY."""
+    with (
+        connection.cursor() as cursor,
+        # The raw psycopg cursor: Django's debug wrapper (DEBUG=1) has a narrower copy().
+        cursor.cursor.copy(
+            """
+            COPY (SELECT position AS line_or_index,
+                         -- a leading = + - @ would run as a formula in a spreadsheet
+                         CASE WHEN hostname ~ '^[=+@\t\r-]' THEN '''' || hostname ELSE hostname END,
+                         CASE WHEN reason ~ '^[=+@\t\r-]' THEN '''' || reason ELSE reason END,
+                         CASE WHEN raw ~ '^[=+@\t\r-]' THEN '''' || raw ELSE raw END AS raw
+                  FROM licensing_importrejection WHERE run_id = %s ORDER BY position, id)
+            TO STDOUT WITH (FORMAT csv, HEADER)
+            """,
+            [run.pk],
+        ) as copy,
+    ):
+        for chunk in copy:
+            yield bytes(chunk)

@@ -1,0 +1,47 @@
+"""The organisation settings page: its admins edit the at-risk days."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from licensing import policy
+from licensing.forms.organisation import OrganisationSettingsForm
+from licensing.scoping import resolve_organisation
+from licensing.services import audit
+from licensing.services.errors import DomainError
+from licensing.services.organisation import update_organisation_settings
+
+
+@login_required
+def organisation_settings(request: HttpRequest) -> HttpResponse:
+    # `?organisation=<slug>` of an organisation the user is not in: 404; not an admin: 403.
+    org = resolve_organisation(request, policy.Action.MANAGE_ORGANISATION)
+    form = OrganisationSettingsForm(
+        request.POST or None, initial={"at_risk_days": org.at_risk_days}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            _org, result = update_organisation_settings(
+                actor=request.user,
+                organisation=org,
+                at_risk_days=form.cleaned_data["at_risk_days"],
+                ip_address=audit.client_ip(request),
+            )
+        except DomainError as exc:
+            exc.apply_to_form(form)
+        else:
+            if result is None:
+                messages.info(request, "Nothing changed.")
+            else:
+                messages.success(
+                    request,
+                    f"Saved. Clients re-flagged: {result.changed:,} rewritten, "
+                    f"{result.flagged:,} flag changes.",
+                )
+            return redirect(request.get_full_path())
+    return render(
+        request, "licensing/organisation_settings.html", {"form": form, "organisation": org}
+    )
