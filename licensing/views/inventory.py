@@ -11,11 +11,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.exports import ExportColumn, export_response
+from licensing.exports import export_response
 from licensing.forms.inventory import CsvImportForm, EventsImportForm
-from licensing.models import ImportRejection, ImportRun, ImportStatus
+from licensing.models import ImportRun, ImportStatus
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
+from licensing.services.inventory import runs
 from licensing.services.inventory.csv_import import import_csv
 from licensing.services.inventory.events import import_kms_events
 from licensing.services.inventory.records import FIELDS
@@ -24,12 +25,6 @@ from licensing.views.htmx import render_page_or_partial
 PAGE_SIZE = 50
 
 # The rejected-rows report of an import run: where each rejected row was and why.
-REJECTION_EXPORT_COLUMNS = [
-    ExportColumn("line_or_index", "position"),
-    ExportColumn("hostname", "hostname"),
-    ExportColumn("reason", "reason"),
-    ExportColumn("raw", "raw"),
-]
 
 
 def _history(request: HttpRequest, org) -> tuple[list[ImportRun], int | None]:  # type: ignore[no-untyped-def]
@@ -143,8 +138,8 @@ def import_rejections_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return export_response(
         request,
         name="import-rejections",
-        queryset=ImportRejection.objects.filter(run=run).order_by("position", "id"),
-        columns=REJECTION_EXPORT_COLUMNS,
+        queryset=runs.rejections_of(run),
+        columns=runs.REJECTION_COLUMNS,
         organisation=run.organisation,
         obj=run,
     )

@@ -3,15 +3,17 @@ rejection report of the records it did not take."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from licensing import policy
-from licensing.models import ImportRun, ImportStatus, Organisation
+from licensing.exports import ExportColumn, copy_sql, stream_copy
+from licensing.models import ImportRejection, ImportRun, ImportStatus, Organisation
 from licensing.services import audit
 from licensing.services.errors import DomainError
 
@@ -127,23 +129,19 @@ def write_rejections(cursor: Any, run: ImportRun, rejections: Iterable[tuple]) -
             )
 
 
-def rejected_rows_csv(run: ImportRun) -> Iterable[bytes]:
-    """The run's rejection report as CSV, streamed from PostgreSQL with COPY."""
-    with (
-        connection.cursor() as cursor,
-        # The raw psycopg cursor: Django's debug wrapper (DEBUG=1) has a narrower copy().
-        cursor.cursor.copy(
-            """
-            COPY (SELECT position AS line_or_index,
-                         -- a leading = + - @ would run as a formula in a spreadsheet
-                         CASE WHEN hostname ~ '^[=+@\t\r-]' THEN '''' || hostname ELSE hostname END,
-                         CASE WHEN reason ~ '^[=+@\t\r-]' THEN '''' || reason ELSE reason END,
-                         CASE WHEN raw ~ '^[=+@\t\r-]' THEN '''' || raw ELSE raw END AS raw
-                  FROM licensing_importrejection WHERE run_id = %s ORDER BY position, id)
-            TO STDOUT WITH (FORMAT csv, HEADER)
-            """,
-            [run.pk],
-        ) as copy,
-    ):
-        for chunk in copy:
-            yield bytes(chunk)
+# The rejection report: the same columns on the page's export and from `import_inventory`.
+REJECTION_COLUMNS = [
+    ExportColumn("line_or_index", "position"),
+    ExportColumn("hostname", "hostname"),
+    ExportColumn("reason", "reason"),
+    ExportColumn("raw", "raw"),
+]
+
+
+def rejections_of(run: ImportRun) -> QuerySet[ImportRejection]:
+    return ImportRejection.objects.filter(run=run).order_by("position", "id")
+
+
+def rejected_rows_csv(run: ImportRun) -> Iterator[bytes]:
+    """The run's rejection report as CSV, through the one COPY path of licensing.exports."""
+    return stream_copy(*copy_sql(rejections_of(run), REJECTION_COLUMNS))
