@@ -8,8 +8,8 @@ compliance rules, inserts or updates only rows where something changed, and writ
 history. Nothing is read into Python row by row; a failure rolls everything back.
 
 Concurrency: before the merge, the batch's stored clients are locked (FOR NO KEY UPDATE, in
-hostname order, so two ingests never deadlock) and their ids kept; the merge then starts from a
-snapshot taken after those locks, i.e. from the latest committed state of every client it
+hostname order, so two ingests never deadlock) and copied as they are under the lock; the merge
+reads those copies, i.e. the latest committed state of every client it
 updates. New clients are inserted in hostname order with ON CONFLICT DO NOTHING: when another
 ingest created one of them meanwhile, nothing stale is written; the attempt is rolled back to its
 savepoint and run again, and finds that client among the stored ones. So dates never go
@@ -83,8 +83,8 @@ def create_stage(cursor: Any) -> None:
             last_renewal_at timestamptz, reactivation_required boolean, seen_at timestamptz
         ) ON COMMIT DROP;
         DROP TABLE IF EXISTS pg_temp.inventory_locked;
-        CREATE TEMP TABLE inventory_locked (hostname text NOT NULL, id bigint NOT NULL)
-            ON COMMIT DROP
+        -- The batch's stored clients as they are while this transaction holds their locks.
+        CREATE TEMP TABLE inventory_locked (LIKE licensing_client) ON COMMIT DROP
         """
     )
 
@@ -147,8 +147,7 @@ WITH s AS (
             OR COALESCE(s.seen_at, %(now)s) >= c.last_seen_at) AS fresh
     -- Only the clients LOCK_SQL locked: their rows are the latest committed ones. A client that
     -- appeared since is taken as new, and its insert below finds the conflict.
-    FROM s LEFT JOIN inventory_locked l ON l.hostname = s.hostname
-    LEFT JOIN licensing_client c ON c.id = l.id
+    FROM s LEFT JOIN inventory_locked c ON c.hostname = s.hostname
 ), m AS MATERIALIZED (
     -- Materialised: the rules below refer to each merged value many times; inlined, every
     -- reference would repeat its CASE (slower to plan and to run).
@@ -264,8 +263,8 @@ SELECT idx, hostname, winner FROM (
 # organisation, so this is the order of the (organisation, hostname) key). NO KEY UPDATE is what
 # the UPDATE below takes anyway; it leaves foreign-key checks of other tables unblocked.
 LOCK_SQL = """
-INSERT INTO inventory_locked (hostname, id)
-SELECT c.hostname, c.id FROM licensing_client c
+INSERT INTO inventory_locked
+SELECT c.* FROM licensing_client c
 WHERE c.organisation_id = %(org)s AND c.hostname IN (SELECT hostname FROM inventory_stage)
 ORDER BY c.hostname
 FOR NO KEY UPDATE OF c
