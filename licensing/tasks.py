@@ -91,6 +91,16 @@ def sweep_after_ingest(organisation_id: int) -> dict[str, Any]:
     return sweep.summary(result)
 
 
+@task("licensing.inventory.resweep_organisation")
+def resweep_organisation(organisation_id: int) -> dict[str, Any]:
+    """After an organisation's at-risk days changed: re-flag all of its clients (idempotent: a
+    second run writes nothing)."""
+    result = sweep.sweep(
+        organisation_id=organisation_id, full=True, wait=True, changed_by="sweep:settings"
+    )
+    return sweep.summary(result)
+
+
 @task("licensing.inventory.send_compliance_digests")
 def send_compliance_digests() -> dict[str, int]:
     """Once a day (safe to run more often: each organisation gets one digest per day)."""

@@ -17,6 +17,7 @@ def queued(task_name: str | None = None) -> list[list[Any]]:
 
 def run_messages(rows: list[OutboxMessage]) -> list[tuple[str, list[Any]]]:
     """Run these messages' tasks here, as a worker would, and delete them."""
+    import licensing.tasks  # noqa: F401  (registers every task, as a worker's start does)
     from portal.celery import app
 
     ran = []

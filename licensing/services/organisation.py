@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from licensing import policy
-from licensing.models import Organisation
-from licensing.services import audit
+from licensing.models import Client, Organisation
+from licensing.services import audit, outbox
 from licensing.services.errors import InvalidInput
 from licensing.services.inventory.sweep import SweepResult, sweep
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    organisation: Organisation
+    changed: bool
+    # The re-flag done in the request (small organisations), or None when it was queued.
+    sweep: SweepResult | None = None
+    queued: bool = False
 
 
 def update_organisation_settings(
@@ -20,11 +31,13 @@ def update_organisation_settings(
     organisation: Organisation,
     at_risk_days: int,
     ip_address: str | None = None,
-) -> tuple[Organisation, SweepResult | None]:
+) -> SettingsChange:
     """Change the organisation's at-risk days (how long before a KMS client's 180-day validity
     ends it is flagged "at risk"), audit the change and re-flag the organisation's clients at
-    once, in the same transaction: the page that answers already shows the new flags. Returns
-    the organisation and the sweep's result (None when nothing changed)."""
+    once. Up to ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS clients that happens in the same
+    transaction, so the page that answers already shows the new flags; a larger organisation's
+    full re-flag (minutes at 600,000 clients, holding the sweep lock that ingests wait for) is
+    queued through the outbox in the same transaction and runs on a worker right away."""
     policy.require(actor, policy.Action.MANAGE_ORGANISATION, organisation)
     with transaction.atomic():
         # NO KEY UPDATE: ingests keep inserting rows that refer to the organisation meanwhile.
@@ -39,7 +52,7 @@ def update_organisation_settings(
             messages = [m for msgs in exc.message_dict.values() for m in msgs]
             raise InvalidInput(field_errors={"at_risk_days": messages}) from None
         if at_risk_days == old:
-            return org, None
+            return SettingsChange(organisation=org, changed=False)
         org.save(update_fields=["at_risk_days"])
         audit.record(
             action="organisation.settings_changed",
@@ -51,11 +64,17 @@ def update_organisation_settings(
         )
         # Every KMS client's at-risk threshold and recheck time move: recompute all of this
         # organisation's clients (set-based), waiting for ingests that hold the sweep lock.
-        result = sweep(
-            organisation_id=org.pk,
-            full=True,
-            wait=True,
-            changed_by=f"user:{audit.actor_label(actor)}"[:150],
-        )
+        limit = settings.ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS
+        if Client.objects.filter(organisation=org)[: limit + 1].count() > limit:
+            outbox.enqueue("licensing.inventory.resweep_organisation", org.pk)
+            change = SettingsChange(organisation=org, changed=True, queued=True)
+        else:
+            result = sweep(
+                organisation_id=org.pk,
+                full=True,
+                wait=True,
+                changed_by=f"user:{audit.actor_label(actor)}"[:150],
+            )
+            change = SettingsChange(organisation=org, changed=True, sweep=result)
     organisation.at_risk_days = org.at_risk_days
-    return org, result
+    return change

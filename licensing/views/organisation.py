@@ -24,7 +24,7 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            _org, result = update_organisation_settings(
+            change = update_organisation_settings(
                 actor=request.user,
                 organisation=org,
                 at_risk_days=form.cleaned_data["at_risk_days"],
@@ -33,13 +33,20 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             exc.apply_to_form(form)
         else:
-            if result is None:
+            if not change.changed:
                 messages.info(request, "Nothing changed.")
+            elif change.queued:
+                messages.success(
+                    request,
+                    "Saved. This organisation's clients are being re-flagged in the background; "
+                    "the client list shows the new flags within a few minutes.",
+                )
             else:
                 messages.success(
                     request,
-                    f"Saved. Clients re-flagged: {result.changed:,} rewritten, "
-                    f"{result.flagged:,} flag changes.",
+                    "Saved and applied at once. Clients whose flag changed: "
+                    f"{change.sweep.flagged:,}; with a new flag, deadline or recheck time: "
+                    f"{change.sweep.changed:,}.",
                 )
             return redirect(request.get_full_path())
     return render(

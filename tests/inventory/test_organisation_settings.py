@@ -47,7 +47,9 @@ def test_an_admin_saves_and_the_clients_are_re_flagged_at_once(
     assert change.changed_by == f"user:{admin_user.username}"
     event = AuditEvent.objects.get(action="organisation.settings_changed")
     assert event.changes == {"at_risk_days": [30, 40]} and event.organisation_id == org.pk
-    assert "re-flagged" in as_admin.get(URL).content.decode()
+    assert "Saved and applied at once. Clients whose flag changed: 1;" in (
+        as_admin.get(URL).content.decode()
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "180", "-3", "many", ""])
@@ -69,8 +71,8 @@ def test_the_range_error_names_the_field(org, admin_user):
 
 
 def test_saving_the_same_value_writes_nothing(org, admin_user):
-    _org, result = update_organisation_settings(actor=admin_user, organisation=org, at_risk_days=30)
-    assert result is None
+    change = update_organisation_settings(actor=admin_user, organisation=org, at_risk_days=30)
+    assert not change.changed and change.sweep is None and not change.queued
     assert not AuditEvent.objects.filter(action="organisation.settings_changed").exists()
 
 
@@ -94,3 +96,23 @@ def test_an_outsider_naming_the_organisation_gets_404(as_outsider, org):
 def test_the_admin_menu_links_the_page_for_admins_only(as_admin, as_manager):
     assert URL.encode() in as_admin.get(reverse("licensing:home")).content
     assert URL.encode() not in as_manager.get(reverse("licensing:home")).content
+
+
+def test_a_large_organisations_reflag_is_queued_in_the_same_transaction(
+    renewed_145_days_ago, make_client, org, admin_user, settings
+):
+    """Above ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS the request does not hold the sweep lock
+    for minutes: the re-flag is an outbox message written with the change, and it applies the
+    new days when a worker runs it."""
+    from tests.outbox import queued, run_outbox
+
+    settings.ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS = 1
+    make_client(license_status=1)  # a second client: above the limit
+    change = update_organisation_settings(actor=admin_user, organisation=org, at_risk_days=40)
+    assert change.changed and change.queued and change.sweep is None
+    assert queued("licensing.inventory.resweep_organisation") == [[org.pk]]
+    renewed_145_days_ago.refresh_from_db()
+    assert renewed_145_days_ago.compliance_flag == "ok"  # not yet: no worker has run it
+    assert run_outbox() == [("licensing.inventory.resweep_organisation", [org.pk])]
+    renewed_145_days_ago.refresh_from_db()
+    assert renewed_145_days_ago.compliance_flag == "at_risk"
