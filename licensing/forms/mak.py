@@ -11,7 +11,6 @@ from licensing.models import (
     MakKey,
     MakKeyStatus,
     MakPool,
-    RequestStatus,
 )
 from licensing.services.mak.vault import MAX_IMPORT_BYTES, MAX_KEY_ACTIVATIONS
 
@@ -154,12 +153,3 @@ class DecisionForm(forms.Form):
 
 class GrantForm(forms.Form):
     reference = forms.CharField(max_length=120, label="Microsoft's reference")
-
-
-class RequestFilterForm(forms.Form):
-    """The request list's and the request export's one filter (an unknown status is an error,
-    never a silently wider list)."""
-
-    status = forms.ChoiceField(
-        choices=[("", "Every status"), *RequestStatus.choices], required=False, label="Status"
-    )

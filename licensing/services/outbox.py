@@ -126,7 +126,8 @@ def _publish_locked(rows: list[OutboxMessage], *, now: datetime) -> int:
     if sent:
         OutboxMessage.objects.filter(pk__in=sent).delete()
     if error is not None:
-        failed = [row for row in rows if row.pk not in set(sent)]
+        sent_ids = set(sent)
+        failed = [row for row in rows if row.pk not in sent_ids]
         # The error's class only: its text may carry a broker URL, and args are never logged.
         log.warning(
             "outbox: broker unavailable (%s); %d message(s) wait for the next publish",

@@ -23,6 +23,7 @@ from licensing.exports import (
     invalid_filter_response,
     token_aware,
 )
+from licensing.filters import ActivationRequestFilterSet
 from licensing.forms.mak import (
     ActivationRequestForm,
     BlockForm,
@@ -35,7 +36,6 @@ from licensing.forms.mak import (
     PoolForm,
     PoolSettingsForm,
     RecordActivationForm,
-    RequestFilterForm,
 )
 from licensing.models import (
     ActivationRequest,
@@ -460,18 +460,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "pool__edition", "requested_by", "decided_by", "key"
         ),
     )
-    filter_form = RequestFilterForm(request.GET)
-    errors = filter_errors(filter_form)
-    status = "" if errors else filter_form.cleaned_data["status"]
-    if errors:
-        qs = qs.none()
-    elif status:
-        qs = qs.filter(status=status)
-    page = request_paginator.paginate(request, qs)
+    filterset = ActivationRequestFilterSet(request.GET, queryset=qs, request=request)
+    errors = filter_errors(filterset)
+    status = "" if errors else filterset.form.cleaned_data.get("status") or ""
+    page = request_paginator.paginate(request, qs.none() if errors else filterset.qs)
     context = {
         "page": page,
         "status": status,
-        "filter_form": filter_form,
+        "filter_form": filterset.form,
         "filter_errors": errors,
     }
     return render_page_or_partial(
@@ -662,16 +658,17 @@ def key_export(request: HttpRequest) -> HttpResponse:
 def request_export(request: HttpRequest) -> HttpResponse:
     """Extra-activation requests with their decisions (CSV)."""
     org = resolve_organisation(request, policy.Action.EXPORT)
-    filter_form = RequestFilterForm(request.GET)
-    if (refused := invalid_filter_response(filter_form)) is not None:
+    filterset = ActivationRequestFilterSet(
+        request.GET,
+        queryset=ActivationRequest.objects.for_organisation(org).order_by("-requested_at", "-id"),
+        request=request,
+    )
+    if (refused := invalid_filter_response(filterset)) is not None:
         return refused
-    qs = ActivationRequest.objects.for_organisation(org).order_by("-requested_at", "-id")
-    if status := filter_form.cleaned_data["status"]:
-        qs = qs.filter(status=status)
     return export_response(
         request,
         name="activation-requests",
-        queryset=qs,
+        queryset=filterset.qs,
         columns=REQUEST_EXPORT_COLUMNS,
         organisation=org,
     )
