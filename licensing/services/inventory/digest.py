@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from licensing.models import ComplianceDigest, ComplianceFlag, Organisation, Role
 from licensing.querysets import member_emails
-from licensing.services import audit
+from licensing.services import audit, notify
 
 LABELS = dict(ComplianceFlag.choices)
 
@@ -72,21 +71,25 @@ def send_daily_digests(*, now: datetime | None = None) -> dict[str, int]:
                     counts=counts,
                     recipients=len(recipients),
                 )
-                if recipients:
-                    total = sum(counts.values())
-                    lines = [
-                        f"{LABELS.get(flag, flag)}: {n:,}"
-                        for flag, n in sorted(counts.items(), key=lambda kv: -kv[1])
-                    ]
-                    send_mail(
-                        f"[Volume Licensing] {org.name}: {total:,} client(s) newly flagged",
-                        "Clients newly flagged since the last digest "
-                        f"({since:%Y-%m-%d %H:%M} UTC):\n\n"
-                        + "\n".join(lines)
-                        + f"\n\nSee them in the portal: {_link(org)}\n",
-                        settings.DEFAULT_FROM_EMAIL,
-                        recipients,
-                    )
+                total = sum(counts.values())
+                lines = [
+                    (LABELS.get(flag, flag), f"{n:,}")
+                    for flag, n in sorted(counts.items(), key=lambda kv: -kv[1])
+                ]
+                # The day's claim above is the once-guarantee; the key only names the message.
+                notify.notify(
+                    "inventory.digest",
+                    once_key=f"inventory.digest:{org.pk}:{day.isoformat()}",
+                    organisation_id=org.pk,
+                    recipients=recipients,
+                    context={
+                        "organisation": org,
+                        "total": f"{total:,}",
+                        "lines": lines,
+                        "since": since,
+                        "url": _link(org),
+                    },
+                )
                 audit.record(
                     action="compliance.digest_sent",
                     actor="celery",

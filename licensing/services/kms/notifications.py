@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.core.mail import send_mail
-
 from licensing.models import HostPoll, HostState, Role
 from licensing.querysets import member_emails
-from licensing.services import outbox
+from licensing.services import notify
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +26,21 @@ def notify_state_change(*, poll_id: int, previous: str) -> int:
     label = HostState(poll.state).label
     was = HostState(previous).label if previous in HostState.values else previous
     reason = poll.error.split("\n", 1)[0] if poll.error else host.state_reason
-    url = f"{settings.PORTAL_BASE_URL.rstrip('/')}/kms/hosts/{host.pk}/"
-    body = (
-        f"KMS host {host.fqdn} ({host.organisation.name}) is now: {label}.\n"
-        f"Before: {was}.\n\n{reason}\n\n"
-        f"{_ADVICE.get(poll.state, '')}\n\nHost page: {url}\n"
-        "You get one email per change of state, not one per poll.\n"
-    )
-
-    def send() -> int:
-        send_mail(f"[KMS] {host.fqdn}: {label}", body, None, recipients)
-        return len(recipients)
-
     try:
-        return outbox.send_once(f"kms.state_change:{poll.pk}", send)
+        return notify.notify(
+            "kms.state_change",
+            once_key=f"kms.state_change:{poll.pk}",
+            organisation_id=host.organisation_id,
+            recipients=recipients,
+            context={
+                "host": host,
+                "label": label,
+                "was": was,
+                "reason": reason,
+                "advice": _ADVICE.get(poll.state, ""),
+                "url": notify.portal_url("licensing:host_detail", host.pk),
+            },
+        )
     except Exception:  # the state is stored; a mail outage must not fail anything else
         log.exception("could not email the state change of KMS host %s", host.pk)
         return 0

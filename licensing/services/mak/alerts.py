@@ -14,15 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from licensing.models import ActivationRequest, MakPool, RequestStatus, Role
 from licensing.querysets import member_emails
-from licensing.services import audit, outbox
+from licensing.services import audit, notify, outbox
 from licensing.services.mak.forecast import forecast_pools
 
 _STATE_SQL = """
@@ -77,21 +74,6 @@ def update_low_water_state(*, pool_ids: Iterable[int] | None = None) -> LowWater
     return LowWaterResult(crossed=crossed, rearmed=rearmed)
 
 
-def _mail_once(key: str, subject: str, body: str, to: list[str]) -> int:
-    """Send the e-mail unless the notification `key` was sent already; the number of
-    recipients, or 0 for a duplicate."""
-
-    def send() -> int:
-        send_mail(subject, body, None, to)
-        return len(to)
-
-    return outbox.send_once(key, send)
-
-
-def _url(name: str, *args: int) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + reverse(name, args=args)
-
-
 def notify_low_water(*, pool_id: int) -> int:
     """E-mail the organisation's admins that the pool is below its low-water mark. Does
     nothing if the pool has been re-armed meanwhile. Returns the number of recipients."""
@@ -100,25 +82,17 @@ def notify_low_water(*, pool_id: int) -> int:
     if not forecasts:
         return 0
     f = forecasts[0]
-    to = member_emails(f.pool.organisation_id, Role.ADMIN)
-    if not to:
-        return 0
-    runs_out = (
-        f"At the current rate ({f.burn_per_day:g} a day) it runs out on {f.runs_out_on:%d %b %Y}."
-        if f.runs_out_on
-        else "Nothing was activated from it in the last 30 days."
-    )
     # One e-mail per crossing: the crossing is identified by the time it was claimed.
-    return _mail_once(
-        f"mak.low_water:{f.pool.pk}:{f.pool.low_water_alerted_at.isoformat()}",
-        f"[Licensing] {f.pool.edition} MAK pool is low: {f.remaining} activations left",
-        f"The {f.pool.edition} MAK pool of {f.pool.organisation} has {f.remaining} activations "
-        f"left (low-water mark {f.pool.low_water_mark}; {f.used} of {f.limit} used).\n"
-        f"{runs_out}\n\n"
-        f"Request extra activations from Microsoft through the portal:\n"
-        f"{_url('licensing:pool_detail', f.pool.pk)}\n\n"
-        "You get this e-mail once each time the pool falls below the mark.",
-        to,
+    return notify.notify(
+        "mak.low_water",
+        once_key=f"mak.low_water:{f.pool.pk}:{f.pool.low_water_alerted_at.isoformat()}",
+        organisation_id=f.pool.organisation_id,
+        recipients=member_emails(f.pool.organisation_id, Role.ADMIN),
+        context={
+            "forecast": f,
+            "burn_per_day": f"{f.burn_per_day:g}",
+            "url": notify.portal_url("licensing:pool_detail", f.pool.pk),
+        },
     )
 
 
@@ -135,16 +109,12 @@ def notify_request_created(*, request_id: int) -> int:
         for e in member_emails(req.pool.organisation_id, Role.MANAGER)
         if e != req.requested_by.email
     ]
-    if not to:
-        return 0
-    return _mail_once(
-        f"mak.request_created:{req.pk}",
-        f"[Licensing] Approval needed: {req.quantity} extra {req.product_name} activations",
-        f"{req.requested_by.get_username()} asks for {req.quantity} extra MAK activations for "
-        f"{req.product_name} (key …{req.key_last5}) in {req.pool.organisation}.\n\n"
-        f"Justification: {req.justification}\n\n"
-        f"Approve or reject it in the approvals queue:\n{_url('licensing:approval_queue')}",
-        to,
+    return notify.notify(
+        "mak.request_created",
+        once_key=f"mak.request_created:{req.pk}",
+        organisation_id=req.pool.organisation_id,
+        recipients=to,
+        context={"req": req, "url": notify.portal_url("licensing:approval_queue")},
     )
 
 
@@ -157,21 +127,16 @@ def notify_request_decided(*, request_id: int) -> int:
     )
     if req is None or not req.requested_by.email or req.status == RequestStatus.CANCELLED:
         return 0
-    verdict = "approved" if req.status == RequestStatus.APPROVED else "rejected"
-    next_step = (
-        "The extra activations are now on the pool. File the request with Microsoft "
-        "(the portal shows the fields their form asks for) and record Microsoft's reference "
-        "when they confirm it."
-        if req.status == RequestStatus.APPROVED
-        else "Nothing changed on the pool."
-    )
-    return _mail_once(
-        f"mak.request_decided:{req.pk}",
-        f"[Licensing] Your request for {req.quantity} {req.product_name} activations was {verdict}",
-        f"{req.decided_by.get_username() if req.decided_by else 'A manager'} {verdict} your "
-        f"request #{req.pk} for {req.quantity} extra activations of {req.product_name} "
-        f"(key …{req.key_last5}).\n"
-        + (f"Note: {req.decision_note}\n" if req.decision_note else "")
-        + f"\n{next_step}\n{_url('licensing:pool_detail', req.pool_id)}",
-        [req.requested_by.email],
+    approved = req.status == RequestStatus.APPROVED
+    return notify.notify(
+        "mak.request_decided",
+        once_key=f"mak.request_decided:{req.pk}",
+        organisation_id=req.pool.organisation_id,
+        recipients=[req.requested_by.email],
+        context={
+            "req": req,
+            "approved": approved,
+            "verdict": "approved" if approved else "rejected",
+            "url": notify.portal_url("licensing:pool_detail", req.pool_id),
+        },
     )
