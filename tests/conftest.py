@@ -217,3 +217,34 @@ def private_redis(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+# --- Session end --------------------------------------------------------------------------------
+# A real worker's thread, or a server a test started, may leave a connection to the test database
+# open after the thread is gone; pytest-django could then not drop the database ("being accessed
+# by other users"). Runs after every test of this process and before the database is dropped.
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_test_database_connections(django_db_setup):
+    yield
+    import psycopg
+    from django.db import connection
+
+    db = connection.settings_dict
+    connection.close()
+    # A fresh connection to the maintenance database: the test's own may be a dead one (a fault
+    # test restarted a server under it).
+    with psycopg.connect(
+        dbname="postgres",
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        autocommit=True,
+    ) as maintenance:
+        maintenance.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [db["NAME"]],
+        )
