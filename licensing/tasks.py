@@ -60,6 +60,12 @@ def publish_outbox() -> dict[str, int]:
     return outbox.publish_due().as_dict()
 
 
+@task("licensing.outbox.prune_sent_notifications")
+def prune_sent_notifications() -> int:
+    """Nightly: forget notification claims older than the retention (idempotent)."""
+    return outbox.prune_sent_notifications()
+
+
 # --- fleet -----------------------------------------------------------------------------------
 
 

@@ -21,6 +21,10 @@ app.conf.beat_schedule = {
     "record-beat-heartbeat": {"task": "licensing.ops.record_heartbeat", "schedule": 60.0},
     # Messages the publish after commit could not send (broker down) are sent from here.
     "publish-outbox": {"task": "licensing.outbox.publish", "schedule": 30.0},
+    "prune-sent-notifications": {
+        "task": "licensing.outbox.prune_sent_notifications",
+        "schedule": crontab(hour=3, minute=15),
+    },
     # --- KMS hosts (polling) ---
     "kms-dispatch-due-host-polls": {"task": "licensing.kms.dispatch_due_polls", "schedule": 60.0},
     "kms-discover-srv-records": {"task": "licensing.kms.dispatch_dns_discovery", "schedule": 600.0},

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 HEAD_START = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=5)
 BATCH = 500
+# A notification's claim outlives every redelivery of the message that sent it (the outbox row
+# is gone once published; a broker redelivers within hours), then it is pruned.
+SENT_NOTIFICATION_RETENTION = timedelta(days=90)
 
 
 def enqueue(task_name: str, *args: Any) -> OutboxMessage:
@@ -170,3 +173,12 @@ def send_once(key: str, send: Callable[[], int]) -> int:
             )
             claimed = cursor.fetchone() is not None
         return send() if claimed else 0
+
+
+def prune_sent_notifications(*, now: datetime | None = None) -> int:
+    """Delete notification claims older than SENT_NOTIFICATION_RETENTION, in one statement;
+    returns the number deleted."""
+    cutoff = (now or timezone.now()) - SENT_NOTIFICATION_RETENTION
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM licensing_sentnotification WHERE sent_at < %s", [cutoff])
+        return cursor.rowcount

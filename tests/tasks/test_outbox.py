@@ -78,3 +78,17 @@ def test_a_notification_is_sent_once_and_a_failed_send_can_be_retried():
         outbox.send_once("test:2", broken)
     assert not SentNotification.objects.filter(key="test:2").exists()
     assert outbox.send_once("test:2", send) == 1
+
+
+@pytest.mark.django_db
+def test_notification_claims_are_pruned_after_the_retention_and_kept_before():
+    now = timezone.now()
+    old = now - outbox.SENT_NOTIFICATION_RETENTION - timedelta(minutes=1)
+    young = now - outbox.SENT_NOTIFICATION_RETENTION + timedelta(minutes=1)
+    SentNotification.objects.create(key="test:old", sent_at=old)
+    SentNotification.objects.create(key="test:young", sent_at=young)
+
+    assert outbox.prune_sent_notifications(now=now) == 1
+    assert outbox.prune_sent_notifications(now=now) == 0  # idempotent
+    assert list(SentNotification.objects.values_list("key", flat=True)) == ["test:young"]
+    assert outbox.send_once("test:young", lambda: 1) == 0  # a kept claim still blocks a resend
