@@ -110,7 +110,7 @@ class Entitlement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.edition}"
+        return f"{self.quantity} x {self.edition}"
 
 
 class LicencePosition(models.Model):

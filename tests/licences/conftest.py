@@ -59,7 +59,7 @@ def entitle(agreement, edition_name: str, quantity: int, *, downgrade: bool = Tr
 
 @pytest.fixture
 def position_data(org, other_org):
-    """Pro Plus 2024: 10 licences; installs 4 × 2024, 5 × 2021, 3 × 2019 (12: 2 short).
+    """Pro Plus 2024: 10 licences; installs 4 of 2024, 5 of 2021, 3 of 2019 (12: 2 short).
     Standard 2024: 5 licences, 2 installed (3 surplus; never covers Pro Plus).
     other_org: 100 Pro Plus 2019 installs and 1,000 licences (never seen from org)."""
     agreement = make_agreement(org)
