@@ -7,6 +7,7 @@ from django import forms
 from licensing.models import (
     MAX_REQUESTED_ACTIVATIONS,
     ActivationReason,
+    Agreement,
     Edition,
     MakKey,
     MakKeyStatus,
@@ -142,6 +143,22 @@ class ActivationRequestForm(forms.Form):
     def __init__(self, *args, pool: MakPool, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["key"].queryset = pool.keys.exclude(status=MakKeyStatus.BLOCKED).order_by("id")
+        # The agreement number is picked from the organisation's agreements; the pool's own
+        # number (entered before agreements were recorded) stays a choice.
+        numbers = [
+            (a.number, str(a))
+            for a in Agreement.objects.filter(organisation_id=pool.organisation_id).order_by(
+                "number"
+            )
+        ]
+        if pool.agreement_number and pool.agreement_number not in {n for n, _ in numbers}:
+            numbers.append((pool.agreement_number, pool.agreement_number))
+        if numbers:
+            self.fields["agreement_number"] = forms.ChoiceField(
+                label=self.fields["agreement_number"].label,
+                choices=[("", "Choose an agreement"), *numbers],
+                help_text="The organisation's agreements (recorded under Licences).",
+            )
         self.fields["key"].label_from_instance = lambda k: (
             f"…{k.last5} {k.label} ({k.activations_used}/{k.activation_limit} used)"
         )
