@@ -42,16 +42,17 @@ class PositionSummary:
 
 def summarise(organisation: Organisation | int) -> PositionSummary:
     """Totals of the position (the dashboard card): one aggregate over the same view."""
+    # Aliases differ from the view's columns: an alias named like a column would shadow it.
     totals = LicencePosition.objects.for_organisation(organisation).aggregate(
-        editions=Count("id"),
-        installed=Coalesce(Sum("installed"), 0),
-        licences=Coalesce(Sum("licences"), 0),
-        covered=Coalesce(Sum("covered"), 0),
-        shortfall=Coalesce(Sum("shortfall"), 0),
-        surplus=Coalesce(Sum("surplus"), 0),
-        under_licensed=Count("id", filter=Q(shortfall__gt=0)),
+        n_editions=Count("id"),
+        n_installed=Coalesce(Sum("installed"), 0),
+        n_licences=Coalesce(Sum("licences"), 0),
+        n_covered=Coalesce(Sum("covered"), 0),
+        n_shortfall=Coalesce(Sum("shortfall"), 0),
+        n_surplus=Coalesce(Sum("surplus"), 0),
+        n_under_licensed=Count("id", filter=Q(shortfall__gt=0)),
     )
-    return PositionSummary(**{k: int(v) for k, v in totals.items()})
+    return PositionSummary(**{k.removeprefix("n_"): int(v) for k, v in totals.items()})
 
 
 def shortfalls(organisation: Organisation | int) -> dict[str, int]:

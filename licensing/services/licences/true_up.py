@@ -22,6 +22,8 @@ from licensing.services.errors import ConflictError, InvalidInput
 
 
 def since(agreement: Agreement) -> dt.date:
+    """The last true-up date (installs after it count), else the agreement's start (installs
+    from it count)."""
     return agreement.last_true_up_on or agreement.starts_on
 
 
@@ -30,7 +32,10 @@ def added_since_rows(agreement: Agreement) -> QuerySet[LicencePosition]:
     first seen after the last true-up date."""
     if agreement.programme != Programme.ENTERPRISE_AGREEMENT:
         raise ConflictError("A true-up applies to Enterprise Agreements only.")
-    start = dt.datetime.combine(since(agreement), dt.time.min, tzinfo=dt.UTC)
+    # Installs of the true-up day itself were counted by that true-up; from the agreement's
+    # start, its first day counts.
+    first_day = since(agreement) + dt.timedelta(days=1 if agreement.last_true_up_on else 0)
+    start = dt.datetime.combine(first_day, dt.time.min, tzinfo=dt.UTC)
     added = (
         Client.objects.filter(
             organisation_id=agreement.organisation_id, edition_id=OuterRef("edition_id")
