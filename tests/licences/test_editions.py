@@ -82,10 +82,12 @@ def test_only_admins_manage_editions(as_manager, as_auditor, as_admin):
 
 
 def test_manage_editions_is_the_action_used():
+    from pathlib import Path
+
     from licensing import policy
     from licensing.views import licences
 
-    source = open(licences.__file__).read()
+    source = Path(licences.__file__).read_text()
     assert "Action.MANAGE_EDITIONS" in source
     assert policy.Action.MANAGE_EDITIONS in policy.ROLE_ACTIONS["admin"]
     assert policy.Action.MANAGE_EDITIONS not in policy.ROLE_ACTIONS["manager"]
