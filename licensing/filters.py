@@ -17,6 +17,7 @@ from django.utils import timezone
 from licensing.models import (
     ActivationMethod,
     ActivationRequest,
+    Agreement,
     AuditEvent,
     Client,
     ComplianceFlag,
@@ -24,10 +25,14 @@ from licensing.models import (
     HostState,
     KmsHost,
     KmsProductGroup,
+    LicencePosition,
     LicenseStatus,
     MakActivation,
     MakKey,
     MakPool,
+    OfficeVersion,
+    Product,
+    Programme,
 )
 from licensing.scoping import request_token
 
@@ -193,3 +198,43 @@ class ActivationRequestFilterSet(django_filters.FilterSet):
     class Meta:
         model = ActivationRequest
         fields = ["pool", "status"]
+
+
+# --- licences ----------------------------------------------------------------------------------
+
+
+class AgreementFilterSet(django_filters.FilterSet):
+    programme = django_filters.ChoiceFilter(choices=Programme.choices, empty_label="Any programme")
+    q = django_filters.CharFilter(method="search", label="Number or reseller")
+
+    class Meta:
+        model = Agreement
+        fields = ["programme", "q"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(number__icontains=value) | Q(reseller__icontains=value))
+
+
+class LicencePositionFilterSet(django_filters.FilterSet):
+    """The licence position page, its CSV and `/api/v1/licence-position/`."""
+
+    product = django_filters.ChoiceFilter(
+        method="filter_product", choices=Product.choices, empty_label="Any product"
+    )
+    version = django_filters.ChoiceFilter(choices=OfficeVersion.choices, empty_label="Any version")
+    short = django_filters.BooleanFilter(method="filter_short", label="Under-licensed only")
+
+    class Meta:
+        model = LicencePosition
+        fields = ["product", "version", "short"]
+
+    def filter_product(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(edition__product=value) if value else queryset
+
+    def filter_short(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(shortfall__gt=0) if value else queryset.filter(shortfall=0)

@@ -30,6 +30,7 @@ class Action(StrEnum):
     DECIDE_REQUESTS = "decide_requests"  # approve or reject extra activations
     MANAGE_HOSTS = "manage_hosts"  # add, edit, retire KMS hosts, poll now, reporter tokens
     MANAGE_EDITIONS = "manage_editions"
+    MANAGE_LICENCES = "manage_licences"  # agreements and entitlements, true-ups
     MANAGE_ORGANISATION = "manage_organisation"  # DNS domains, resolvers, at-risk days
 
 
@@ -45,6 +46,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.REQUEST_ACTIVATIONS,
             Action.MANAGE_HOSTS,
             Action.MANAGE_EDITIONS,
+            Action.MANAGE_LICENCES,
             Action.MANAGE_ORGANISATION,
         }
     ),

@@ -20,6 +20,7 @@ from licensing.models import Heartbeat
 from licensing.services import fleet_summary, outbox
 from licensing.services.inventory import digest, sweep
 from licensing.services.kms import discovery, notifications, polling
+from licensing.services.licences import alerts as licence_alerts
 from licensing.services.mak import alerts
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,37 @@ def send_request_created(request_id: int) -> int:
 @task("licensing.mak.send_request_decided")
 def send_request_decided(request_id: int) -> int:
     return alerts.notify_request_decided(request_id=request_id)
+
+
+# --- licences (agreements, entitlements, the licence position) --------------------------------
+
+
+@task("licensing.licences.check_agreement_ends")
+def check_agreement_ends() -> int:
+    """Beat, daily: claim agreement and Software Assurance ends 90 and 30 days ahead."""
+    return len(licence_alerts.claim_end_alerts())
+
+
+@task("licensing.licences.send_agreement_end_alert")
+def send_agreement_end_alert(agreement_id: int, kind: str, days: int) -> int:
+    return licence_alerts.notify_agreement_end(agreement_id=agreement_id, kind=kind, days=days)
+
+
+@task("licensing.licences.check_shortfall")
+def check_shortfall(organisation_id: int) -> bool:
+    """Queued by an entitlement change: alert once if a shortfall appeared or grew."""
+    return licence_alerts.check_shortfall(organisation_id=organisation_id)
+
+
+@task("licensing.licences.check_all_shortfalls")
+def check_all_shortfalls() -> int:
+    """Beat, hourly: installs change through ingest, so every organisation is checked."""
+    return licence_alerts.check_all_shortfalls()
+
+
+@task("licensing.licences.send_shortfall_alert")
+def send_shortfall_alert(organisation_id: int) -> int:
+    return licence_alerts.notify_shortfall(organisation_id=organisation_id)
 
 
 # --- former names ----------------------------------------------------------------------------

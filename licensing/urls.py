@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from licensing.views import fleet, home, inventory, kms, mak, organisation, tokens
+from licensing.views import fleet, home, inventory, kms, licences, mak, organisation, tokens
 
 app_name = "licensing"
 
@@ -68,6 +68,29 @@ urlpatterns = [
     ),
     path("kms/dns/", kms.dns_settings, name="kms_dns_settings"),
     path("kms/dns/scan/", kms.dns_scan, name="kms_dns_scan"),
+    # --- licences: the position, agreements, entitlements, true-up, editions --------------------
+    path("licences/", licences.licence_position, name="licence_position"),
+    path("licences/export.csv", licences.licence_position_export, name="licence_position_export"),
+    path("licences/agreements/", licences.agreement_list, name="agreement_list"),
+    path("licences/agreements/new/", licences.agreement_create, name="agreement_create"),
+    path("licences/agreements/<int:pk>/", licences.agreement_detail, name="agreement_detail"),
+    path("licences/agreements/<int:pk>/edit/", licences.agreement_edit, name="agreement_edit"),
+    path(
+        "licences/agreements/<int:pk>/delete/", licences.agreement_delete, name="agreement_delete"
+    ),
+    path(
+        "licences/agreements/<int:pk>/import/",
+        licences.entitlement_import,
+        name="entitlement_import",
+    ),
+    path(
+        "licences/agreements/<int:pk>/true-up.csv", licences.true_up_export, name="true_up_export"
+    ),
+    path("licences/agreements/<int:pk>/true-up/", licences.true_up_record, name="true_up_record"),
+    path("licences/lines/<int:pk>/edit/", licences.entitlement_edit, name="entitlement_edit"),
+    path("licences/lines/<int:pk>/delete/", licences.entitlement_delete, name="entitlement_delete"),
+    path("licences/editions/", licences.edition_list, name="edition_list"),
+    path("licences/editions/<int:pk>/delete/", licences.edition_delete, name="edition_delete"),
     # --- inventory imports ----------------------------------------------------------------------
     path("imports/", inventory.import_list, name="import_list"),
     path("imports/csv/", inventory.import_csv_upload, name="import_csv_upload"),

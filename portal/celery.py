@@ -47,6 +47,15 @@ app.conf.beat_schedule = {
     },
     # --- MAK pools (low-water checks) ---
     "check-mak-low-water": {"task": "licensing.mak.check_low_water", "schedule": 900.0},
+    # --- licences (agreement ends 90/30 days ahead, shortfalls that appear) ---
+    "licences-check-agreement-ends": {
+        "task": "licensing.licences.check_agreement_ends",
+        "schedule": crontab(hour=6, minute=30),
+    },
+    "licences-check-all-shortfalls": {
+        "task": "licensing.licences.check_all_shortfalls",
+        "schedule": crontab(minute=15),
+    },
     # --- fleet browser (dashboard counters of large organisations) ---
     "refresh-client-counts": {"task": "licensing.fleet.refresh_client_counts", "schedule": 300.0},
 }

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from licensing.api.views import fleet, inventory, kms, mak
+from licensing.api.views import fleet, inventory, kms, licences, mak
 
 app_name = "api"
 
@@ -20,6 +20,10 @@ router.register("activation-requests", mak.ActivationRequestViewSet, basename="a
 # KMS
 router.register("kms-hosts", kms.KmsHostViewSet, basename="kms-host")
 router.register("kms-findings", kms.DnsFindingViewSet, basename="kms-finding")
+# licences
+router.register("agreements", licences.AgreementViewSet, basename="agreement")
+router.register("entitlements", licences.EntitlementViewSet, basename="entitlement")
+router.register("licence-position", licences.LicencePositionViewSet, basename="licence-position")
 # inventory
 router.register("inventory/imports", inventory.ImportRunViewSet, basename="inventory-import")
 

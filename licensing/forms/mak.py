@@ -7,6 +7,7 @@ from django import forms
 from licensing.models import (
     MAX_REQUESTED_ACTIVATIONS,
     ActivationReason,
+    Agreement,
     Edition,
     MakKey,
     MakKeyStatus,
@@ -142,6 +143,32 @@ class ActivationRequestForm(forms.Form):
     def __init__(self, *args, pool: MakPool, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["key"].queryset = pool.keys.exclude(status=MakKeyStatus.BLOCKED).order_by("id")
+        # Once the organisation records its agreements, the number is picked from them; the
+        # numbers used before (the pool's, earlier requests') stay choices. Without agreements
+        # it is typed as before.
+        numbers = [
+            (a.number, str(a))
+            for a in Agreement.objects.filter(organisation_id=pool.organisation_id).order_by(
+                "number"
+            )
+        ]
+        if numbers:
+            known = {n for n, _ in numbers}
+            earlier = [
+                pool.agreement_number,
+                *pool.requests.order_by("agreement_number")
+                .values_list("agreement_number", flat=True)
+                .distinct(),
+            ]
+            for number in earlier:
+                if number and number not in known:
+                    known.add(number)
+                    numbers.append((number, number))
+            self.fields["agreement_number"] = forms.ChoiceField(
+                label=self.fields["agreement_number"].label,
+                choices=[("", "Choose an agreement"), *numbers],
+                help_text="The organisation's agreements (recorded under Licences).",
+            )
         self.fields["key"].label_from_instance = lambda k: (
             f"…{k.last5} {k.label} ({k.activations_used}/{k.activation_limit} used)"
         )

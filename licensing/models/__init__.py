@@ -24,6 +24,14 @@ from licensing.models.inventory_imports import (
 )
 from licensing.models.kms import DEFAULT_KMS_PORT, HostPoll, HostState, KmsHost, KmsProductGroup
 from licensing.models.kms_reports import DnsFinding, HostStatusReport
+from licensing.models.licences import (
+    MAX_LICENCE_QUANTITY,
+    Agreement,
+    Entitlement,
+    LicencePosition,
+    Programme,
+    ShortfallState,
+)
 from licensing.models.mak import (
     MAX_REQUESTED_ACTIVATIONS,
     ActivationReason,
@@ -82,4 +90,12 @@ __all__ += [
     "ImportStatus",
     "OutboxMessage",
     "SentNotification",
+]
+__all__ += [
+    "MAX_LICENCE_QUANTITY",
+    "Agreement",
+    "Entitlement",
+    "LicencePosition",
+    "Programme",
+    "ShortfallState",
 ]

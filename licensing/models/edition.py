@@ -38,6 +38,9 @@ class Edition(models.Model):
     sku_id = models.UUIDField("SKU id", null=True, blank=True, unique=True)
     # One Office KMS host key activates every edition of its version (DOMAIN.md 2.4).
     kms_product_group = models.CharField(max_length=60)
+    # Downgrade rights run within a product line: the product, or for a single application
+    # (product "app") this application's name, so Access 2024 covers Access 2021, never Excel.
+    application = models.CharField(max_length=60, blank=True)
     is_builtin = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -21,6 +21,7 @@ EXPECTED = {
         Action.REQUEST_ACTIVATIONS,
         Action.MANAGE_HOSTS,
         Action.MANAGE_EDITIONS,
+        Action.MANAGE_LICENCES,
         Action.MANAGE_ORGANISATION,
     },
     "manager": {

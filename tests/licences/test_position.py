@@ -1,0 +1,124 @@
+"""The licence position: the worked example, product lines, organisations, the summary."""
+
+from __future__ import annotations
+
+from licensing.models import Edition, Product
+from licensing.services.licences.position import position_rows, shortfalls, summarise
+from tests.licences.conftest import PRO_PLUS, STANDARD, entitle, install, make_agreement
+
+
+def _by_name(org):
+    return {r.edition.name: r for r in position_rows(org)}
+
+
+def test_newer_licences_cover_older_versions_of_the_same_edition_only(org, position_data):
+    rows = _by_name(org)
+    p24, p21, p19 = (rows[PRO_PLUS[v]] for v in ("2024", "2021", "2019"))
+    # 10 Pro Plus 2024 licences: 4 for 2024, carried down to 5 of 2021 and 1 of 2019.
+    assert (p24.installed, p24.licences, p24.covered, p24.surplus, p24.shortfall) == (
+        4,
+        10,
+        4,
+        0,
+        0,
+    )
+    assert (p21.installed, p21.licences, p21.covered, p21.covered_by_newer) == (5, 0, 5, 5)
+    assert (p19.installed, p19.covered, p19.covered_by_newer, p19.shortfall) == (3, 1, 1, 2)
+    # Standard licences never cover Professional Plus: 3 left over while Pro Plus is short.
+    std = rows[STANDARD["2024"]]
+    assert (std.installed, std.licences, std.covered, std.surplus, std.shortfall) == (2, 5, 2, 3, 0)
+    assert set(rows) == {PRO_PLUS["2024"], PRO_PLUS["2021"], PRO_PLUS["2019"], STANDARD["2024"]}
+
+
+def test_summary_and_shortfalls(org, other_org, position_data):
+    s = summarise(org)
+    assert (s.editions, s.installed, s.licences, s.covered, s.shortfall, s.surplus) == (
+        4,
+        14,
+        15,
+        12,
+        2,
+        3,
+    )
+    assert s.under_licensed == 1 and not s.compliant
+    edition = Edition.objects.get(name=PRO_PLUS["2019"])
+    assert shortfalls(org) == {str(edition.pk): 2}
+    # The other organisation: 100 installs, 1,000 licences, nothing of org's.
+    o = summarise(other_org)
+    assert (o.installed, o.licences, o.covered, o.shortfall, o.surplus) == (100, 1000, 100, 0, 900)
+
+
+def test_licences_never_go_up_to_a_newer_version(org):
+    agreement = make_agreement(org)
+    entitle(agreement, PRO_PLUS["2019"], 10)
+    install(org, PRO_PLUS["2024"], 3)
+    rows = _by_name(org)
+    assert rows[PRO_PLUS["2024"]].covered == 0 and rows[PRO_PLUS["2024"]].shortfall == 3
+    assert rows[PRO_PLUS["2019"]].surplus == 10
+
+
+def test_without_downgrade_rights_a_licence_covers_its_own_edition_only(org):
+    agreement = make_agreement(org)
+    entitle(agreement, PRO_PLUS["2024"], 5, downgrade=False)
+    install(org, PRO_PLUS["2024"], 2)
+    install(org, PRO_PLUS["2021"], 4)
+    rows = _by_name(org)
+    assert rows[PRO_PLUS["2024"]].surplus == 3
+    assert rows[PRO_PLUS["2021"]].shortfall == 4
+
+
+def test_surplus_is_reported_on_the_newest_licences_left(org):
+    """2019 installs take 2021 licences (nearest newer) before 2024 ones: 2024 licences are left."""
+    agreement = make_agreement(org)
+    entitle(agreement, PRO_PLUS["2024"], 3)
+    entitle(agreement, PRO_PLUS["2021"], 3)
+    install(org, PRO_PLUS["2019"], 4)
+    rows = _by_name(org)
+    assert rows[PRO_PLUS["2019"]].covered == 4
+    assert rows[PRO_PLUS["2021"]].surplus == 0
+    assert rows[PRO_PLUS["2024"]].surplus == 2
+
+
+def test_single_applications_downgrade_within_the_same_application(org):
+    access24 = Edition.objects.create(
+        name="Access LTSC 2024",
+        version="2024",
+        product=Product.APPLICATION,
+        application="Access",
+        gvlk="82FTR-NCHR7-W3944-MGRHM-JMCWD",
+        kms_product_group="office_2024",
+    )
+    Edition.objects.create(
+        name="Access 2019",
+        version="2019",
+        product=Product.APPLICATION,
+        application="access",
+        gvlk="9N9PT-27V4Y-VJ2PD-YXFMF-YTFQT",
+        kms_product_group="office_2019",
+    )
+    Edition.objects.create(
+        name="Excel 2019",
+        version="2019",
+        product=Product.APPLICATION,
+        application="Excel",
+        gvlk="TMJWT-YYNMB-3BKTF-644FC-RVXBD",
+        kms_product_group="office_2019",
+    )
+    agreement = make_agreement(org)
+    entitle(agreement, access24.name, 5)
+    install(org, "Access 2019", 2)
+    install(org, "Excel 2019", 2)
+    rows = _by_name(org)
+    assert rows["Access 2019"].covered == 2
+    assert rows["Excel 2019"].shortfall == 2
+    assert rows["Access LTSC 2024"].surplus == 3
+
+
+def test_clients_without_an_edition_do_not_count(org):
+    from licensing.models import ActivationMethod, Client
+
+    Client.objects.create(
+        organisation=org, hostname="unknown-1", activation_method=ActivationMethod.KMS
+    )
+    assert list(position_rows(org)) == []
+    assert summarise(org).installed == 0
