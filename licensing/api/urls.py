@@ -33,5 +33,6 @@ urlpatterns = [
     path(
         "inventory/status-text/", inventory.StatusTextView.as_view(), name="inventory-status-text"
     ),
+    path("inventory/wmi/", inventory.WmiReportView.as_view(), name="inventory-wmi"),
     *router.urls,
 ]

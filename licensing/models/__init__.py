@@ -34,6 +34,7 @@ from licensing.models.mak import (
     MakPool,
     RequestStatus,
 )
+from licensing.models.offline import OfflineActivation, OfflineStatus
 from licensing.models.ops import Heartbeat, OutboxMessage, SentNotification
 from licensing.models.organisation import Membership, Organisation, Role
 from licensing.models.tokens import ApiToken, TokenScope
@@ -65,6 +66,8 @@ __all__ = [
     "MakPool",
     "Membership",
     "OfficeVersion",
+    "OfflineActivation",
+    "OfflineStatus",
     "Organisation",
     "Product",
     "RequestStatus",
