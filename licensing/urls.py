@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from licensing.views import fleet, home, inventory, kms, mak, organisation, tokens
+from licensing.views import fleet, home, inventory, kms, mak, offline, organisation, tokens
 
 app_name = "licensing"
 
@@ -72,6 +72,13 @@ urlpatterns = [
     path("imports/", inventory.import_list, name="import_list"),
     path("imports/csv/", inventory.import_csv_upload, name="import_csv_upload"),
     path("imports/events/", inventory.import_events_upload, name="import_events_upload"),
+    path("imports/vamt/", inventory.import_cil_upload, name="import_cil_upload"),
+    # --- offline (proxy) activation -------------------------------------------------------------
+    path("offline/", offline.offline_list, name="offline_list"),
+    path("offline/<int:pk>/confirm/", offline.offline_confirm, name="offline_confirm"),
+    path("offline/<int:pk>/cancel/", offline.offline_cancel, name="offline_cancel"),
+    path("offline/export.cilx", offline.offline_export, name="offline_export"),
+    path("offline/import/", offline.offline_import, name="offline_import"),
     path("imports/<int:pk>/", inventory.import_detail, name="import_detail"),
     path(
         "imports/<int:pk>/rejected.csv",
