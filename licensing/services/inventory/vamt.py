@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from licensing.crypto import mask_last5
@@ -27,7 +27,12 @@ from licensing.parsers.wmi import is_office_application
 from licensing.services.errors import DomainError, TooLarge
 from licensing.services.inventory import upsert
 from licensing.services.inventory.ingest import ingest_records
-from licensing.services.inventory.runs import ImportRefused, refuse, require_ingest
+from licensing.services.inventory.runs import (
+    ImportRefused,
+    refuse,
+    require_ingest,
+    write_rejections,
+)
 from licensing.services.inventory.status_text import document_record
 
 
@@ -39,6 +44,7 @@ class _Plan:
     offline: list[tuple[str, CilProduct]] = field(default_factory=list)  # (hostname, product)
     confirmations: list[CilProduct] = field(default_factory=list)
     other_products: int = 0
+    notes: set[str] = field(default_factory=set)
 
 
 def _is_office(p: CilProduct) -> bool:
@@ -104,6 +110,7 @@ def _plan(computers: tuple[CilComputer, ...], organisation: Organisation, now: A
         record, notes = document_record(
             hostname=hostname, doc=doc, now=now, kms_hosts=lookups.kms_hosts
         )
+        plan.notes.update(notes)
         sku = record.pop("edition_sku", None)
         if sku and sku.lower() in lookups.editions:
             record["edition"] = sku
@@ -197,10 +204,6 @@ def import_cil(
         queued = _queue_offline(organisation, plan.offline, ok_hosts, actor, ip_address)
         confirmed, conf_skipped = _confirm(organisation, plan.confirmations, actor, ip_address)
         if conf_skipped:
-            from django.db import connection
-
-            from licensing.services.inventory.runs import write_rejections
-
             with connection.cursor() as cursor:
                 write_rejections(cursor, run, conf_skipped)
         parts = [
@@ -217,6 +220,7 @@ def import_cil(
             parts.append(f"{confirmed:,} Confirmation IDs recorded")
         if plan.other_products:
             parts.append(f"{plan.other_products:,} non-Office products ignored")
+        parts.extend(sorted(plan.notes)[:5])
         if doc.product_keys:
             parts.append(
                 f"{doc.product_keys:,} product keys in the file not read (add MAK keys on the MAK page)"
@@ -259,8 +263,10 @@ def _queue_offline(
     queued = 0
     for hostname, p in items:
         client = clients.get(hostname)
-        if client is not None and p.installation_id:
-            if queue(
+        if (
+            client is not None
+            and p.installation_id
+            and queue(
                 organisation=organisation,
                 client=client,
                 installation_id=p.installation_id,
@@ -270,8 +276,9 @@ def _queue_offline(
                 source=ImportSource.VAMT_CIL,
                 actor=actor,
                 ip_address=ip_address,
-            ):
-                queued += 1
+            )
+        ):
+            queued += 1
     return queued
 
 
