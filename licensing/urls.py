@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("agent/vlp-agent.ps1", tokens.agent_script, name="agent_script"),
     # --- fleet: clients, audit log, reports ------------------------------------------------------
     path("global/", fleet.global_overview, name="global_overview"),
     path("clients/", fleet.client_list, name="client_list"),
