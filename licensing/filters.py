@@ -28,6 +28,7 @@ from licensing.models import (
     MakActivation,
     MakKey,
     MakPool,
+    OfflineActivation,
 )
 from licensing.scoping import request_token
 
@@ -176,6 +177,14 @@ class MakKeyFilterSet(django_filters.FilterSet):
     class Meta:
         model = MakKey
         fields = ["pool", "status"]
+
+
+class OfflineActivationFilterSet(django_filters.FilterSet):
+    client = django_filters.ModelChoiceFilter(queryset=_visible(Client))
+
+    class Meta:
+        model = OfflineActivation
+        fields = ["status", "client"]
 
 
 class MakActivationFilterSet(django_filters.FilterSet):

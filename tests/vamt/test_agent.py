@@ -118,3 +118,14 @@ def test_install_command_quotes_for_powershell():
     cmd = install_command("https://portal.example/", "vlp_abc'def", host_id=7)
     assert "Invoke-RestMethod 'https://portal.example/agent/vlp-agent.ps1'" in cmd
     assert "-Token 'vlp_abc''def'" in cmd and "-Mode Host -KmsHostId 7" in cmd
+
+
+def test_host_page_shows_the_host_mode_install_command_with_the_reporter_token(as_admin, org):
+    from tests import factories
+
+    host = factories.KmsHostFactory(organisation=org, fqdn="kms01.contoso.test")
+    r = as_admin.post(f"/kms/hosts/{host.pk}/tokens/", {"name": "kms01", "days": 30})
+    page = r.content.decode()
+    token = re.search(r'id="new-token"[^>]*>([^<]+)<', page).group(1)
+    agent = re.search(r'id="cmd-agent"[^>]*>([^<]+)<', page).group(1)
+    assert f"-Token &#x27;{token}&#x27;" in agent and f"-Mode Host -KmsHostId {host.pk}" in agent

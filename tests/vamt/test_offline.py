@@ -151,3 +151,36 @@ def test_another_organisations_item_is_not_found(as_outsider, pending):
     assert r.status_code == 404
     pending.refresh_from_db()
     assert pending.status == "pending"
+
+
+def test_api_lists_the_queue_and_records_a_confirmation_id(
+    client, org, admin_user, auditor_user, api_token_for, pending, mak_key, agent_headers
+):
+    headers = api_token_for(admin_user, org)
+    r = client.get("/api/v1/offline-activations/?status=pending", **headers)
+    assert r.status_code == 200, r.content
+    (row,) = r.json()["results"]
+    assert (row["client"], row["installation_id"], row["key"]) == (
+        "pc-off",
+        pending.installation_id,
+        mak_key.masked,
+    )
+    url = f"/api/v1/offline-activations/{pending.pk}/confirm/"
+    r = client.post(url, {"confirmation_id": "12"}, content_type="application/json", **headers)
+    assert r.status_code == 400 and "confirmation_id" in r.json()["errors"]
+    r = client.post(
+        url,
+        {"confirmation_id": CID_A},
+        content_type="application/json",
+        **api_token_for(auditor_user, org),
+    )
+    assert r.status_code == 403
+    r = client.post(url, {"confirmation_id": CID_A}, content_type="application/json", **headers)
+    assert r.status_code == 200, r.content
+    assert r.json()["command"] == f"cscript ospp.vbs /actcid:{CID}"
+    r = client.post(url, {"confirmation_id": CID_A}, content_type="application/json", **headers)
+    assert r.status_code == 409
+    mak_key.refresh_from_db()
+    assert mak_key.activations_used == 1
+    # An agent token reads nothing.
+    assert client.get("/api/v1/offline-activations/", **agent_headers).status_code == 403
