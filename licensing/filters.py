@@ -31,6 +31,7 @@ from licensing.models import (
     MakKey,
     MakPool,
     OfficeVersion,
+    OfflineActivation,
     Product,
     Programme,
 )
@@ -181,6 +182,14 @@ class MakKeyFilterSet(django_filters.FilterSet):
     class Meta:
         model = MakKey
         fields = ["pool", "status"]
+
+
+class OfflineActivationFilterSet(django_filters.FilterSet):
+    client = django_filters.ModelChoiceFilter(queryset=_visible(Client))
+
+    class Meta:
+        model = OfflineActivation
+        fields = ["status", "client"]
 
 
 class MakActivationFilterSet(django_filters.FilterSet):

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from licensing.views import fleet, home, inventory, kms, licences, mak, organisation, tokens
+from licensing.views import (
+    fleet,
+    home,
+    inventory,
+    kms,
+    licences,
+    mak,
+    offline,
+    organisation,
+    tokens,
+)
 
 app_name = "licensing"
 
@@ -15,6 +25,7 @@ urlpatterns = [
     ),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
+    path("agent/vlp-agent.ps1", tokens.agent_script, name="agent_script"),
     # --- fleet: clients, audit log, reports ------------------------------------------------------
     path("global/", fleet.global_overview, name="global_overview"),
     path("clients/", fleet.client_list, name="client_list"),
@@ -95,6 +106,13 @@ urlpatterns = [
     path("imports/", inventory.import_list, name="import_list"),
     path("imports/csv/", inventory.import_csv_upload, name="import_csv_upload"),
     path("imports/events/", inventory.import_events_upload, name="import_events_upload"),
+    path("imports/vamt/", inventory.import_cil_upload, name="import_cil_upload"),
+    # --- offline (proxy) activation -------------------------------------------------------------
+    path("offline/", offline.offline_list, name="offline_list"),
+    path("offline/<int:pk>/confirm/", offline.offline_confirm, name="offline_confirm"),
+    path("offline/<int:pk>/cancel/", offline.offline_cancel, name="offline_cancel"),
+    path("offline/export.cilx", offline.offline_export, name="offline_export"),
+    path("offline/import/", offline.offline_import, name="offline_import"),
     path("imports/<int:pk>/", inventory.import_detail, name="import_detail"),
     path(
         "imports/<int:pk>/rejected.csv",

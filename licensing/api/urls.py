@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from licensing.api.views import fleet, inventory, kms, licences, mak
+from licensing.api.views import fleet, inventory, kms, licences, mak, offline
 
 app_name = "api"
 
@@ -17,6 +17,9 @@ router.register("mak-pools", mak.MakPoolViewSet, basename="mak-pool")
 router.register("mak-keys", mak.MakKeyViewSet, basename="mak-key")
 router.register("mak-activations", mak.MakActivationViewSet, basename="mak-activation")
 router.register("activation-requests", mak.ActivationRequestViewSet, basename="activation-request")
+router.register(
+    "offline-activations", offline.OfflineActivationViewSet, basename="offline-activation"
+)
 # KMS
 router.register("kms-hosts", kms.KmsHostViewSet, basename="kms-host")
 router.register("kms-findings", kms.DnsFindingViewSet, basename="kms-finding")
@@ -37,5 +40,6 @@ urlpatterns = [
     path(
         "inventory/status-text/", inventory.StatusTextView.as_view(), name="inventory-status-text"
     ),
+    path("inventory/wmi/", inventory.WmiReportView.as_view(), name="inventory-wmi"),
     *router.urls,
 ]

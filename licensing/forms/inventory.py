@@ -41,3 +41,15 @@ class EventsImportForm(forms.Form):
         self.fields["kms_host"].queryset = KmsHost.objects.for_organisation(organisation).filter(
             retired_at__isnull=True
         )
+
+
+class CilImportForm(forms.Form):
+    file = forms.FileField(
+        label="CIL / CILX file",
+        help_text="Saved or exported from VAMT (full, or 'Installation ID and Product ID only').",
+        widget=forms.ClearableFileInput(attrs={"accept": ".cil,.cilx,.xml"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_cil_%s")
+        super().__init__(*args, **kwargs)

@@ -42,6 +42,7 @@ from licensing.models.mak import (
     MakPool,
     RequestStatus,
 )
+from licensing.models.offline import OfflineActivation, OfflineStatus
 from licensing.models.ops import Heartbeat, OutboxMessage, SentNotification
 from licensing.models.organisation import Membership, Organisation, Role
 from licensing.models.tokens import ApiToken, TokenScope
@@ -73,6 +74,8 @@ __all__ = [
     "MakPool",
     "Membership",
     "OfficeVersion",
+    "OfflineActivation",
+    "OfflineStatus",
     "Organisation",
     "Product",
     "RequestStatus",

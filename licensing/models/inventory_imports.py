@@ -10,6 +10,8 @@ class ImportSource(models.TextChoices):
     STATUS_TEXT = "status_text", "ospp.vbs / slmgr.vbs text"
     CSV = "csv", "CSV inventory"
     EVENTS_12290 = "events_12290", "KMS host event 12290 export"
+    WMI = "wmi", "Agent report (WMI)"
+    VAMT_CIL = "vamt_cil", "VAMT CIL/CILX file"
 
 
 class ImportStatus(models.TextChoices):

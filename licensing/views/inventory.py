@@ -12,14 +12,16 @@ from django.views.decorators.http import require_POST
 
 from licensing import policy
 from licensing.exports import export_response
-from licensing.forms.inventory import CsvImportForm, EventsImportForm
+from licensing.forms.inventory import CilImportForm, CsvImportForm, EventsImportForm
 from licensing.models import ImportRun, ImportStatus
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
+from licensing.services.errors import DomainError
 from licensing.services.inventory import runs
 from licensing.services.inventory.csv_import import import_csv
 from licensing.services.inventory.events import import_kms_events
 from licensing.services.inventory.records import FIELDS
+from licensing.services.inventory.vamt import import_cil
 from licensing.views.htmx import render_page_or_partial
 
 PAGE_SIZE = 50
@@ -47,6 +49,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
         "older": older,
         "csv_form": CsvImportForm(),
         "events_form": EventsImportForm(organisation=org),
+        "cil_form": CilImportForm(),
+        "cil_max_bytes": settings.VAMT_CIL_MAX_BYTES,
         "fields": FIELDS,
         "max_rows": settings.INVENTORY_UPLOAD_MAX_ROWS,
     }
@@ -116,6 +120,34 @@ def import_events_upload(request: HttpRequest) -> HttpResponse:
         ip_address=audit.client_ip(request),
     )
     _uploaded_runs_message(request, run)
+    return redirect("licensing:import_detail", pk=run.pk)
+
+
+@login_required
+@require_POST
+def import_cil_upload(request: HttpRequest) -> HttpResponse:
+    org = resolve_organisation(request)
+    policy.require(request.user, policy.Action.MANAGE_CLIENTS, org)
+    form = CilImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose a VAMT CIL or CILX file to import.")
+        return redirect("licensing:import_list")
+    upload = form.cleaned_data["file"]
+    # The size is checked before the file is read into memory.
+    data = upload.read() if upload.size <= settings.VAMT_CIL_MAX_BYTES else b""
+    try:
+        run = import_cil(
+            actor=request.user,
+            organisation=org,
+            data=data,
+            size=upload.size,
+            filename=upload.name,
+            ip_address=audit.client_ip(request),
+        )
+    except DomainError as exc:
+        messages.error(request, f"Nothing was imported: {exc}")
+        return redirect("licensing:import_list")
+    messages.success(request, run.message)
     return redirect("licensing:import_detail", pk=run.pk)
 
 

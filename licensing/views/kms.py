@@ -44,6 +44,7 @@ from licensing.models import (
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit, reauth
+from licensing.services.agent import install_command
 from licensing.services.errors import DomainError
 from licensing.services.kms import discovery, hosts, polling, reports
 from licensing.services.tokens import create_api_token
@@ -243,6 +244,9 @@ def _detail_context(request: HttpRequest, host: KmsHost, **extra: Any) -> dict[s
     context.update(extra)
     if context.get("created_token"):
         context["commands"] = reporter_commands(api_url, context["created_token"])
+        context["commands"]["agent"] = install_command(
+            request.build_absolute_uri("/"), context["created_token"], host_id=host.pk
+        )
     return context
 
 

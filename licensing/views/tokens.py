@@ -11,6 +11,7 @@ from licensing.forms.tokens import TokenForm
 from licensing.models import ApiToken, TokenScope
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
+from licensing.services.agent import install_command, script_text
 from licensing.services.errors import DomainError
 from licensing.services.tokens import create_api_token, revoke_api_token
 
@@ -21,6 +22,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     policy.require(request.user, policy.Action.USE_API_TOKENS, org)
     form = TokenForm(request.POST or None)
     created = None
+    created_scope = None
     if request.method == "POST" and form.is_valid():
         try:
             token, created = create_api_token(
@@ -39,6 +41,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, f"Token “{token.name}” created. Copy it now: it is not shown again."
             )
+            created_scope = token.scope
             form = TokenForm()
     mine = ApiToken.objects.for_organisation(org).filter(user=request.user)
     shared = (
@@ -51,8 +54,26 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "licensing/tokens.html",
-        {"form": form, "created": created, "mine": mine, "shared": shared},
+        {
+            "form": form,
+            "created": created,
+            "mine": mine,
+            "shared": shared,
+            # The agent's install one-liner: with the new agent token when one was just made.
+            "agent_command": install_command(
+                request.build_absolute_uri("/"),
+                created if created and created_scope == TokenScope.AGENT else "<agent token>",
+            ),
+            "agent_command_has_token": bool(created and created_scope == TokenScope.AGENT),
+        },
     )
+
+
+def agent_script(request: HttpRequest) -> HttpResponse:
+    """The PowerShell agent itself (no secrets in it): anyone may download it."""
+    response = HttpResponse(script_text(), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="vlp-agent.ps1"'
+    return response
 
 
 @login_required

@@ -51,6 +51,21 @@ class StatusTextRequestSerializer(serializers.Serializer):
     organisation = serializers.SlugField(required=False)
 
 
+class WmiReportRequestSerializer(serializers.Serializer):
+    """For the schema only: the view reads the body itself (bare ConvertTo-Json output too)."""
+
+    hostname = serializers.CharField(required=False)
+    fqdn = serializers.CharField(required=False)
+    products = serializers.JSONField(
+        help_text="Get-CimInstance SoftwareLicensingProduct | ConvertTo-Json (object or array)"
+    )
+    service = serializers.JSONField(
+        required=False, help_text="The service class object (ClientMachineID)"
+    )
+    collected_at = serializers.CharField(required=False, help_text="/Date(ms)/ or ISO 8601")
+    organisation = serializers.SlugField(required=False)
+
+
 class StatusTextResponseSerializer(serializers.Serializer):
     import_ = serializers.IntegerField(label="import")
     result = RecordResultSerializer()

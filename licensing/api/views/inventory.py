@@ -23,6 +23,7 @@ from licensing.api.serializers.inventory import (
     IngestResponseSerializer,
     StatusTextRequestSerializer,
     StatusTextResponseSerializer,
+    WmiReportRequestSerializer,
 )
 from licensing.api.throttling import IngestThrottle
 from licensing.api.views.base import OrganisationScopedViewSet, body_slug
@@ -32,6 +33,7 @@ from licensing.services import audit
 from licensing.services.inventory.ingest import ingest_records
 from licensing.services.inventory.runs import require_ingest
 from licensing.services.inventory.status_text import ingest_status_text
+from licensing.services.inventory.wmi import ingest_wmi_report
 
 
 def ingest_target(request: Any) -> Organisation:
@@ -108,6 +110,42 @@ class StatusTextView(APIView):
             hostname=hostname,
             text=text,
             extra=extra,
+            ip_address=audit.client_ip(request),
+        )
+        record = result.results[0].as_dict() if result.results else {}
+        return Response(
+            {"import": result.run.pk, "result": record, "note": result.run.message},
+            status=status.HTTP_400_BAD_REQUEST if record.get("result") == "error" else 200,
+        )
+
+
+class WmiReportView(APIView):
+    """POST one machine's WMI licence objects, as `Get-CimInstance SoftwareLicensingProduct`
+    (or `OfficeSoftwareProtectionProduct`) `| ConvertTo-Json` writes them: either the bare
+    output (one object or an array) with `?hostname=pc01` (else PSComputerName is used), or
+    `{"hostname": "pc01", "fqdn": "...", "products": <the output>, "service": {...},
+    "collected_at": "/Date(ms)/"}`. Only Office licences (ApplicationID 0ff1ce15-...) are read;
+    the machine is updated exactly as by posted ospp.vbs text. 400 names the property."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [IngestThrottle]
+
+    @extend_schema(request=WmiReportRequestSerializer, responses=StatusTextResponseSerializer)
+    def post(self, request: Any) -> Response:
+        data = request.data
+        if isinstance(data, dict) and "products" in data:
+            payload = dict(data)
+        elif isinstance(data, dict | list):
+            payload = {"products": data}
+        else:
+            raise ParseError("Send the ConvertTo-Json output of the WMI licence objects.")
+        if "hostname" not in payload and request.query_params.get("hostname"):
+            payload["hostname"] = request.query_params["hostname"]
+        org = ingest_target(request)
+        result = ingest_wmi_report(
+            actor=request.user,
+            organisation=org,
+            payload=payload,
             ip_address=audit.client_ip(request),
         )
         record = result.results[0].as_dict() if result.results else {}

@@ -37,7 +37,14 @@ def status_text_record(
     validity, so its last renewal was `now + remaining - 180 days`."""
     from licensing.parsers import parse_status
 
-    doc = parse_status(text)
+    return document_record(hostname=hostname, doc=parse_status(text), now=now, kms_hosts=kms_hosts)
+
+
+def document_record(
+    *, hostname: str, doc: Any, now: datetime, kms_hosts: Mapping[str, int]
+) -> tuple[dict[str, Any], list[str]]:
+    """One inventory record from a parsed StatusDocument: the status text's, or the WMI
+    report's (`licensing.parsers.wmi`), so both paths give a machine the same state."""
     notes: list[str] = []
     licences = [lic for lic in doc.licenses if lic.state_code is not None]
     if not licences:

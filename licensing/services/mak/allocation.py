@@ -44,6 +44,16 @@ RETURNING id
 """
 
 
+def _use_activation_of(key_id: int) -> int | None:
+    """Take one activation of this key (the one the client has installed), or None when it is
+    blocked or exhausted; same guarded UPDATE as the pool pick."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM licensing_makkey WHERE id = %s FOR UPDATE", [key_id])
+        cursor.execute(_USE_SQL, [key_id])
+        used = cursor.fetchone()
+    return used[0] if used is not None else None
+
+
 def _use_one_activation(pool_id: int) -> int | None:
     """Take one activation from a key of the pool, or None when the pool is exhausted.
 
@@ -81,12 +91,15 @@ def record_activation(
     note: str = "",
     activated_at: datetime | None = None,
     ip_address: str | None = None,
+    key: MakKey | None = None,
 ) -> MakActivation:
     """Use one activation of a key of the client's edition pool for the client.
 
     Safe under concurrency: concurrent calls never use more activations than the keys hold;
     blocked and exhausted keys are never picked. Raises DomainError(code="pool_exhausted")
-    when no key of the pool has an activation left.
+    when no key of the pool has an activation left. With `key` (the client's installed key,
+    known by its last five characters, e.g. an offline activation), that key's activation is
+    used, or DomainError(code="key_unavailable") when it is blocked or exhausted.
     """
     policy.require(actor, policy.Action.MANAGE_KEYS, client.organisation_id)
     if reason not in ActivationReason.values:
@@ -98,6 +111,8 @@ def record_activation(
         raise DomainError("An activation cannot be in the future.", code="invalid")
     # One allocation per client at a time; the key rows are locked after the client row.
     client = Client.objects.select_for_update().get(pk=client.pk)
+    if key is not None:
+        return _record_on_key(actor, client, key, reason, note, activated_at or now, ip_address)
     if client.edition_id is None:
         raise DomainError(
             f"{client.hostname} has no Office edition recorded, so no MAK pool can be chosen.",
@@ -119,11 +134,47 @@ def record_activation(
             "Request extra activations for the pool.",
             code="pool_exhausted",
         )
+    return _ledger(actor, client, key_id, pool.pk, reason, note, activated_at or now, ip_address)
+
+
+def _record_on_key(
+    actor: Any,
+    client: Client,
+    key: MakKey,
+    reason: str,
+    note: str,
+    activated_at: datetime,
+    ip_address: str | None,
+) -> MakActivation:
+    pool_id = MakKey.objects.filter(pk=key.pk).values_list("pool_id", flat=True).get()
+    if MakPool.objects.filter(pk=pool_id, organisation_id=client.organisation_id).count() != 1:
+        raise DomainError("That MAK key is not one of this organisation's.", code="invalid")
+    key_id = _use_activation_of(key.pk)
+    if key_id is None:
+        raise DomainError(
+            f"MAK key {mask_last5(key.last5)} is blocked or has no activation left. "
+            "Request extra activations for its pool.",
+            code="key_unavailable",
+        )
+    return _ledger(actor, client, key_id, pool_id, reason, note, activated_at, ip_address)
+
+
+def _ledger(
+    actor: Any,
+    client: Client,
+    key_id: int,
+    pool_id: int,
+    reason: str,
+    note: str,
+    activated_at: datetime,
+    ip_address: str | None,
+) -> MakActivation:
+    now = timezone.now()
     activation = MakActivation.objects.create(
         key_id=key_id,
         client=client,
         reason=reason,
-        activated_at=activated_at or now,
+        activated_at=activated_at,
         recorded_by=actor if getattr(actor, "pk", None) else None,
         note=(note or "").strip()[:500],
     )
@@ -131,7 +182,7 @@ def record_activation(
         activation_method=ActivationMethod.MAK,
         mak_key_id=key_id,
         kms_host=None,  # a client is activated by one method (client_kms_host_only_for_kms)
-        last_activation_at=activated_at or now,
+        last_activation_at=activated_at,
         reactivation_required=False,
         license_status=LicenseStatus.LICENSED,
         grace_minutes=None,
@@ -147,5 +198,5 @@ def record_activation(
         changes={"client": client.hostname, "key": mask_last5(last5), "reason": reason},
         ip_address=ip_address,
     )
-    update_low_water_state(pool_ids=[pool.pk])
+    update_low_water_state(pool_ids=[pool_id])
     return activation

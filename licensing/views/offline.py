@@ -1,0 +1,132 @@
+"""Offline (proxy) activation pages: the organisation's queue, recording a Confirmation ID
+(then the command to install it), cancelling, and the CILX file out and back in."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from licensing import policy
+from licensing.forms.offline import ConfirmationForm, OfflineImportForm
+from licensing.models import OfflineActivation, OfflineStatus
+from licensing.scoping import get_scoped_or_404, resolve_organisation
+from licensing.services import audit
+from licensing.services.errors import DomainError
+from licensing.services.inventory.vamt import import_cil
+from licensing.services.offline import activation as offline
+
+PAGE_SIZE = 200
+
+
+@login_required
+def offline_list(request: HttpRequest) -> HttpResponse:
+    org = resolve_organisation(request)
+    policy.require(request.user, policy.Action.VIEW, org)
+    base = OfflineActivation.objects.for_organisation(org).select_related("client", "mak_key")
+    pending = list(
+        base.filter(status=OfflineStatus.PENDING).order_by("requested_at", "id")[:PAGE_SIZE]
+    )
+    done = list(base.exclude(status=OfflineStatus.PENDING).order_by("-id")[:50])
+    return render(
+        request,
+        "licensing/offline/list.html",
+        {
+            "pending": [(item, ConfirmationForm(item_id=item.pk)) for item in pending],
+            "done": done,
+            "import_form": OfflineImportForm(),
+            "can_manage": policy.allowed(request.user, policy.Action.MANAGE_KEYS, org),
+        },
+    )
+
+
+@login_required
+@require_POST
+def offline_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_scoped_or_404(
+        request,
+        OfflineActivation.objects.select_related("client"),
+        policy.Action.MANAGE_KEYS,
+        pk=pk,
+    )
+    form = ConfirmationForm(request.POST, item_id=item.pk)
+    if not form.is_valid():
+        messages.error(request, "Enter the Confirmation ID.")
+        return redirect("licensing:offline_list")
+    try:
+        item, warning = offline.record_confirmation(
+            actor=request.user,
+            item=item,
+            confirmation_id=form.cleaned_data["confirmation_id"],
+            ip_address=audit.client_ip(request),
+        )
+    except DomainError as exc:
+        messages.error(request, f"{item.client.hostname}: {exc}")
+        return redirect("licensing:offline_list")
+    if warning:
+        messages.warning(request, warning)
+    messages.success(
+        request,
+        f"Confirmation ID recorded for {item.client.hostname}; one activation of MAK key "
+        f"{item.mak_key.masked if item.mak_key else ''} used. On the client run: {item.command}",
+    )
+    return redirect("licensing:offline_list")
+
+
+@login_required
+@require_POST
+def offline_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_scoped_or_404(
+        request,
+        OfflineActivation.objects.select_related("client"),
+        policy.Action.MANAGE_KEYS,
+        pk=pk,
+    )
+    try:
+        offline.cancel(actor=request.user, item=item, ip_address=audit.client_ip(request))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Offline activation of {item.client.hostname} cancelled.")
+    return redirect("licensing:offline_list")
+
+
+@login_required
+def offline_export(request: HttpRequest) -> HttpResponse:
+    org = resolve_organisation(request)
+    body = offline.export_cilx(
+        actor=request.user, organisation=org, ip_address=audit.client_ip(request)
+    )
+    response = HttpResponse(body, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="offline-activations-{org.slug}.cilx"'
+    return response
+
+
+@login_required
+@require_POST
+def offline_import(request: HttpRequest) -> HttpResponse:
+    org = resolve_organisation(request)
+    policy.require(request.user, policy.Action.MANAGE_KEYS, org)
+    form = OfflineImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose the CILX file to import.")
+        return redirect("licensing:offline_list")
+    upload = form.cleaned_data["file"]
+    data = upload.read() if upload.size <= settings.VAMT_CIL_MAX_BYTES else b""
+    try:
+        run = import_cil(
+            actor=request.user,
+            organisation=org,
+            data=data,
+            size=upload.size,
+            filename=upload.name,
+            ip_address=audit.client_ip(request),
+        )
+    except DomainError as exc:
+        messages.error(request, f"Nothing was imported: {exc}")
+        return redirect("licensing:offline_list")
+    messages.success(request, run.message)
+    return redirect("licensing:offline_list")
