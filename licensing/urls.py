@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from licensing.views import fleet, home, inventory, kms, mak, organisation, tokens
+from licensing.views import fleet, home, inventory, kms, mak, organisation, signin, tokens
 
 app_name = "licensing"
 
@@ -13,6 +13,13 @@ urlpatterns = [
     path(
         "organisation/settings/", organisation.organisation_settings, name="organisation_settings"
     ),
+    path("organisation/sign-in/", signin.sign_in_settings, name="sign_in_settings"),
+    path(
+        "organisation/sign-in/groups/<int:pk>/remove/",
+        signin.group_mapping_remove,
+        name="group_mapping_remove",
+    ),
+    path("account/", signin.account, name="account"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     # --- fleet: clients, audit log, reports ------------------------------------------------------
@@ -42,7 +49,7 @@ urlpatterns = [
         name="key_microsoft_remaining",
     ),
     path("keys/<int:pk>/reveal/", mak.key_reveal, name="key_reveal"),
-    path("confirm-password/", mak.password_confirm, name="password_confirm"),
+    path("confirm-password/", signin.confirm, name="password_confirm"),
     path("approvals/", mak.approval_queue, name="approval_queue"),
     path("requests/", mak.request_list, name="request_list"),
     path("requests/export.csv", mak.request_export, name="request_export"),

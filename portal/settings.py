@@ -264,7 +264,8 @@ MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Volume Licensing Portal")
 # WebAuthn over plain http on localhost (development and the browser tests only).
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = _dev
-USERSESSIONS_TRACK_ACTIVITY = True
+# The sessions list shows where and when each session signed in (no write per request).
+USERSESSIONS_TRACK_ACTIVITY = False
 
 # Single sign-on: OpenID Connect (Microsoft Entra ID or any compliant provider).
 SOCIALACCOUNT_ADAPTER = "licensing.services.signin.adapter.SocialAccountAdapter"

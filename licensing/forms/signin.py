@@ -3,6 +3,8 @@ from __future__ import annotations
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 
+from licensing.models import GroupSource, Role
+
 
 class LoginForm(AllauthLoginForm):
     """allauth's login form, posted as `username` and `password` (the names the portal, password
@@ -29,3 +31,28 @@ class SecondFactorConfirmForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+class ConfirmPasswordForm(forms.Form):
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
+    )
+
+
+class RequireSecondFactorForm(forms.Form):
+    require_2fa = forms.BooleanField(
+        required=False,
+        label="Require two-factor authentication for every member",
+        help_text="Members without a second factor are sent to set one up before anything "
+        "else. Single sign-on members follow the identity provider's own policy.",
+    )
+
+
+class GroupMappingForm(forms.Form):
+    source = forms.ChoiceField(choices=GroupSource.choices)
+    group = forms.CharField(
+        max_length=500,
+        help_text="Single sign-on: the value in the groups claim (Entra ID: the group's object "
+        "id). Directory: the group's distinguished name, e.g. CN=Licensing,OU=Groups,DC=corp,DC=example,DC=com.",
+    )
+    role = forms.ChoiceField(choices=Role.choices)
