@@ -256,7 +256,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Licensing portal] "
 # user and address); these catch spraying many accounts from one address and any other path.
 ACCOUNT_RATE_LIMITS = {
     "login": env.str("SIGNIN_RATE_LOGIN", default="30/m/ip"),
-    "login_failed": env.str("SIGNIN_RATE_LOGIN_FAILED", default="20/m/ip,10/5m/key"),
+    "login_failed": env.str("SIGNIN_RATE_LOGIN_FAILED", default="60/m/ip,30/5m/key"),
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]

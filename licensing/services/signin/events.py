@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.authentication import get_authentication_records
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.account.signals import user_logged_in as allauth_logged_in
+from allauth.mfa.signals import authentication_failed as second_factor_failed
 from allauth.mfa.signals import authenticator_added, authenticator_removed
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -34,8 +35,15 @@ def sign_in_method(request: Any, user: Any) -> list[str]:
     """What this sign-in used, e.g. ["password", "mfa:totp"], ["ldap"], ["sso"]."""
     methods: list[str] = []
     backend = getattr(user, "backend", "") or ""
-    records = get_authentication_records(request) if hasattr(request, "session") else []
+    # allauth's record of this sign-in's steps (read from the session directly: while Django's
+    # login() runs, request.user is not yet the user that allauth's accessor compares with).
+    session = getattr(request, "session", None)
+    records = (
+        session.get(AUTHENTICATION_METHODS_SESSION_KEY) if session is not None else None
+    ) or []
     for record in records:
+        if not isinstance(record, dict):
+            continue
         method = record.get("method", "")
         if method == "socialaccount":
             methods.append("sso")
@@ -118,5 +126,20 @@ def _second_factor_removed(
         action=SECOND_FACTOR_REMOVED,
         actor=user,
         changes={"type": authenticator.type},
+        ip_address=audit.client_ip(request),
+    )
+
+
+@receiver(second_factor_failed, dispatch_uid="signin-audit-2fa-failed")
+def _second_factor_failed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit.record(
+        action=SIGN_IN_FAILED,
+        actor=user,
+        changes={
+            "step": "second_factor_confirmation"
+            if kwargs.get("reauthentication")
+            else "second_factor",
+            "type": getattr(kwargs.get("authenticator"), "type", ""),
+        },
         ip_address=audit.client_ip(request),
     )
