@@ -8,3 +8,4 @@ class LicensingConfig(AppConfig):
 
     def ready(self) -> None:
         from licensing import checks  # noqa: F401 (registers the system checks)
+        from licensing.services.signin import events  # noqa: F401 (sign-in audit receivers)

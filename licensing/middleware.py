@@ -71,3 +71,34 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)
         return response
+
+
+# --- Two-factor authentication required by an organisation -----------------------------------
+
+
+class RequireSecondFactorMiddleware:
+    """A member of an organisation that requires two-factor authentication, without a second
+    factor yet, sees only the pages that set one up (and sign-out) until they have one."""
+
+    ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz", "/readyz", "/api/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from licensing.services.signin import second_factor
+
+        if not request.path.startswith(self.ALLOWED_PREFIXES) and second_factor.must_set_up(
+            request
+        ):
+            from django.contrib import messages
+            from django.shortcuts import redirect
+
+            names = ", ".join(second_factor.organisations_requiring(request.user))
+            messages.warning(
+                request,
+                f"{names} requires two-factor authentication: set up an authenticator app "
+                "or a passkey to continue.",
+            )
+            return redirect("mfa_index")
+        return self.get_response(request)

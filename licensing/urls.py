@@ -11,6 +11,7 @@ from licensing.views import (
     mak,
     offline,
     organisation,
+    signin,
     tokens,
 )
 
@@ -23,6 +24,13 @@ urlpatterns = [
     path(
         "organisation/settings/", organisation.organisation_settings, name="organisation_settings"
     ),
+    path("organisation/sign-in/", signin.sign_in_settings, name="sign_in_settings"),
+    path(
+        "organisation/sign-in/groups/<int:pk>/remove/",
+        signin.group_mapping_remove,
+        name="group_mapping_remove",
+    ),
+    path("account/", signin.account, name="account"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("agent/vlp-agent.ps1", tokens.agent_script, name="agent_script"),
@@ -53,7 +61,7 @@ urlpatterns = [
         name="key_microsoft_remaining",
     ),
     path("keys/<int:pk>/reveal/", mak.key_reveal, name="key_reveal"),
-    path("confirm-password/", mak.password_confirm, name="password_confirm"),
+    path("confirm-password/", signin.confirm, name="password_confirm"),
     path("approvals/", mak.approval_queue, name="approval_queue"),
     path("requests/", mak.request_list, name="request_list"),
     path("requests/export.csv", mak.request_export, name="request_export"),

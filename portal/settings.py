@@ -83,6 +83,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    # Sign-in (docs/sign-in.md): allauth for local accounts, second factors, single sign-on and
+    # the sessions list; django-auth-ldap (a backend, no app) for Active Directory / LDAP.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
     "licensing",
 ]
 
@@ -93,11 +101,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "licensing.middleware.CurrentOrganisationMiddleware",
+    # An organisation that requires two-factor authentication sends its members to set it up.
+    "licensing.middleware.RequireSecondFactorMiddleware",
     # Database unreachable: 503 with Retry-After (JSON under /api/), never a 500.
     "licensing.middleware.DatabaseUnavailableMiddleware",
     # Axes goes last so that it sees the outcome of authentication.
@@ -183,10 +195,13 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# --- Authentication
+# --- Authentication (docs/sign-in.md)
+# Axes first: every password path (local, LDAP) goes through its lockout.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "licensing.services.signin.ldap.DirectoryBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
     "licensing.auth_backend.PolicyBackend",
 ]
 PASSWORD_HASHERS = [
@@ -217,6 +232,87 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The address axes counts failures against: the one trusted-proxy rule (services/audit.client_ip).
+AXES_CLIENT_IP_CALLABLE = "licensing.services.signin.events.axes_client_ip"
+
+# Passwords kept in the portal (not the directory, not single sign-on). Off: the login page
+# offers single sign-on and the directory only; local passwords are refused.
+SIGNIN_LOCAL_ENABLED = env.bool("SIGNIN_LOCAL_ENABLED", default=True)
+# Revealing a key and approving an activation need a second factor (local accounts) or an
+# identity provider's multi-factor claim (single sign-on).
+SIGNIN_SECRETS_REQUIRE_2FA = env.bool("SIGNIN_SECRETS_REQUIRE_2FA", default=True)
+
+# django-allauth: local accounts, password change/reset, sessions, second factors.
+ACCOUNT_ADAPTER = "licensing.services.signin.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "licensing.forms.signin.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "login"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Licensing portal] "
+# allauth's own limits (in the cache). Failed passwords are locked out by axes first (5 per
+# user and address); these catch spraying many accounts from one address and any other path.
+ACCOUNT_RATE_LIMITS = {
+    "login": env.str("SIGNIN_RATE_LOGIN", default="30/m/ip"),
+    "login_failed": env.str("SIGNIN_RATE_LOGIN_FAILED", default="60/m/ip,30/5m/key"),
+    "reset_password": "20/m/ip,5/m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Volume Licensing Portal")
+# WebAuthn over plain http on localhost (development and the browser tests only).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = _dev
+# The sessions list shows where and when each session signed in (no write per request).
+USERSESSIONS_TRACK_ACTIVITY = False
+
+# Single sign-on: OpenID Connect (Microsoft Entra ID or any compliant provider).
+SOCIALACCOUNT_ADAPTER = "licensing.services.signin.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = _secret("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="Single sign-on")
+# The claim that lists the user's groups (Entra ID: "groups", object ids unless configured).
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_SCOPES = env.list("OIDC_SCOPES", default=["openid", "profile", "email"])
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "SCOPE": OIDC_SCOPES,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_ISSUER, "fetch_userinfo": True},
+            }
+        ]
+        if OIDC_ISSUER
+        else [],
+    }
+}
+
+# Active Directory / LDAP (django-auth-ldap). Empty LDAP_SERVER_URI: no directory.
+LDAP_SERVER_URI = env.str("LDAP_SERVER_URI", default="")
+AUTH_LDAP_SERVER_URI = LDAP_SERVER_URI
+AUTH_LDAP_BIND_DN = env.str("LDAP_BIND_DN", default="")
+AUTH_LDAP_BIND_PASSWORD = _secret("LDAP_BIND_PASSWORD", default="")
+AUTH_LDAP_START_TLS = env.bool("LDAP_START_TLS", default=True)
+LDAP_USER_BASE = env.str("LDAP_USER_BASE", default="")
+LDAP_USER_FILTER = env.str("LDAP_USER_FILTER", default="(sAMAccountName=%(user)s)")
+LDAP_GROUP_BASE = env.str("LDAP_GROUP_BASE", default="")
+# "active_directory" (nested groups through member/memberOf) or "group_of_names" (OpenLDAP).
+LDAP_GROUP_TYPE = env.str("LDAP_GROUP_TYPE", default="active_directory")
+# CA bundle that signs the directory's certificate (empty: the system's).
+LDAP_CA_FILE = env.str("LDAP_CA_FILE", default="")
+LDAP_TIMEOUT_SECONDS = env.int("LDAP_TIMEOUT_SECONDS", default=5)
 
 # How recent a password confirmation must be to reveal a secret key.
 SECRET_REVEAL_REAUTH_SECONDS = env.int("SECRET_REVEAL_REAUTH_SECONDS", default=300)
@@ -230,7 +326,15 @@ SECURE_CSP = {
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    # Single sign-on starts with a form post answered by a redirect to the identity provider.
+    "form-action": [
+        CSP.SELF,
+        *(
+            [OIDC_ISSUER.split("/", 3)[0] + "//" + OIDC_ISSUER.split("/", 3)[2]]
+            if OIDC_ISSUER
+            else []
+        ),
+    ],
     "base-uri": [CSP.NONE],
 }
 

@@ -108,12 +108,6 @@ class RecordActivationForm(forms.Form):
     note = forms.CharField(max_length=500, required=False)
 
 
-class PasswordConfirmForm(forms.Form):
-    password = forms.CharField(
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
-    )
-
-
 class ActivationRequestForm(forms.Form):
     key = forms.ModelChoiceField(
         queryset=MakKey.objects.none(),

@@ -45,6 +45,7 @@ from licensing.models.mak import (
 from licensing.models.offline import OfflineActivation, OfflineStatus
 from licensing.models.ops import Heartbeat, OutboxMessage, SentNotification
 from licensing.models.organisation import Membership, Organisation, Role
+from licensing.models.signin import GroupMapping, GroupSource
 from licensing.models.tokens import ApiToken, TokenScope
 
 __all__ = [
@@ -62,6 +63,8 @@ __all__ = [
     "ComplianceFlag",
     "ComplianceSnapshot",
     "Edition",
+    "GroupMapping",
+    "GroupSource",
     "Heartbeat",
     "HostPoll",
     "HostState",

@@ -26,6 +26,13 @@ class Organisation(models.Model):
     # A KMS client counts as "at risk" when fewer days than this remain before its
     # 180-day activation validity ends.
     at_risk_days = models.PositiveSmallIntegerField(default=30)
+    # Members must have a second factor (or sign in through an identity provider that reports
+    # multi-factor authentication) before they can use the portal.
+    require_2fa = models.BooleanField(
+        "Require two-factor authentication",
+        default=False,
+        help_text="Members without a second factor are sent to set one up before anything else.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganisationQuerySet.as_manager()
@@ -52,6 +59,9 @@ class Membership(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices)
+    # Who manages this membership: "" by hand in the portal, "oidc" or "ldap" by the group
+    # mapping at each sign-in (licensing.services.signin.mapping), which never touches the others.
+    source = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

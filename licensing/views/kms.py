@@ -48,6 +48,7 @@ from licensing.services.agent import install_command
 from licensing.services.errors import DomainError
 from licensing.services.kms import discovery, hosts, polling, reports
 from licensing.services.tokens import create_api_token
+from licensing.views import signin
 from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 from licensing.views.kms_chart import count_chart
 
@@ -391,6 +392,8 @@ def host_reveal_key(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_scoped_or_404(
         request, KmsHost.objects.select_related("organisation"), policy.Action.REVEAL_SECRET, pk=pk
     )
+    if refused := signin.refuse_without_second_factor(request):
+        return refused
     form = HostKeyRevealForm(request.POST or None)
     key = None
     if request.method == "POST" and form.is_valid():

@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from licensing import policy
@@ -32,7 +31,6 @@ from licensing.forms.mak import (
     KeyAddForm,
     KeyImportForm,
     MicrosoftRemainingForm,
-    PasswordConfirmForm,
     PoolForm,
     PoolSettingsForm,
     RecordActivationForm,
@@ -52,6 +50,7 @@ from licensing.services.errors import DomainError
 from licensing.services.mak import allocation, vault
 from licensing.services.mak import requests as mak_requests
 from licensing.services.mak.forecast import PoolForecast, forecast_pools
+from licensing.views import signin
 from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 
 REAUTH_SESSION_KEY = reauth.SESSION_KEY  # kept for callers that name it here
@@ -378,26 +377,10 @@ def key_microsoft_remaining(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def password_confirm(request: HttpRequest) -> HttpResponse:
-    """Confirm the password before a sensitive act; valid SECRET_REVEAL_REAUTH_SECONDS."""
-    target = request.POST.get("next") or request.GET.get("next") or reverse("licensing:pool_list")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("licensing:pool_list")
-    form = PasswordConfirmForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if reauth.confirm_password(request, form.cleaned_data["password"]):
-            return redirect(target)
-        form.add_error("password", "That is not your password.")
-    return _no_store(
-        render(request, "licensing/mak/password_confirm.html", {"form": form, "next": target})
-    )
-
-
-@login_required
 def key_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     key = _key_or_404(request, pk, policy.Action.REVEAL_SECRET)
+    if refused := signin.refuse_without_second_factor(request):
+        return refused
     confirmed_at = reauth.confirmed_at(request)
     if not reauth.is_fresh(confirmed_at):
         return redirect(f"{reverse('licensing:password_confirm')}?next={request.path}")
@@ -535,6 +518,9 @@ def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
 @login_required
 @require_POST
 def request_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    _request_or_404(request, pk, policy.Action.DECIDE_REQUESTS)
+    if refused := signin.refuse_without_second_factor(request):
+        return refused
     return _decide(request, pk, "approve")
 
 

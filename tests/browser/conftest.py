@@ -69,3 +69,11 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_gate_off(settings):
+    """These tests are about the vault, hosts and approvals, not sign-in: their sessions are made
+    with force_login or a password alone. The second-factor gate on reveal and approve
+    (SIGNIN_SECRETS_REQUIRE_2FA, on by default) is tested in tests/signin/."""
+    settings.SIGNIN_SECRETS_REQUIRE_2FA = False

@@ -174,3 +174,11 @@ def dlv(count=12, port=1688, total=100, failed=3, licensed=90, grace=7) -> str:
     return DLV_TEMPLATE.format(
         count=count, port=port, total=total, failed=failed, licensed=licensed, grace=grace
     )
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_gate_off(settings):
+    """These tests are about the vault, hosts and approvals, not sign-in: their sessions are made
+    with force_login or a password alone. The second-factor gate on reveal and approve
+    (SIGNIN_SECRETS_REQUIRE_2FA, on by default) is tested in tests/signin/."""
+    settings.SIGNIN_SECRETS_REQUIRE_2FA = False

@@ -1,0 +1,52 @@
+"""Fixtures of the sign-in tests: users with an authenticator app, codes computed here (pyotp),
+and a client that signs in through the real login form."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+import redis
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
+from django.test import Client as DjangoClient
+
+PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's password
+
+
+def _forget_rate_limit_counters() -> None:
+    """allauth counts attempts in the cache (Redis); every test here signs in from 127.0.0.1 as
+    the same personas, so counters are dropped around each test, leaving none for other tests."""
+    if not settings.REDIS_URL:
+        return
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        for key in client.scan_iter(match="*allauth:rl:*", count=500):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    _forget_rate_limit_counters()
+    yield
+    _forget_rate_limit_counters()
+
+
+def with_totp(user) -> pyotp.TOTP:
+    secret = pyotp.random_base32()
+    TOTP.activate(user, secret)
+    return pyotp.TOTP(secret)
+
+
+def with_recovery_codes(user) -> list[str]:
+    return RecoveryCodes.activate(user).get_unused_codes()
+
+
+def sign_in(user, password: str = PASSWORD, *, client: DjangoClient | None = None, **extra):
+    client = client or DjangoClient(**extra)
+    response = client.post(
+        "/accounts/login/", {"username": user.get_username(), "password": password}
+    )
+    return client, response
