@@ -38,13 +38,19 @@ _SEP = r"[-\s_.\u2010-\u2015\u2212]"
 KEY_SHAPE = re.compile(rf"(?i){_K}{{5}}(?:{_SEP}?{_K}{{5}}){{4}}")
 
 
+def _marker(match: re.Match[str]) -> str:
+    return "[REDACTED KEY …" + re.sub(r"[^0-9A-Za-z]", "", match.group(0))[-5:] + "]"
+
+
 def redact(text: str) -> str:
-    """`text` (NFKC-normalised) with every key-shaped run replaced by
-    `[REDACTED KEY …last5]`. Idempotent; safe on any str."""
+    """`text` with every key-shaped run replaced by `[REDACTED KEY …last5]`; a key written in
+    compatibility characters (full-width, ligatures) is found in the NFKC form of the text,
+    which is then what is returned. Idempotent; safe on any str."""
     if not text:
         return text
-    normalised = unicodedata.normalize("NFKC", text)
-    return KEY_SHAPE.sub(
-        lambda m: "[REDACTED KEY …" + re.sub(r"[^0-9A-Za-z]", "", m.group(0))[-5:].upper() + "]",
-        normalised,
-    )
+    out = KEY_SHAPE.sub(_marker, text)
+    if not out.isascii():
+        normalised = unicodedata.normalize("NFKC", out)
+        if normalised != out and KEY_SHAPE.search(normalised):
+            out = KEY_SHAPE.sub(_marker, normalised)
+    return out
