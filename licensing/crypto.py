@@ -15,7 +15,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-from licensing.keyformat import KEY_ALPHABET
+from licensing.keyformat import KEY_ALPHABET, key_characters
 
 MASK_GROUP = "•••••"
 _KEY_CHARS = set(KEY_ALPHABET)
@@ -35,11 +35,12 @@ class SealedKey:
 def normalise_product_key(raw: str) -> str:
     """Return the key as `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`, or raise InvalidProductKey.
 
-    Accepts lower case, spaces, and the hyphen-less form Config.xml uses.
+    Accepts lower case, spaces, full-width characters (NFKC, one character for one) and the
+    hyphen-less form Config.xml uses.
     """
     if not isinstance(raw, str):
         raise InvalidProductKey("A product key must be text.")
-    compact = re.sub(r"[\s-]", "", raw).upper()
+    compact = re.sub(r"[\s-]", "", key_characters(raw))
     if len(compact) != 25:
         raise InvalidProductKey(
             f"A product key has 25 characters in five groups of five; this one has {len(compact)}."

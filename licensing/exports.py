@@ -63,7 +63,13 @@ from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection, models
 from django.db.models import F, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    StreamingHttpResponse,
+)
 from django.utils import timezone
 from rest_framework import exceptions as drf_exceptions
 
@@ -278,10 +284,14 @@ def export_response(
 def token_aware(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Let a page-area view (an export) be called with `Authorization: Bearer <token>` as well
     as with a browser session. A personal (user-scope) token acts as its owner, limited to the
-    token's organisation; agent and reporter tokens can export nothing (404)."""
+    token's organisation; agent and reporter tokens can export nothing (404). Exports answer
+    GET (and HEAD) only: any other method is 405, so the CSRF exemption a token request needs
+    cannot let a cross-site form post read an export with the victim's session."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         from licensing.api.authentication import ApiTokenAuthentication
         from licensing.middleware import attach_organisation
         from licensing.models import TokenScope

@@ -1,16 +1,7 @@
 import logging
-import re
 
-from licensing.keyformat import KEY_ALPHABET
-
-# Any 5x5 product-key shape, with or without hyphens, in any case.
-PRODUCT_KEY_PATTERN = re.compile(
-    rf"(?i)\b(?:[{KEY_ALPHABET}]{{5}}-){{4}}[{KEY_ALPHABET}]{{5}}\b|\b[{KEY_ALPHABET}]{{25}}\b"
-)
-
-
-def redact(text: str) -> str:
-    return PRODUCT_KEY_PATTERN.sub(lambda m: "[REDACTED KEY …" + m.group(0)[-5:] + "]", text)
+# The one redaction of key-shaped text (spaced, underscored, glued variants) lives in keyformat.
+from licensing.keyformat import redact
 
 
 class RedactProductKeysFilter(logging.Filter):

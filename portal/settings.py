@@ -231,9 +231,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
-# The address axes counts failures against: the one trusted-proxy rule (services/audit.client_ip).
-AXES_CLIENT_IP_CALLABLE = "licensing.services.signin.events.axes_client_ip"
+# The client address comes from the one function that knows the trusted proxies.
+AXES_CLIENT_IP_CALLABLE = "licensing.services.audit.client_ip"
 
 # Passwords kept in the portal (not the directory, not single sign-on). Off: the login page
 # offers single sign-on and the directory only; local passwords are refused.
@@ -350,6 +349,8 @@ SECURE_HSTS_PRELOAD = True
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
+# The proxies whose X-Forwarded-For is believed (licensing.services.audit.client_ip).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
@@ -449,14 +450,17 @@ REST_FRAMEWORK = {
         "licensing.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "licensing.api.permissions.TokenScopeAllowed",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "licensing.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "licensing.api.throttling.TokenAwareUserThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+        "licensing.api.throttling.AnonThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_THROTTLE_USER", default="2000/hour"),
@@ -465,7 +469,18 @@ REST_FRAMEWORK = {
         "report": env.str("API_THROTTLE_REPORT", default="120/hour"),
     },
     "EXCEPTION_HANDLER": "licensing.api.errors.exception_handler",
+    # One parser layer (licensing/api/parsers.py): JSON bounded in bytes, depth and numbers.
+    "DEFAULT_PARSER_CLASSES": ["licensing.api.parsers.SafeJSONParser"],
+    # The browsable API only while developing: in production the API answers JSON only, so no
+    # posted value (a product key) is ever rendered back into an HTML form.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
 }
+# Bytes of one API request body (413 past it) and nesting depth of a JSON body (400 past it).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Volume Licensing Portal API",
     "DESCRIPTION": "Organisations, Office volume editions, clients, MAK pools and KMS hosts.",
@@ -507,6 +522,9 @@ INVENTORY_CSV_MAX_BYTES = env.int("INVENTORY_CSV_MAX_BYTES", default=256 * 1024 
 INVENTORY_UPLOAD_MAX_ROWS = env.int("INVENTORY_UPLOAD_MAX_ROWS", default=200_000)
 # A VAMT CIL/CILX upload larger than this is refused whole (bytes).
 VAMT_CIL_MAX_BYTES = env.int("VAMT_CIL_MAX_BYTES", default=32 * 1024 * 1024)
+INVENTORY_UPLOAD_MAX_BYTES = env.int("INVENTORY_UPLOAD_MAX_BYTES", default=32 * 1024 * 1024)
+INVENTORY_REJECTIONS_KEPT = env.int("INVENTORY_REJECTIONS_KEPT", default=10_000)
+INVENTORY_EVENTS_SNIFF_RECORDS = env.int("INVENTORY_EVENTS_SNIFF_RECORDS", default=200)
 # Saving an organisation's at-risk days re-flags its clients within the request up to this many
 # clients; a larger organisation's re-flag is queued (it runs on a worker right away).
 ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS = env.int(

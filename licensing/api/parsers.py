@@ -1,13 +1,105 @@
-"""Request body parsers for the text that Windows tools print (posted by agents and scripts)."""
+"""The API's one parser layer: every request body is read here, bounded in bytes, and JSON is
+bounded in nesting depth and in its numbers, so that no body is a 500 (DRF's own JSON parser
+lets a RecursionError through for `[` x 100,000, and `1e400` becomes an infinity that a
+serializer's int() turns into an OverflowError). Text that Windows tools print (posted by
+agents and scripts) comes through the same byte limit."""
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
+from django.conf import settings
 from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+from licensing.services.errors import TooLarge
+
+# Integers a JSON body may hold: PostgreSQL bigint (a bigger one can only be an error).
+INT_LIMIT = 2**63 - 1
 
 
-class PlainTextParser(parsers.JSONParser):
+def read_body(stream: Any, limit: int | None = None) -> bytes:
+    """The body as bytes, refused with 413 past `API_MAX_BODY_BYTES` (read no further)."""
+    limit = settings.API_MAX_BODY_BYTES if limit is None else limit
+    if stream is None:
+        return b""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(
+            f"The request body is larger than {limit:,} bytes.",
+            code="body_too_large",
+        )
+    return data
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19 or abs(int(text)) > INT_LIMIT:
+        raise ValueError(f"the number {text[:30]} is out of range (at most {INT_LIMIT})")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:30]} is out of range")
+    return value
+
+
+def _parse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth_ok(value: Any, limit: int) -> bool:
+    """Iteratively (no recursion): no list or object nested deeper than `limit`."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return True
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode a JSON body strictly, or raise ParseError (400) with the reason."""
+    limit = settings.API_MAX_JSON_DEPTH
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    try:
+        value = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
+        )
+    except RecursionError:  # the C scanner stops at the interpreter's recursion limit
+        raise ParseError(f"JSON nested deeper than {limit} levels is not accepted.") from None
+    except ValueError as exc:
+        raise ParseError(f"JSON parse error - {exc}") from None
+    if not _depth_ok(value, limit):
+        raise ParseError(f"JSON nested deeper than {limit} levels is not accepted.")
+    return value
+
+
+class SafeJSONParser(parsers.JSONParser):
+    """application/json, bounded (see the module doc); the API's only JSON parser."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        data = read_body(stream)
+        try:
+            return loads(data)
+        except UnicodeDecodeError:
+            raise ParseError("JSON parse error - the body is not UTF-8.") from None
+
+
+class PlainTextParser(parsers.BaseParser):
     """text/plain: `{"text": <the decoded body>}` (encodings and BOMs by decode_upload)."""
 
     media_type = "text/plain"
@@ -15,7 +107,7 @@ class PlainTextParser(parsers.JSONParser):
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         from licensing.parsers import decode_upload
 
-        return {"text": decode_upload(stream.read())}
+        return {"text": decode_upload(read_body(stream))}
 
 
 class RawTextParser(parsers.BaseParser):
@@ -27,4 +119,4 @@ class RawTextParser(parsers.BaseParser):
     def parse(
         self, stream: Any, media_type: str | None = None, parser_context: Any = None
     ) -> bytes:
-        return stream.read() if stream is not None else b""
+        return read_body(stream)

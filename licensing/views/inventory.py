@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from licensing import policy
 from licensing.exports import export_response
 from licensing.forms.inventory import CilImportForm, CsvImportForm, EventsImportForm
-from licensing.models import ImportRun, ImportStatus
+from licensing.models import ImportRun, ImportSource, ImportStatus
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
 from licensing.services.errors import DomainError
@@ -91,6 +91,7 @@ def import_csv_upload(request: HttpRequest) -> HttpResponse:
         filename=upload.name,
         ip_address=audit.client_ip(request),
         max_rows=settings.INVENTORY_UPLOAD_MAX_ROWS,
+        max_bytes=settings.INVENTORY_UPLOAD_MAX_BYTES,
     )
     _uploaded_runs_message(request, run)
     return redirect("licensing:import_detail", pk=run.pk)
@@ -108,17 +109,27 @@ def import_events_upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose an event 12290 export to import.")
         return redirect("licensing:import_list")
     upload = form.cleaned_data["file"]
-    if upload.size > settings.INVENTORY_CSV_MAX_BYTES:
-        messages.error(request, "The file is too large.")
-        return redirect("licensing:import_list")
-    run = import_kms_events(
-        actor=request.user,
-        organisation=org,
-        text=decode_upload(upload.read()),
-        filename=upload.name,
-        kms_host=form.cleaned_data["kms_host"],
-        ip_address=audit.client_ip(request),
-    )
+    limit = settings.INVENTORY_UPLOAD_MAX_BYTES
+    if upload.size > limit:
+        run = runs.refuse(
+            actor=request.user,
+            organisation=org,
+            source=ImportSource.EVENTS_12290,
+            filename=upload.name,
+            reason=f"The file is {upload.size / 1048576:.1f} MB; the limit is "
+            f"{limit / 1048576:.0f} MB. Split it.",
+            ip_address=audit.client_ip(request),
+        )
+    else:
+        run = import_kms_events(
+            actor=request.user,
+            organisation=org,
+            text=decode_upload(upload.read()),
+            filename=upload.name,
+            kms_host=form.cleaned_data["kms_host"],
+            ip_address=audit.client_ip(request),
+            max_rows=settings.INVENTORY_UPLOAD_MAX_ROWS,
+        )
     _uploaded_runs_message(request, run)
     return redirect("licensing:import_detail", pk=run.pk)
 

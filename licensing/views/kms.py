@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from licensing import policy
@@ -318,6 +319,7 @@ def host_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
     return vary_on_htmx(redirect("licensing:host_detail", pk=host.pk))
 
 
+@never_cache  # shows the new reporter token once: Cache-Control: no-store
 @login_required
 @require_POST
 def host_token_create(request: HttpRequest, pk: int) -> HttpResponse:

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from licensing import policy
@@ -16,6 +17,7 @@ from licensing.services.errors import DomainError
 from licensing.services.tokens import create_api_token, revoke_api_token
 
 
+@never_cache  # shows a new token once: Cache-Control: no-store
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
     org = resolve_organisation(request)

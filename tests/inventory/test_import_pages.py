@@ -107,7 +107,7 @@ def test_the_rejection_report_downloads_under_debug_too(as_admin, org, settings)
 
 
 def test_the_rejection_report_goes_through_the_one_export_path(as_admin, org):
-    formula = b"hostname,license_status\n=HYPERLINK(1),1\n-2+3,1\n"
+    formula = b"hostname,license_status\n=HYPERLINK(1),1\n-2+3,1\ngood-host,1\n"
     run = ImportRun.objects.get(pk=upload(as_admin, data=formula)["Location"].split("/")[-2])
     response = as_admin.get(reverse("licensing:import_rejections_csv", args=[run.pk]))
     assert response.status_code == 200 and response.streaming

@@ -271,7 +271,10 @@ def test_a_user_without_an_organisation_gets_not_found_not_someone_elses(world):
     loner.force_login(factories.UserFactory(username="loner"))
     assert loner.get("/kms/hosts/").status_code == 404
     assert loner.get("/api/v1/clients/").status_code == 404
-    assert loner.post("/api/v1/mak-pools/", {"edition": _edition_id()}).status_code == 404
+    created = loner.post(
+        "/api/v1/mak-pools/", {"edition": _edition_id()}, content_type="application/json"
+    )
+    assert created.status_code == 404
     assert loner.get("/").status_code == 200  # the "ask an administrator" page
 
 

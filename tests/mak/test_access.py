@@ -191,7 +191,8 @@ def test_an_admin_cannot_approve(world, as_admin, admin_user, org, api_token_for
     assert as_admin.post(url).status_code == 403
     assert as_admin.get("/approvals/").status_code == 403
     api = DjangoClient(**api_token_for(admin_user, org))
-    assert api.post(f"/api/v1/activation-requests/{world['req'].pk}/approve/").status_code == 403
+    approve = f"/api/v1/activation-requests/{world['req'].pk}/approve/"
+    assert api.post(approve, {}, content_type="application/json").status_code == 403
     assert ActivationRequest.objects.get().status == RequestStatus.PENDING
 
 
@@ -200,7 +201,7 @@ def test_agent_tokens_see_nothing(world, org, admin_user):
 
     _, plaintext = create_api_token(actor=admin_user, organisation=org, name="agent", scope="agent")
     api = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
-    assert api.get("/api/v1/mak-keys/").json()["results"] == []
+    assert api.get("/api/v1/mak-keys/").status_code == 404
     assert api.get(f"/api/v1/mak-pools/{world['pool'].pk}/").status_code == 404
     assert api.get("/pools/export.csv").status_code == 404
 
@@ -229,7 +230,7 @@ def test_the_api_runs_the_whole_flow_with_the_same_rules(
         "/api/v1/mak-keys/import/",
         {"pool": pool.pk, "csv": f"key,activation_limit\n{product_key(80)},3\n"},
     )
-    assert imported.status_code == 400 and imported.json()["errors"][0]["row"] == 2
+    assert imported.status_code == 400 and "row 2" in imported.json()["errors"]
     client = factories.ClientFactory(organisation=org, hostname="api-pc", edition=pool.edition)
     second = factories.ClientFactory(organisation=org, hostname="api-pc2", edition=pool.edition)
     assert (

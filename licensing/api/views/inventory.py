@@ -9,14 +9,13 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.exceptions import ParseError, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from licensing import policy
-from licensing.api.parsers import PlainTextParser
-from licensing.api.permissions import PeopleOnly
+from licensing.api.parsers import PlainTextParser, SafeJSONParser
+from licensing.api.permissions import TokenScopeAllowed
 from licensing.api.serializers.inventory import (
     ImportRunSerializer,
     IngestRequestSerializer,
@@ -54,7 +53,8 @@ class ClientIngestView(APIView):
     """POST a batch of client records (JSON). Body: `{"organisation": "<slug, optional>",
     "clients": [{...}, ...]}` or a bare list. Answers 200 with a result per record."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, TokenScopeAllowed]
+    token_scopes = (TokenScope.AGENT,)
     throttle_classes = [IngestThrottle]
 
     @extend_schema(request=IngestRequestSerializer, responses=IngestResponseSerializer)
@@ -84,9 +84,10 @@ class StatusTextView(APIView):
     """POST the output of `ospp.vbs /dstatus` or `slmgr.vbs /dlv` for one client: JSON
     `{"hostname": "pc01", "text": "..."}` or the raw text (text/plain) with `?hostname=pc01`."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, TokenScopeAllowed]
+    token_scopes = (TokenScope.AGENT,)
     throttle_classes = [IngestThrottle]
-    parser_classes = [JSONParser, PlainTextParser]
+    parser_classes = [SafeJSONParser, PlainTextParser]
 
     @extend_schema(request=StatusTextRequestSerializer, responses=StatusTextResponseSerializer)
     def post(self, request: Any) -> Response:
@@ -113,10 +114,15 @@ class StatusTextView(APIView):
             ip_address=audit.client_ip(request),
         )
         record = result.results[0].as_dict() if result.results else {}
-        return Response(
-            {"import": result.run.pk, "result": record, "note": result.run.message},
-            status=status.HTTP_400_BAD_REQUEST if record.get("result") == "error" else 200,
-        )
+        body = {"import": result.run.pk, "result": record, "note": result.run.message}
+        if record.get("result") == "error":
+            # The one error shape, with the record's result beside it.
+            detail = record.get("message") or "The record was not accepted."
+            return Response(
+                {"detail": detail, "code": "record_rejected", **body},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(body, status=200)
 
 
 class WmiReportView(APIView):
@@ -159,7 +165,6 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organis
     """The import history of your organisations (read-only)."""
 
     serializer_class = ImportRunSerializer
-    permission_classes = [IsAuthenticated, PeopleOnly]
     filterset_fields = ["source", "status"]
 
     def get_queryset(self) -> QuerySet[ImportRun]:

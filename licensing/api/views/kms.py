@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from licensing.api.parsers import RawTextParser
-from licensing.api.permissions import IsReporterToken
+from licensing.api.permissions import IsReporterToken, TokenScopeAllowed
 from licensing.api.serializers.kms import (
     DnsFindingSerializer,
     HostPollSerializer,
@@ -30,7 +30,14 @@ from licensing.api.serializers.kms import (
 from licensing.api.throttling import ReportThrottle
 from licensing.api.views.base import OrganisationScopedViewSet, body_slug
 from licensing.filters import KmsHostFilterSet
-from licensing.models import ApiToken, DnsFinding, HostPoll, HostStatusReport, KmsHost
+from licensing.models import (
+    ApiToken,
+    DnsFinding,
+    HostPoll,
+    HostStatusReport,
+    KmsHost,
+    TokenScope,
+)
 from licensing.scoping import resolve_organisation
 from licensing.services import audit
 from licensing.services.kms import hosts, polling, reports
@@ -113,7 +120,8 @@ class StatusReportView(APIView):
     token. 201 with the parsed values; 400 with the reason for text the parser cannot read
     (the text is kept for inspection and nothing else changes)."""
 
-    permission_classes = [IsReporterToken]
+    permission_classes = [IsReporterToken, TokenScopeAllowed]
+    token_scopes = (TokenScope.REPORTER,)
     throttle_classes = [ReportThrottle]
     parser_classes = [RawTextParser]
 

@@ -124,12 +124,11 @@ class MakKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisati
             actor=request.user, pool=pool, csv_text=data["csv"], ip_address=self.ip()
         )
         if not report.ok:
+            errors: dict[str, list[str]] = {}
+            for row, msg in report.errors:
+                errors.setdefault(f"row {row}" if row else "csv", []).append(msg)
             return Response(
-                {
-                    "detail": "Nothing was imported.",
-                    "code": "import_rejected",
-                    "errors": [{"row": row, "message": msg} for row, msg in report.errors],
-                },
+                {"detail": "Nothing was imported.", "code": "import_rejected", "errors": errors},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         return Response(MakKeySerializer(report.created, many=True).data, status=201)

@@ -54,6 +54,7 @@ def import_csv(
     filename: str = "",
     ip_address: str | None = None,
     max_rows: int | None = None,
+    max_bytes: int | None = None,
     now: datetime | None = None,
 ) -> ImportRun:
     """Import a CSV inventory file (see README for the columns). Every row is checked; good rows
@@ -63,7 +64,7 @@ def import_csv(
     require_ingest(actor, organisation)
     now = now or timezone.now()
     max_rows = max_rows or settings.INVENTORY_CSV_MAX_ROWS
-    max_bytes = settings.INVENTORY_CSV_MAX_BYTES
+    max_bytes = max_bytes or settings.INVENTORY_CSV_MAX_BYTES
     size = _size_of(stream)
     kw = {
         "actor": actor,
@@ -97,6 +98,13 @@ def import_csv(
             [(created, updated, distinct, _inserted)] = upsert.merge(
                 cursor, params, upsert.FINAL_COUNTS
             )
+            if distinct == 0:
+                # Not one row could be read: not an inventory file (or the wrong one).
+                line, _host, reason, _raw = min(rejections)
+                raise _Refuse(
+                    f"None of the {received:,} rows could be imported (line {line}: {reason}). "
+                    "Nothing was imported."
+                )
             cursor.execute(upsert.DUPLICATES_SQL)
             for line, hostname, winner in cursor.fetchall():
                 rejections.append(

@@ -3,9 +3,11 @@ records go through the batch ingest."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -31,18 +33,38 @@ def import_kms_events(
     kms_host: KmsHost | None = None,
     ip_address: str | None = None,
     now: datetime | None = None,
+    max_rows: int | None = None,
 ) -> ImportRun:
     """Import an export of event 12290 (a KMS host's "activation request processed" log): each
     client's newest request sets its licence state; successful requests set `last_renewal_at`
     (and `last_activation_at` when the client was not licensed yet). Clients are matched by
-    hostname (the FQDN's first label), else by a CMID that identifies exactly one client."""
+    hostname (the FQDN's first label), else by a CMID that identifies exactly one client.
+
+    Bounded: more than `max_rows` records (INVENTORY_CSV_MAX_ROWS by default) refuses the file;
+    a file whose first INVENTORY_EVENTS_SNIFF_RECORDS records hold no readable event, or that
+    holds none at all, is refused (nothing is written but the refused run); at most
+    INVENTORY_REJECTIONS_KEPT rejected lines are kept for the report."""
     from licensing.parsers import EventError, parse_12290_export
 
     require_ingest(actor, organisation)
     if kms_host is not None and kms_host.organisation_id != organisation.pk:
         raise DomainError("That KMS host belongs to another organisation.")
     now = now or timezone.now()
+    max_rows = max_rows or settings.INVENTORY_CSV_MAX_ROWS
+    sniff = settings.INVENTORY_EVENTS_SNIFF_RECORDS
+    kept = settings.INVENTORY_REJECTIONS_KEPT
+    refused = functools.partial(
+        refuse,
+        actor=actor,
+        organisation=organisation,
+        source=ImportSource.EVENTS_12290,
+        filename=filename,
+        ip_address=ip_address,
+    )
     rejections: list[tuple[int, str, str, str]] = []
+    rejected = 0
+    good = 0
+    first_error: Any = None
     latest: dict[str, Any] = {}
     last_success: dict[str, datetime] = {}
     first_activation: dict[str, datetime] = {}
@@ -50,9 +72,19 @@ def import_kms_events(
     names_by_cmid: dict[str, set[str]] = {}
     for item in parse_12290_export(text):
         lines_seen += 1
+        if lines_seen > max_rows:
+            return refused(
+                reason=f"The file has more than {max_rows:,} records. Split it into smaller files."
+            )
         if isinstance(item, EventError):
-            rejections.append((item.line, "", item.reason, ""))
+            first_error = first_error or item
+            if good == 0 and lines_seen >= sniff:
+                return refused(reason=_not_events(text, lines_seen, first_error))
+            rejected += 1
+            if len(rejections) < kept:
+                rejections.append((item.line, "", item.reason, ""))
             continue
+        good += 1
         host = (item.client_fqdn or "").strip().lower().rstrip(".")
         if not host:
             rejections.append((item.line, "", "the event has no client name", ""))
@@ -75,14 +107,9 @@ def import_kms_events(
             ):
                 first_activation[name] = when
     if lines_seen == 0:
-        return refuse(
-            actor=actor,
-            organisation=organisation,
-            source=ImportSource.EVENTS_12290,
-            filename=filename,
-            reason="No 12290 events found in the file.",
-            ip_address=ip_address,
-        )
+        return refused(reason="No 12290 events found in the file.")
+    if good == 0:
+        return refused(reason=_not_events(text, lines_seen, first_error))
     # Match unknown names by a CMID that belongs to exactly one client of the organisation.
     from licensing.models import Client
 
@@ -153,7 +180,24 @@ def import_kms_events(
         message="; ".join(notes) + ".",
     )
     run = result.run
-    if run.received != lines_seen:
-        ImportRun.objects.filter(pk=run.pk).update(received=lines_seen)
-        run.received = lines_seen
+    total_rejected = run.rejected + (rejected - len(rejections))
+    if run.received != lines_seen or run.rejected != total_rejected:
+        ImportRun.objects.filter(pk=run.pk).update(received=lines_seen, rejected=total_rejected)
+        run.received, run.rejected = lines_seen, total_rejected
     return run
+
+
+def _not_events(text: str, records: int, first_error: Any) -> str:
+    """Why a file with no readable 12290 event is refused, naming the likely mistake."""
+    head = text.lstrip("\ufeff").split("\n", 1)[0].lower()
+    columns = {c.strip().strip('"').strip() for c in head.split(",")}
+    if "hostname" in columns:
+        return (
+            "This is an inventory CSV (it has a hostname column), not an event 12290 export: "
+            "upload it as an inventory CSV."
+        )
+    reason = f" (line {first_error.line}: {first_error.reason})" if first_error else ""
+    return (
+        f"No readable 12290 event in the first {records:,} records{reason}: this is not an "
+        "export of KMS event 12290. Nothing was imported."
+    )

@@ -3,16 +3,19 @@ rejection report of the records it did not take."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from licensing import policy
 from licensing.exports import ExportColumn, copy_sql, stream_copy
+from licensing.keyformat import redact
 from licensing.models import ImportRejection, ImportRun, ImportStatus, Organisation
 from licensing.services import audit
 from licensing.services.errors import DomainError
@@ -90,7 +93,7 @@ def refuse(
             started_at=started_at or timezone.now(),
             status=ImportStatus.REFUSED,
         )
-        run.message = reason
+        run.message = redact(reason)
         if raw:
             run.rejected = 1
             with connection.cursor() as cursor:
@@ -112,19 +115,28 @@ def require_ingest(actor: Any, organisation: Organisation) -> None:
     policy.require(actor, policy.Action.MANAGE_CLIENTS, organisation)
 
 
+def _clean(text: str, limit: int) -> str:
+    # Redact before cutting (a key across the cut is still found), NUL made visible.
+    return redact(text[: limit + 64].replace("\x00", "\\0"))[:limit]
+
+
 def write_rejections(cursor: Any, run: ImportRun, rejections: Iterable[tuple]) -> None:
+    """The one writer of rejection rows (every import): key-shaped text is redacted from the
+    hostname, reason and raw row, and at most INVENTORY_REJECTIONS_KEPT rows are kept (the
+    run's `rejected` count stays the true total)."""
+    kept = settings.INVENTORY_REJECTIONS_KEPT
     with cursor.copy(
         "COPY licensing_importrejection (run_id, position, hostname, reason, raw) FROM STDIN"
     ) as copy:
-        for position, hostname, reason, raw in rejections:
+        for position, hostname, reason, raw in itertools.islice(rejections, kept):
             # PostgreSQL text cannot hold NUL; a rejected row may contain anything.
             copy.write_row(
                 (
                     run.pk,
                     position,
-                    hostname[:253].replace("\x00", "\\0"),
-                    reason[:500].replace("\x00", "\\0"),
-                    (raw or "")[:1000].replace("\x00", "\\0"),
+                    _clean(hostname, 253),
+                    _clean(reason, 500),
+                    _clean(raw or "", 1000),
                 )
             )
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from licensing.logging import redact
+from licensing.keyformat import redact
 from licensing.models import HostStatusReport, KmsHost
 from licensing.parsers import UnreadableStatusText, decode_upload, parse_status
 from licensing.services import outbox

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from licensing import policy
 from licensing.crypto import mask_last5
+from licensing.keyformat import redact
 from licensing.models import (
     ActivationMethod,
     ActivationReason,
@@ -176,7 +177,7 @@ def _ledger(
         reason=reason,
         activated_at=activated_at,
         recorded_by=actor if getattr(actor, "pk", None) else None,
-        note=(note or "").strip()[:500],
+        note=redact((note or "").strip())[:500],
     )
     Client.objects.filter(pk=client.pk).update(
         activation_method=ActivationMethod.MAK,

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from licensing import policy
+from licensing.keyformat import redact
 from licensing.models import (
     MAX_REQUESTED_ACTIVATIONS,
     ActivationRequest,
@@ -78,7 +79,7 @@ def request_activations(
     business justification."""
     policy.require(actor, policy.Action.REQUEST_ACTIVATIONS, pool.organisation_id)
     number = _quantity(quantity)
-    justification = (justification or "").strip()
+    justification = redact((justification or "").strip())
     if not justification:
         raise DomainError(
             "Give the business justification Microsoft asks for (why the extra activations are needed).",
@@ -140,7 +141,7 @@ def _claim_decision(
     changed = (
         ActivationRequest.objects.filter(pk=req.pk, status=RequestStatus.PENDING)
         .exclude(requested_by_id=actor.pk)
-        .update(status=status, decided_by=actor, decided_at=now, decision_note=note)
+        .update(status=status, decided_by=actor, decided_at=now, decision_note=redact(note or ""))
     )
     if changed != 1:
         current = (
@@ -250,7 +251,7 @@ def record_microsoft_grant(
 ) -> ActivationRequest:
     """Record that Microsoft confirmed an approved increase, with its reference."""
     policy.require(actor, policy.Action.REQUEST_ACTIVATIONS, request.pool.organisation_id)
-    reference = (reference or "").strip()
+    reference = redact((reference or "").strip())
     if not reference:
         raise DomainError("Enter Microsoft's reference (case or ticket number).", code="invalid")
     changed = ActivationRequest.objects.filter(

@@ -24,6 +24,7 @@ from licensing.crypto import (
     mask_last5,
     seal_product_key,
 )
+from licensing.keyformat import redact
 from licensing.models import Edition, MakKey, MakKeyStatus, MakPool, Organisation
 from licensing.services import audit, reauth
 from licensing.services.errors import ConflictError, DomainError
@@ -150,7 +151,7 @@ def add_key(
         with transaction.atomic():  # a concurrent insert of the same key loses on the index
             mak_key = MakKey.objects.create(
                 pool=pool,
-                label=(label or "").strip()[:120],
+                label=redact((label or "").strip())[:120],
                 ciphertext=sealed.ciphertext,
                 last5=sealed.last5,
                 fingerprint=sealed.fingerprint,
@@ -260,7 +261,7 @@ def import_keys(
             )
             continue
         seen[sealed.fingerprint] = line
-        staged.append((line, sealed, limit, used, (row.get("label") or "").strip()[:120]))
+        staged.append((line, sealed, limit, used, redact((row.get("label") or "").strip())[:120]))
     if not staged and not report.errors:
         report.errors.append((0, "The file holds no keys."))
     existing = set(
@@ -330,7 +331,7 @@ def block_key(*, actor: Any, key: MakKey, reason: str, ip_address: str | None = 
     if key.status == MakKeyStatus.BLOCKED:
         raise ConflictError("The key is already blocked.")
     key.status = MakKeyStatus.BLOCKED
-    key.blocked_reason = reason[:300]
+    key.blocked_reason = redact(reason)[:300]
     key.save(update_fields=["status", "blocked_reason"])
     audit.record(
         action="mak_key.block",

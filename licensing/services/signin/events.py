@@ -26,11 +26,6 @@ SECOND_FACTOR_REMOVED = "auth.second_factor_removed"
 SIGN_IN_ACTIONS = (SIGNED_IN, SIGNED_OUT, SIGN_IN_FAILED)
 
 
-def axes_client_ip(request: Any) -> str:
-    """AXES_CLIENT_IP_CALLABLE: axes counts failures against the portal's one client address."""
-    return audit.client_ip(request) or ""
-
-
 def sign_in_method(request: Any, user: Any) -> list[str]:
     """What this sign-in used, e.g. ["password", "mfa:totp"], ["ldap"], ["sso"]."""
     methods: list[str] = []
