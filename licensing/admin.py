@@ -4,34 +4,63 @@ portal's services, which encrypt, fingerprint and audit them."""
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
 
 from licensing import models as m
 from licensing.services import audit
 
 
 class AuditedAdmin(admin.ModelAdmin):
-    """Edits made in the admin bypass services, so record them in the audit trail here."""
+    """The one base of every ModelAdmin of the portal. Edits made in the admin bypass services,
+    so each add, change and deletion (the delete page, the bulk "Delete selected" action and
+    inline rows) is recorded in the audit trail here, in the same transaction as the change."""
+
+    def _audit(self, request: Any, obj: Any, what: str, changes: dict | None = None) -> None:
+        audit.record(
+            action=f"admin.{obj._meta.model_name}.{what}",
+            actor=request.user,
+            organisation=_organisation_of(obj),
+            obj=obj,
+            changes=changes,
+            ip_address=audit.client_ip(request),
+        )
 
     def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        audit.record(
-            action=f"admin.{obj._meta.model_name}.{'change' if change else 'add'}",
-            actor=request.user,
-            organisation=getattr(obj, "organisation_id", None),
-            obj=obj,
-            changes={"fields": sorted(form.changed_data)},
-            ip_address=audit.client_ip(request),
-        )
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            self._audit(
+                request, obj, "change" if change else "add", {"fields": sorted(form.changed_data)}
+            )
 
     def delete_model(self, request: Any, obj: Any) -> None:
-        audit.record(
-            action=f"admin.{obj._meta.model_name}.delete",
-            actor=request.user,
-            organisation=getattr(obj, "organisation_id", None),
-            obj=obj,
-            ip_address=audit.client_ip(request),
-        )
-        super().delete_model(request, obj)
+        with transaction.atomic():
+            self._audit(request, obj, "delete")
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        with transaction.atomic():
+            for obj in queryset.iterator(chunk_size=500):
+                self._audit(request, obj, "delete")
+            super().delete_queryset(request, queryset)
+
+    def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_formset(request, form, formset, change)
+            for obj in formset.new_objects:
+                self._audit(request, obj, "add")
+            for obj, fields in formset.changed_objects:
+                self._audit(request, obj, "change", {"fields": sorted(fields)})
+            for obj in formset.deleted_objects:
+                self._audit(request, obj, "delete")
+
+
+def _organisation_of(obj: Any) -> int | None:
+    if isinstance(obj, m.Organisation):
+        return obj.pk
+    if getattr(obj, "organisation_id", None) is not None:
+        return obj.organisation_id
+    pool = getattr(obj, "pool", None)  # MAK keys and activation requests belong via their pool
+    return getattr(pool, "organisation_id", None)
 
 
 class MembershipInline(admin.TabularInline):
@@ -78,7 +107,7 @@ class MakPoolAdmin(AuditedAdmin):
 
 
 @admin.register(m.MakKey)
-class MakKeyAdmin(admin.ModelAdmin):
+class MakKeyAdmin(AuditedAdmin):
     list_display = ["masked", "pool", "activation_limit", "activations_used", "status"]
     list_filter = ["status"]
     readonly_fields = [
@@ -127,7 +156,7 @@ class KmsHostAdmin(AuditedAdmin):
 
 
 @admin.register(m.Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(AuditedAdmin):
     list_display = [
         "hostname",
         "organisation",
@@ -143,7 +172,7 @@ class ClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.ActivationRequest)
-class ActivationRequestAdmin(admin.ModelAdmin):
+class ActivationRequestAdmin(AuditedAdmin):
     list_display = [
         "pk",
         "pool",
@@ -163,7 +192,7 @@ class ActivationRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AuditedAdmin):
     list_display = ["at", "actor_label", "action", "object_repr", "organisation"]
     list_filter = ["action"]
     search_fields = ["actor_label", "object_repr"]
@@ -180,7 +209,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdmin):
     list_display = ["name", "organisation", "scope", "prefix", "expires_at", "revoked_at"]
     exclude = ["digest"]
     readonly_fields = [
@@ -196,3 +225,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: Any) -> bool:
         return False
+
+
+# The admins of other apps (users, groups, django-axes lockouts) are registered before this
+# module runs (licensing is the last installed app): give each the same audit.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if not isinstance(_model_admin, AuditedAdmin):
+        admin.site.unregister(_model)
+        _cls = type(_model_admin)
+        admin.site.register(_model, type(f"Audited{_cls.__name__}", (AuditedAdmin, _cls), {}))

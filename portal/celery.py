@@ -6,12 +6,27 @@ and the periodic tasks below only dispatch whatever is due.
 
 import os
 
-from celery import Celery, signals
+from celery import Celery
 from celery.schedules import crontab
+from kombu.utils.objects import cached_property
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-app = Celery("portal")
+
+class PortalCelery(Celery):
+    """Workers and beat touch keys and data: they exit non-zero without production secrets,
+    before they start (portal.startup; a signal handler's exception would only be logged)."""
+
+    @cached_property
+    def Worker(self):
+        return self.subclass_with_self("portal.startup:CheckedWorker")
+
+    @cached_property
+    def Beat(self):
+        return self.subclass_with_self("portal.startup:CheckedBeat")
+
+
+app = PortalCelery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Loads licensing.tasks, the one module that holds every task.
 app.autodiscover_tasks()
@@ -60,15 +75,6 @@ app.conf.beat_schedule = {
     "refresh-client-counts": {"task": "licensing.fleet.refresh_client_counts", "schedule": 300.0},
 }
 app.conf.timezone = "UTC"
-
-
-@signals.worker_init.connect
-@signals.beat_init.connect
-def _require_secrets(**kwargs: object) -> None:
-    """Workers and beat touch keys and data: refuse to start without production secrets."""
-    from portal.startup import require_secrets
-
-    require_secrets()
 
 
 __all__ = ("app", "crontab")

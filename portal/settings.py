@@ -13,6 +13,7 @@ import environ
 from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
 
+from licensing.logging import redact_every_log_record
 from portal.db import check_connection as check_pooled_connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -496,6 +497,9 @@ API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 
 # --- Logging: plain lines on stderr, product keys redacted from every record.
+# Key-shaped text is scrubbed from every log record of the process (every logger and handler,
+# including the development server's request log and gunicorn's access log).
+redact_every_log_record()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

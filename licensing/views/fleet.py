@@ -503,6 +503,22 @@ def reports(request: HttpRequest) -> HttpResponse:
             "Requests for extra MAK activations and their decisions.",
             "licensing:request_export",
         ),
+        (
+            "MAK activation ledger",
+            "Every activation recorded against a MAK: key (last five), client, reason, when.",
+            "licensing:activation_export",
+        ),
+        (
+            "Unregistered KMS hosts (DNS findings)",
+            "SRV records pointing at KMS hosts the portal does not know, open and resolved.",
+            "licensing:finding_export",
+        ),
+        ("Import history", "Every inventory import with its counts.", "licensing:import_export"),
+        (
+            "Office editions",
+            "The edition catalogue with Microsoft's public KMS client keys (GVLKs).",
+            "licensing:edition_export",
+        ),
     ):
         url = _reverse_or_none(name)
         if url:
@@ -520,4 +536,25 @@ def reports(request: HttpRequest) -> HttpResponse:
         request,
         "licensing/reports.html",
         {"org": org, "ready": ready, "curl_url": example},
+    )
+
+
+EDITION_EXPORT_COLUMNS = [
+    ExportColumn("name", "name"),
+    ExportColumn("version", "version"),
+    ExportColumn("product", "product"),
+    ExportColumn("gvlk", "gvlk"),  # Microsoft's public KMS client keys, not secrets
+    ExportColumn("sku_id", "sku_id"),
+    ExportColumn("kms_product_group", "kms_product_group"),
+    ExportColumn("builtin", "is_builtin"),
+]
+
+
+@token_aware
+def edition_export(request: HttpRequest) -> HttpResponse:
+    """The edition catalogue (the same for every organisation; CSV)."""
+    org = resolve_organisation(request, policy.Action.EXPORT)
+    qs = Edition.objects.order_by("version", "name")
+    return export_response(
+        request, name="editions", queryset=qs, columns=EDITION_EXPORT_COLUMNS, organisation=org
     )

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.exports import export_response
+from licensing.exports import ExportColumn, export_response, token_aware
 from licensing.forms.inventory import CilImportForm, CsvImportForm, EventsImportForm
 from licensing.models import ImportRun, ImportSource, ImportStatus
 from licensing.scoping import get_scoped_or_404, resolve_organisation
@@ -185,4 +185,31 @@ def import_rejections_csv(request: HttpRequest, pk: int) -> HttpResponse:
         columns=runs.REJECTION_COLUMNS,
         organisation=run.organisation,
         obj=run,
+    )
+
+
+IMPORT_EXPORT_COLUMNS = [
+    ExportColumn("import_id", "id"),
+    ExportColumn("source", "source"),
+    ExportColumn("status", "status"),
+    ExportColumn("actor", "actor_label"),
+    ExportColumn("filename", "filename"),
+    ExportColumn("started_at", "started_at"),
+    ExportColumn("finished_at", "finished_at"),
+    ExportColumn("received", "received"),
+    ExportColumn("created", "created"),
+    ExportColumn("updated", "updated"),
+    ExportColumn("unchanged", "unchanged"),
+    ExportColumn("rejected", "rejected"),
+    ExportColumn("message", "message"),
+]
+
+
+@token_aware
+def import_export(request: HttpRequest) -> HttpResponse:
+    """The import history of the organisation (CSV), newest first."""
+    org = resolve_organisation(request, policy.Action.EXPORT)
+    qs = ImportRun.objects.for_organisation(org).order_by("-started_at", "-id")
+    return export_response(
+        request, name="imports", queryset=qs, columns=IMPORT_EXPORT_COLUMNS, organisation=org
     )

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +35,7 @@ from licensing.forms.kms import (
 )
 from licensing.models import (
     ApiToken,
+    DnsFinding,
     HostPoll,
     HostState,
     HostStatusReport,
@@ -463,3 +464,27 @@ def dns_scan(request: HttpRequest) -> HttpResponse:
     discovery.queue_discovery(actor=request.user, organisation=org)
     messages.success(request, "DNS check queued: refresh in a few seconds.")
     return redirect("licensing:host_list")
+
+
+FINDING_EXPORT_COLUMNS = [
+    ExportColumn("domain", "domain"),
+    ExportColumn("target", "target"),
+    ExportColumn("port", "port"),
+    ExportColumn("priority", "priority"),
+    ExportColumn("weight", "weight"),
+    ExportColumn("first_seen_at", "first_seen_at"),
+    ExportColumn("last_seen_at", "last_seen_at"),
+    ExportColumn("resolved_at", "resolved_at"),
+]
+
+
+@token_aware
+def finding_export(request: HttpRequest) -> HttpResponse:
+    """SRV records pointing at unregistered KMS hosts (CSV): open ones first, then resolved."""
+    org = resolve_organisation(request, policy.Action.EXPORT)
+    qs = DnsFinding.objects.for_organisation(org).order_by(
+        F("resolved_at").desc(nulls_first=True), "domain", "target"
+    )
+    return export_response(
+        request, name="kms-findings", queryset=qs, columns=FINDING_EXPORT_COLUMNS, organisation=org
+    )

@@ -22,7 +22,7 @@ from licensing.exports import (
     invalid_filter_response,
     token_aware,
 )
-from licensing.filters import ActivationRequestFilterSet
+from licensing.filters import ActivationRequestFilterSet, MakActivationFilterSet
 from licensing.forms.mak import (
     ActivationRequestForm,
     BlockForm,
@@ -656,5 +656,38 @@ def request_export(request: HttpRequest) -> HttpResponse:
         name="activation-requests",
         queryset=filterset.qs,
         columns=REQUEST_EXPORT_COLUMNS,
+        organisation=org,
+    )
+
+
+ACTIVATION_EXPORT_COLUMNS = [
+    ExportColumn("activation_id", "id"),
+    ExportColumn("pool_id", "key__pool_id"),
+    ExportColumn("edition", "key__pool__edition__name"),
+    ExportColumn("mak_key_last5", "key__last5"),
+    ExportColumn("client", "client__hostname"),
+    ExportColumn("reason", "reason"),
+    ExportColumn("activated_at", "activated_at"),
+    ExportColumn("recorded_by", "recorded_by__username"),
+    ExportColumn("note", "note"),
+]
+
+
+@token_aware
+def activation_export(request: HttpRequest) -> HttpResponse:
+    """The activation ledger (CSV), with the API's filters (`pool`, `key`, `client`, `reason`)."""
+    org = resolve_organisation(request, policy.Action.EXPORT)
+    filterset = MakActivationFilterSet(
+        request.GET,
+        queryset=MakActivation.objects.for_organisation(org).order_by("-activated_at", "-id"),
+        request=request,
+    )
+    if (invalid := invalid_filter_response(filterset)) is not None:
+        return invalid
+    return export_response(
+        request,
+        name="mak-activations",
+        queryset=filterset.qs,
+        columns=ACTIVATION_EXPORT_COLUMNS,
         organisation=org,
     )

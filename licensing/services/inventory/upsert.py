@@ -22,7 +22,9 @@ Merge semantics (documented in the README):
   (`last_activation_at`, `last_renewal_at`, `last_seen_at` take the later value);
 - a newer `last_renewal_at` without a status means the client renewed, i.e. is licensed;
 - a record that changes nothing is "unchanged" and not written; `last_seen_at` alone moves only
-  when it advances by an hour or more, so a re-sent batch changes nothing.
+  when it advances by an hour or more, and a record without its own `last_seen_at` that comes
+  within the hour after the stored one is taken as seen at the stored time (so its reported grace
+  minutes give the same grace end): a re-sent batch changes nothing.
 """
 
 from __future__ import annotations
@@ -134,7 +136,12 @@ UPSERT_SQL = f"""
 WITH s AS (
     SELECT DISTINCT ON (hostname) * FROM inventory_stage ORDER BY hostname, idx DESC
 ), j AS (
-    SELECT s.*, COALESCE(s.seen_at, %(now)s) AS seen,
+    -- A record without its own time is seen now; but within the hour after the stored
+    -- last_seen_at it keeps that time, so a re-sent record (e.g. its remaining grace minutes)
+    -- does not move its grace end and changes nothing.
+    SELECT s.*, COALESCE(s.seen_at,
+               CASE WHEN %(now)s::timestamptz < c.last_seen_at + %(seen_granularity)s
+                    THEN c.last_seen_at ELSE %(now)s END) AS seen,
            c.id AS old_id, c.fqdn AS o_fqdn, c.cmid AS o_cmid, c.edition_id AS o_edition_id,
            c.activation_method AS o_method, c.kms_host_id AS o_kms_host_id,
            c.mak_key_id AS o_mak_key_id, c.license_status AS o_status, c.grace_minutes AS o_grace,

@@ -77,6 +77,33 @@ def _seal_host_key(raw: str) -> crypto.SealedKey:
         raise InvalidInput(field_errors={"host_key": str(exc)}) from None
 
 
+# Microsoft activates one KMS host key (CSVLK) on at most six hosts (10 activations per host;
+# over the limit the host gets 0xC004C008): shared DOMAIN.md section 2.4.
+CSVLK_MAX_HOSTS = 6
+
+
+def _check_csvlk_limit(organisation_id: int, fingerprint: str, *, other_than: int | None) -> None:
+    """Refuse a seventh live host with the same host key in the organisation. The advisory
+    lock (per key) makes two registrations at once wait for each other, so both cannot pass."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 6))", [fingerprint])
+    live = KmsHost.objects.filter(
+        organisation_id=organisation_id, host_key_fingerprint=fingerprint, retired_at__isnull=True
+    )
+    if other_than is not None:
+        live = live.exclude(pk=other_than)
+    if live.count() >= CSVLK_MAX_HOSTS:
+        raise InvalidInput(
+            field_errors={
+                "host_key": f"This host key is already stored on {CSVLK_MAX_HOSTS} live KMS "
+                f"hosts: Microsoft activates one KMS host key on at most {CSVLK_MAX_HOSTS} hosts "
+                "(0xC004C008). Retire a host that no longer uses it, or ask Microsoft for more."
+            }
+        )
+
+
 def _duplicate_error(organisation: Organisation, fqdn: str) -> InvalidInput:
     other = KmsHost.objects.for_organisation(organisation).filter(fqdn=fqdn).first()
     if other is not None and other.retired_at is not None:
@@ -119,6 +146,8 @@ def register_host(
     if KmsHost.objects.for_organisation(organisation).filter(fqdn=fqdn).exists():
         raise _duplicate_error(organisation, fqdn)
     sealed = _seal_host_key(host_key) if (host_key or "").strip() else None
+    if sealed is not None:
+        _check_csvlk_limit(organisation.pk, sealed.fingerprint, other_than=None)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -204,6 +233,7 @@ def update_host(
     if (host_key or "").strip():
         sealed = _seal_host_key(host_key)
         if sealed.fingerprint != host.host_key_fingerprint:
+            _check_csvlk_limit(host.organisation_id, sealed.fingerprint, other_than=host.pk)
             diff["host_key"] = [
                 crypto.mask_last5(host.host_key_last5) if host.host_key_last5 else "",
                 crypto.mask_last5(sealed.last5),
