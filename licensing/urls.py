@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from licensing.views import fleet, home, inventory, kms, mak, organisation, tokens
+from licensing.views import fleet, home, inventory, kms, mak, organisation, tokens, webhooks
 
 app_name = "licensing"
 
@@ -13,6 +13,11 @@ urlpatterns = [
     path(
         "organisation/settings/", organisation.organisation_settings, name="organisation_settings"
     ),
+    path("organisation/webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path("organisation/webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("organisation/webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook_test"),
+    path("organisation/webhooks/<int:pk>/delete/", webhooks.webhook_delete, name="webhook_delete"),
+    path("account/notifications/", webhooks.notification_choices, name="notification_choices"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     # --- fleet: clients, audit log, reports ------------------------------------------------------

@@ -412,3 +412,13 @@ KMS_TCP_TIMEOUT_SECONDS = env.float("KMS_TCP_TIMEOUT_SECONDS", default=3.0)
 KMS_DNS_LIFETIME_SECONDS = env.float("KMS_DNS_LIFETIME_SECONDS", default=3.0)
 # No accepted slmgr /dlv report for this long: the host's report is overdue.
 KMS_REPORT_OVERDUE_HOURS = env.float("KMS_REPORT_OVERDUE_HOURS", default=24.0)
+
+# --- Webhook notifications (Teams, Slack, signed JSON; licensing/services/webhooks.py)
+# Seconds to wait for a destination's answer; attempts in all (a timeout, a refused connection,
+# 408, 429 and 5xx are retried, waiting base * 2^(n-1) s, at most the cap; other 4xx fail at once).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# Plain http:// destinations (off in production: a webhook URL is a secret).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=_dev)

@@ -37,6 +37,13 @@ from licensing.models.mak import (
 from licensing.models.ops import Heartbeat, OutboxMessage, SentNotification
 from licensing.models.organisation import Membership, Organisation, Role
 from licensing.models.tokens import ApiToken, TokenScope
+from licensing.models.webhooks import (
+    DeliveryStatus,
+    NotificationMute,
+    WebhookDelivery,
+    WebhookDestination,
+    WebhookKind,
+)
 
 __all__ = [
     "DEFAULT_KMS_PORT",
@@ -74,12 +81,17 @@ __all__ = [
 __all__ += [
     "ClientCount",
     "ComplianceDigest",
+    "DeliveryStatus",
     "DnsFinding",
     "HostStatusReport",
     "ImportRejection",
     "ImportRun",
     "ImportSource",
     "ImportStatus",
+    "NotificationMute",
     "OutboxMessage",
     "SentNotification",
+    "WebhookDelivery",
+    "WebhookDestination",
+    "WebhookKind",
 ]
