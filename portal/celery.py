@@ -58,4 +58,14 @@ def _require_secrets(**kwargs: object) -> None:
     require_secrets()
 
 
+def _observe_tasks() -> None:
+    """Time every task, count it for /metrics and log one line for it (portal/observability)."""
+    from portal import observability
+
+    signals.task_prerun.connect(observability.task_started, weak=False)
+    signals.task_postrun.connect(observability.task_finished, weak=False)
+
+
+_observe_tasks()
+
 __all__ = ("app", "crontab")

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: request id, /metrics timings, the request log line.
+    "licensing.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -422,3 +424,20 @@ WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.
 WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
 # Plain http:// destinations (off in production: a webhook URL is a secret).
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=_dev)
+
+# --- Metrics (/metrics, Prometheus) and structured logs
+# /metrics answers 404 unless at least one of these is set; each one set must pass: the
+# `Authorization: Bearer <METRICS_TOKEN>` header, a client address inside METRICS_ALLOWED_NETWORKS
+# (CIDRs, e.g. 10.0.0.0/8,127.0.0.1/32). Or METRICS_TOKEN_FILE.
+METRICS_TOKEN = _secret("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# "json": every log record is one JSON object per line (with request_id / task_id when inside a
+# request or task); "plain": the text lines above.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+# One line per request (logger portal.request) and per task run (portal.task); on with json.
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=LOG_FORMAT == "json")
+LOGGING["filters"]["context"] = {"()": "portal.observability.ContextFilter"}
+LOGGING["formatters"]["json"] = {"()": "portal.observability.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"].append("context")
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"
