@@ -100,3 +100,18 @@ def rotate_ciphertext(ciphertext: str) -> str:
 
 def mask_last5(last5: str) -> str:
     return "-".join([MASK_GROUP] * 4 + [last5 or "?????"])
+
+
+def encrypt_secret(value: str) -> str:
+    """Encrypt another secret (a webhook URL or signing key) the way product keys are: under the
+    first FIELD_ENCRYPTION_KEYS entry; `rotate_field_keys` re-encrypts it."""
+    return fernet().encrypt(value.encode()).decode()
+
+
+def decrypt_secret(ciphertext: str) -> str:
+    try:
+        return fernet().decrypt(ciphertext.encode()).decode()
+    except InvalidToken as exc:  # never include the token in the message
+        raise RuntimeError(
+            "A stored secret could not be decrypted with any FIELD_ENCRYPTION_KEYS entry."
+        ) from exc

@@ -1,15 +1,21 @@
 import logging
+import re
+import time
+import uuid
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import psycopg
 from django import db
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, empty
 
 from licensing.scoping import organisation_or_none
+from licensing.services import metrics
+from portal import observability
 
 
 def attach_organisation(request: HttpRequest) -> None:
@@ -102,3 +108,71 @@ class RequireSecondFactorMiddleware:
             )
             return redirect("mfa_index")
         return self.get_response(request)
+
+
+# --- Request id, metrics and the request log line -------------------------------------------
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+request_log = logging.getLogger("portal.request")
+
+
+def _loaded_user(request: HttpRequest) -> Any:
+    """The user if authentication already ran for this request (never a query of its own)."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        user = None if user._wrapped is empty else user._wrapped
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _loaded_organisation(request: HttpRequest) -> Any:
+    org = request.__dict__.get("organisation")
+    if isinstance(org, SimpleLazyObject):
+        org = None if org._wrapped is empty else org._wrapped
+    return org
+
+
+class RequestObservabilityMiddleware:
+    """Outermost: gives each request an id (a sane incoming `X-Request-ID` from the proxy, or a
+    new one; echoed in the response), times it for /metrics by URL name, and, with
+    LOG_REQUESTS, logs one line: request id, method, path (no query string), URL name, status,
+    user, organisation, duration."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = observability.current_id.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            observability.current_id.reset(token)
+        seconds = time.perf_counter() - started
+        match = request.resolver_match
+        view = (match.view_name or "unnamed") if match else "unresolved"
+        metrics.observe_request(view, request.method or "", response.status_code, seconds)
+        response["X-Request-ID"] = request_id
+        if settings.LOG_REQUESTS:
+            user = _loaded_user(request)
+            org = _loaded_organisation(request)
+            request_log.info(
+                "%s %s %s %.1f ms",
+                request.method,
+                request.path,
+                response.status_code,
+                seconds * 1000,
+                extra={
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "view": view,
+                    "status": response.status_code,
+                    "user": user.get_username() if user else None,
+                    "organisation": getattr(org, "slug", None),
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )
+        return response

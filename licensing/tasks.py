@@ -17,7 +17,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from licensing.models import Heartbeat
-from licensing.services import fleet_summary, outbox
+from licensing.services import fleet_summary, outbox, webhooks
 from licensing.services.inventory import digest, sweep
 from licensing.services.kms import discovery, notifications, polling
 from licensing.services.licences import alerts as licence_alerts
@@ -163,6 +163,13 @@ def discover_organisation_srv(organisation_id: int) -> int:
     return discovery.discover_organisation(organisation_id=organisation_id)
 
 
+@task("licensing.kms.notify_rogue_srv")
+def notify_kms_rogue_srv(finding_id: int, opened_at: str) -> int:
+    """Tell the administrators (e-mail, webhooks) about an SRV record pointing at a host the
+    organisation has not registered (once per opening of the finding)."""
+    return notifications.notify_rogue_srv(finding_id=finding_id, opened_at=opened_at)
+
+
 # --- MAK pools -------------------------------------------------------------------------------
 
 
@@ -218,6 +225,19 @@ def check_all_shortfalls() -> int:
 @task("licensing.licences.send_shortfall_alert")
 def send_shortfall_alert(organisation_id: int) -> int:
     return licence_alerts.notify_shortfall(organisation_id=organisation_id)
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+@task("licensing.webhooks.deliver", bind=True, max_retries=None)
+def deliver_webhook(self: Any, delivery_id: int) -> str:
+    """Post one webhook delivery; a failure that may pass (timeout, refused, 408, 429, 5xx) is
+    retried after the back-off the service decided, until WEBHOOK_MAX_ATTEMPTS."""
+    outcome = webhooks.deliver(delivery_id)
+    if outcome.status == "retry":
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
 
 
 # --- former names ----------------------------------------------------------------------------

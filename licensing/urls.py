@@ -13,6 +13,7 @@ from licensing.views import (
     organisation,
     signin,
     tokens,
+    webhooks,
 )
 
 app_name = "licensing"
@@ -31,6 +32,11 @@ urlpatterns = [
         name="group_mapping_remove",
     ),
     path("account/", signin.account, name="account"),
+    path("organisation/webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path("organisation/webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("organisation/webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook_test"),
+    path("organisation/webhooks/<int:pk>/delete/", webhooks.webhook_delete, name="webhook_delete"),
+    path("account/notifications/", webhooks.notification_choices, name="notification_choices"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("agent/vlp-agent.ps1", tokens.agent_script, name="agent_script"),

@@ -6,7 +6,7 @@ and the periodic tasks below only dispatch whatever is due.
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from kombu.utils.objects import cached_property
 
@@ -76,5 +76,15 @@ app.conf.beat_schedule = {
 }
 app.conf.timezone = "UTC"
 
+
+def _observe_tasks() -> None:
+    """Time every task, count it for /metrics and log one line for it (portal/observability)."""
+    from portal import observability
+
+    signals.task_prerun.connect(observability.task_started, weak=False)
+    signals.task_postrun.connect(observability.task_finished, weak=False)
+
+
+_observe_tasks()
 
 __all__ = ("app", "crontab")

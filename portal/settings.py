@@ -96,6 +96,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: request id, /metrics timings, the request log line.
+    "licensing.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -540,3 +542,30 @@ KMS_TCP_TIMEOUT_SECONDS = env.float("KMS_TCP_TIMEOUT_SECONDS", default=3.0)
 KMS_DNS_LIFETIME_SECONDS = env.float("KMS_DNS_LIFETIME_SECONDS", default=3.0)
 # No accepted slmgr /dlv report for this long: the host's report is overdue.
 KMS_REPORT_OVERDUE_HOURS = env.float("KMS_REPORT_OVERDUE_HOURS", default=24.0)
+
+# --- Webhook notifications (Teams, Slack, signed JSON; licensing/services/webhooks.py)
+# Seconds to wait for a destination's answer; attempts in all (a timeout, a refused connection,
+# 408, 429 and 5xx are retried, waiting base * 2^(n-1) s, at most the cap; other 4xx fail at once).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# Plain http:// destinations (off in production: a webhook URL is a secret).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=_dev)
+
+# --- Metrics (/metrics, Prometheus) and structured logs
+# /metrics answers 404 unless at least one of these is set; each one set must pass: the
+# `Authorization: Bearer <METRICS_TOKEN>` header, a client address inside METRICS_ALLOWED_NETWORKS
+# (CIDRs, e.g. 10.0.0.0/8,127.0.0.1/32). Or METRICS_TOKEN_FILE.
+METRICS_TOKEN = _secret("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# "json": every log record is one JSON object per line (with request_id / task_id when inside a
+# request or task); "plain": the text lines above.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+# One line per request (logger portal.request) and per task run (portal.task); on with json.
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=LOG_FORMAT == "json")
+LOGGING["filters"]["context"] = {"()": "portal.observability.ContextFilter"}
+LOGGING["formatters"]["json"] = {"()": "portal.observability.JsonFormatter"}
+LOGGING["handlers"]["console"]["filters"].append("context")
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from licensing.views import health
+from licensing.views import health, metrics
 
 admin.site.site_header = "Volume Licensing Portal administration"
 # The admin signs in through the portal's login (second factor, lockout, audit), never its own.
@@ -13,6 +13,7 @@ admin.site.login = login_required(admin.site.login)
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     # Sign-in (django-allauth; docs/sign-in.md). "login" and "logout" keep their names.
     path("accounts/login/", account_views.login, name="login"),
     path("accounts/logout/", account_views.logout, name="logout"),

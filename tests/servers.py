@@ -150,3 +150,77 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint that webhook tests post to. It checks the portal's signature with
+    its own copy of the secret (`secret`), records every request, and answers as told:
+    `answers` is a list of status codes used one per request (the last one repeats);
+    `delay` seconds of silence before answering make the portal time out."""
+
+    def __init__(self, *, secret: str = "", answers: list[int] | None = None) -> None:
+        import http.server
+        import threading
+
+        self.secret = secret
+        self.answers = list(answers or [200])
+        self.delay = 0.0
+        self.received: list[dict] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.received.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers.items()),
+                        "body": body,
+                        "signature_ok": receiver.signature_ok(self.headers, body),
+                    }
+                )
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                code = receiver.answers.pop(0) if len(receiver.answers) > 1 else receiver.answers[0]
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:  # the portal gave up waiting
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def signature_ok(self, headers: object, body: bytes) -> bool | None:
+        """True/False for a signed post checked with this receiver's secret; None if unsigned."""
+        import hashlib
+        import hmac
+
+        signature = headers.get("X-Portal-Signature")  # type: ignore[attr-defined]
+        stamp = headers.get("X-Portal-Timestamp")  # type: ignore[attr-defined]
+        if not signature:
+            return None
+        if not stamp or abs(time.time() - int(stamp)) > 300:
+            return False
+        expected = hmac.new(
+            self.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        return hmac.compare_digest(signature, f"sha256={expected}")
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

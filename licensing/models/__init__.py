@@ -47,6 +47,13 @@ from licensing.models.ops import Heartbeat, OutboxMessage, SentNotification
 from licensing.models.organisation import Membership, Organisation, Role
 from licensing.models.signin import GroupMapping, GroupSource
 from licensing.models.tokens import ApiToken, TokenScope
+from licensing.models.webhooks import (
+    DeliveryStatus,
+    NotificationMute,
+    WebhookDelivery,
+    WebhookDestination,
+    WebhookKind,
+)
 
 __all__ = [
     "DEFAULT_KMS_PORT",
@@ -88,14 +95,19 @@ __all__ = [
 __all__ += [
     "ClientCount",
     "ComplianceDigest",
+    "DeliveryStatus",
     "DnsFinding",
     "HostStatusReport",
     "ImportRejection",
     "ImportRun",
     "ImportSource",
     "ImportStatus",
+    "NotificationMute",
     "OutboxMessage",
     "SentNotification",
+    "WebhookDelivery",
+    "WebhookDestination",
+    "WebhookKind",
 ]
 __all__ += [
     "MAX_LICENCE_QUANTITY",

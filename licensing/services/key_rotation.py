@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models, transaction
 
 from licensing.crypto import rotate_ciphertext
-from licensing.models import KmsHost, MakKey
+from licensing.models import KmsHost, MakKey, WebhookDestination
 
 BATCH_SIZE = 500
 
@@ -66,4 +66,8 @@ def rotate_all(*, batch_size: int = BATCH_SIZE) -> list[RotationCount]:
     return [
         _rotate_table(MakKey, "ciphertext", "MAK keys", batch_size),
         _rotate_table(KmsHost, "host_key_ciphertext", "KMS host keys", batch_size),
+        _rotate_table(WebhookDestination, "url_ciphertext", "Webhook URLs", batch_size),
+        _rotate_table(
+            WebhookDestination, "secret_ciphertext", "Webhook signing secrets", batch_size
+        ),
     ]

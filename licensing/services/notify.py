@@ -5,12 +5,19 @@ An event (``"kms.state_change"``, ``"mak.low_water"``, ...) is rendered from its
 when present, ``body.html``. No service builds a message as a string.
 
 The rendered message is handed to every channel in ``CHANNELS``. A channel is a callable
-``(delivery: Delivery) -> int`` returning how many recipients it reached; e-mail is the first.
-Each channel delivers each event once however often the caller runs (outbox retries, two
-workers): it claims ``<once_key>`` (plus its own suffix) through ``outbox.send_once``.
+``(delivery: Delivery) -> int`` returning how many recipients it reached; e-mail is the first,
+the organisation's webhook destinations (Teams, Slack, signed JSON) the second. Each channel
+delivers each event once however often the caller runs (outbox retries, two workers): e-mail
+claims ``<once_key>`` through ``outbox.send_once``; webhooks write one delivery row per
+destination and key (unique) and post it from the task ``licensing.webhooks.deliver``.
 
-Failures: a channel that raises releases its claim (``send_once`` rolls back) and the error
-reaches the caller, whose task decides whether to retry (see ``licensing/tasks.py``).
+Choices: ``EVENTS`` names every event. A person may mute the e-mail of an event
+(``NotificationMute``, page *My notifications*); an organisation's admins choose which events
+each webhook destination receives (``WebhookDestination.events``, empty = all).
+
+Failures: every channel is tried; a channel that raises releases its own claim (``send_once``
+rolls back) and the first error reaches the caller after the others ran, whose task decides
+whether to retry (see ``licensing/tasks.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,19 @@ from django.urls import reverse
 from licensing.services import outbox
 
 TEMPLATE_DIR = "licensing/notifications"
+
+# Every event the portal notifies about: name -> what people see in their choices. A new event
+# is added here and gets its templates under TEMPLATE_DIR/<area>/<name>/.
+EVENTS: dict[str, str] = {
+    "kms.state_change": "A KMS host changed state",
+    "kms.rogue_srv": "An unregistered KMS host appeared in DNS",
+    "mak.low_water": "A MAK pool fell below its low-water mark",
+    "mak.request_created": "Extra MAK activations were requested",
+    "mak.request_decided": "A request for extra activations was decided",
+    "inventory.digest": "Daily digest of newly flagged clients",
+}
+# Sent on demand only ("Send test" on a webhook destination); never muted, never subscribed.
+TEST_EVENT = "ops.webhook_test"
 
 
 @dataclass(frozen=True)
@@ -66,9 +86,22 @@ def render(event: str, context: dict[str, Any]) -> Message:
     return Message(event=event, subject=subject, text=text, html=html)
 
 
+def unmuted(event: str, recipients: Sequence[str]) -> list[str]:
+    """The recipients who have not muted this event's e-mail (per-user choice)."""
+    from licensing.models import NotificationMute
+
+    muted = set(
+        NotificationMute.objects.filter(event=event, user__email__in=list(recipients)).values_list(
+            "user__email", flat=True
+        )
+    )
+    return [r for r in recipients if r not in muted]
+
+
 def send_email(delivery: Delivery) -> int:
-    """E-mail channel: one message to all recipients, sent once per ``once_key``."""
-    to = list(delivery.recipients)
+    """E-mail channel: one message to all recipients who did not mute the event, sent once per
+    ``once_key``."""
+    to = unmuted(delivery.message.event, list(delivery.recipients)) if delivery.recipients else []
     if not to:
         return 0
     message = delivery.message
@@ -83,7 +116,15 @@ def send_email(delivery: Delivery) -> int:
     return outbox.send_once(delivery.once_key, send)
 
 
-CHANNELS: list[Callable[[Delivery], int]] = [send_email]
+def send_webhooks(delivery: Delivery) -> int:
+    """Webhook channel: one delivery per subscribed destination of the organisation, queued
+    through the outbox in the caller's transaction (see licensing/services/webhooks.py)."""
+    from licensing.services import webhooks
+
+    return webhooks.queue_deliveries(delivery)
+
+
+CHANNELS: list[Callable[[Delivery], int]] = [send_email, send_webhooks]
 
 
 def notify(
@@ -104,5 +145,14 @@ def notify(
         recipients=recipients,
         context=context,
     )
-    reached = [channel(delivery) for channel in CHANNELS]
+    reached: list[int] = []
+    errors: list[Exception] = []
+    for channel in CHANNELS:
+        try:
+            reached.append(channel(delivery))
+        except Exception as exc:  # the other channels still deliver; the first error is raised
+            reached.append(0)
+            errors.append(exc)
+    if errors:
+        raise errors[0]
     return reached[0] if reached else 0

@@ -82,15 +82,21 @@ def record_srv_findings(
         .filter(retired_at__isnull=True)
         .values_list("fqdn", flat=True)
     )
+    opened: list[int] = []
     for lookup in lookups:
         if lookup.error:
             continue
         seen = []
+        open_before = set(
+            DnsFinding.objects.filter(
+                organisation=organisation, domain=lookup.domain, resolved_at__isnull=True
+            ).values_list("target", "port")
+        )
         for record in lookup.records:
             if record.target in known:
                 continue
             seen.append((record.target, record.port))
-            DnsFinding.objects.update_or_create(
+            finding, _ = DnsFinding.objects.update_or_create(
                 organisation=organisation,
                 domain=lookup.domain,
                 target=record.target,
@@ -108,12 +114,18 @@ def record_srv_findings(
                     "last_seen_at": now,
                 },
             )
+            if (record.target, record.port) not in open_before:
+                opened.append(finding.pk)
         stale = DnsFinding.objects.filter(
             organisation=organisation, domain=lookup.domain, resolved_at__isnull=True
         )
         for target, port in seen:
             stale = stale.exclude(target=target, port=port)
         stale.update(resolved_at=now)
+    # A new (or reopened) rogue record: the administrators hear of it once, after the commit.
+    outbox.enqueue_many(
+        "licensing.kms.notify_rogue_srv", ([pk, now.isoformat()] for pk in dict.fromkeys(opened))
+    )
 
 
 def discover_organisation(*, organisation_id: int, now: datetime | None = None) -> int:

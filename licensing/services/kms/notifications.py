@@ -1,11 +1,12 @@
-"""The e-mail about a KMS host's change of state: one per change, sent once even when its
-message is delivered twice."""
+"""The notifications of the KMS area (e-mail and webhooks through `notify`): a host's change of
+state, one per change, and an unregistered host in DNS, one per opening of the finding; each
+sent once even when its message is delivered twice."""
 
 from __future__ import annotations
 
 import logging
 
-from licensing.models import HostPoll, HostState, Role
+from licensing.models import DnsFinding, HostPoll, HostState, Role
 from licensing.querysets import member_emails
 from licensing.services import notify
 
@@ -21,8 +22,6 @@ def notify_state_change(*, poll_id: int, previous: str) -> int:
         return 0
     host = poll.host
     recipients = member_emails(host.organisation_id, Role.ADMIN)
-    if not recipients:
-        return 0
     label = HostState(poll.state).label
     was = HostState(previous).label if previous in HostState.values else previous
     reason = poll.error.split("\n", 1)[0] if poll.error else host.state_reason
@@ -44,6 +43,31 @@ def notify_state_change(*, poll_id: int, previous: str) -> int:
     except Exception:  # the state is stored; a mail outage must not fail anything else
         log.exception("could not email the state change of KMS host %s", host.pk)
         return 0
+
+
+def notify_rogue_srv(*, finding_id: int, opened_at: str) -> int:
+    """Tell the organisation's administrators that a `_vlmcs._tcp` record points at a host the
+    portal does not know. Nothing when the finding was resolved meanwhile."""
+    finding = (
+        DnsFinding.objects.select_related("organisation")
+        .filter(pk=finding_id, resolved_at__isnull=True)
+        .first()
+    )
+    if finding is None:
+        return 0
+    return notify.notify(
+        "kms.rogue_srv",
+        once_key=f"kms.rogue_srv:{finding.pk}:{opened_at}",
+        organisation_id=finding.organisation_id,
+        recipients=member_emails(finding.organisation_id, Role.ADMIN),
+        context={
+            "finding": finding,
+            "organisation": finding.organisation,
+            "url": notify.portal_url(
+                "licensing:host_list", query=f"organisation={finding.organisation.slug}"
+            ),
+        },
+    )
 
 
 _ADVICE = {

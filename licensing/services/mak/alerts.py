@@ -125,14 +125,14 @@ def notify_request_decided(*, request_id: int) -> int:
         .exclude(status=RequestStatus.PENDING)
         .first()
     )
-    if req is None or not req.requested_by.email or req.status == RequestStatus.CANCELLED:
+    if req is None or req.status == RequestStatus.CANCELLED:
         return 0
     approved = req.status == RequestStatus.APPROVED
     return notify.notify(
         "mak.request_decided",
         once_key=f"mak.request_decided:{req.pk}",
         organisation_id=req.pool.organisation_id,
-        recipients=[req.requested_by.email],
+        recipients=[req.requested_by.email] if req.requested_by.email else [],
         context={
             "req": req,
             "approved": approved,
