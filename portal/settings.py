@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "licensing.middleware.CurrentOrganisationMiddleware",
     # Database unreachable: 503 with Retry-After (JSON under /api/), never a 500.
     "licensing.middleware.DatabaseUnavailableMiddleware",
+    # 404 and 403 of pages: the portal's own pages with navigation, DEBUG too; a 403 is one log line.
+    "licensing.middleware.ErrorPagesMiddleware",
     # Axes goes last so that it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
