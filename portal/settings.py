@@ -409,6 +409,10 @@ ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS = env.int(
     "ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS", default=20_000
 )
 
+# --- MAK pools: warned by time at the current burn rate (dashboard, pool list, global view)
+MAK_POOL_RED_DAYS = env.int("MAK_POOL_RED_DAYS", default=7)
+MAK_POOL_AMBER_DAYS = env.int("MAK_POOL_AMBER_DAYS", default=30)
+
 # --- KMS hosts (polling)
 KMS_TCP_TIMEOUT_SECONDS = env.float("KMS_TCP_TIMEOUT_SECONDS", default=3.0)
 KMS_DNS_LIFETIME_SECONDS = env.float("KMS_DNS_LIFETIME_SECONDS", default=3.0)
