@@ -50,6 +50,7 @@ from licensing.services.fleet_summary import (
     breakdown_by_organisation,
     client_breakdown,
 )
+from licensing.services.inventory.remedies import remedy_for
 from licensing.services.kms import discovery
 from licensing.services.mak.forecast import forecast_pools
 from licensing.views.htmx import render_page_or_partial
@@ -138,6 +139,8 @@ def client_list(request: HttpRequest) -> HttpResponse:
         "filtered": filtered,
         "export_url": f"{reverse('licensing:client_export')}?{page.query_without_cursor}",
         "flags": ComplianceFlag,
+        "now": timezone.now(),
+        "stale_before": timezone.now() - timedelta(days=org.stale_after_days),
     }
     return render_page_or_partial(request, "licensing/client_list.html", context, partial="results")
 
@@ -198,6 +201,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "activations": activations,
             "flag_changes": flag_changes,
             "days_left": days_left,
+            "remedy": remedy_for(client, now, client.organisation.stale_after_days),
             "back_url": request.GET.get("back", ""),
         },
     )
