@@ -35,6 +35,7 @@ from licensing.models import (
     Product,
     Programme,
 )
+from licensing.models.client import stale_condition
 from licensing.scoping import request_token
 
 
@@ -80,6 +81,7 @@ class ClientFilterSet(django_filters.FilterSet):
     past_deadline = django_filters.BooleanFilter(
         method="filter_past_deadline", label="Past the renewal deadline"
     )
+    stale = django_filters.BooleanFilter(method="filter_stale", label="Stale (no recent report)")
 
     class Meta:
         model = Client
@@ -94,10 +96,12 @@ class ClientFilterSet(django_filters.FilterSet):
             "last_renewal",
             "never_activated",
             "past_deadline",
+            "stale",
         ]
 
     def __init__(self, *args: Any, organisation: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.organisation = organisation
         if organisation is not None:
             # The page offers only this organisation's hosts and pools.
             self.filters["kms_host"].queryset = KmsHost.objects.for_organisation(organisation)
@@ -134,6 +138,15 @@ class ClientFilterSet(django_filters.FilterSet):
         if value:
             return queryset.filter(renewal_deadline__lt=now)
         return queryset.filter(Q(renewal_deadline__gte=now) | Q(renewal_deadline__isnull=True))
+
+    def filter_stale(
+        self, queryset: QuerySet[Client], name: str, value: bool | None
+    ) -> QuerySet[Client]:
+        """Not reported within the organisation's `stale_after_days` (`stale_condition`)."""
+        if value is None:
+            return queryset
+        stale = stale_condition(self.organisation)
+        return queryset.filter(stale) if value else queryset.exclude(stale)
 
     @classmethod
     def for_request(cls, data: Any, queryset: QuerySet[Client]) -> ClientFilterSet:

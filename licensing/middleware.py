@@ -176,3 +176,60 @@ class RequestObservabilityMiddleware:
                 },
             )
         return response
+
+
+# --- Error pages --------------------------------------------------------------------------------
+
+error_log = logging.getLogger("licensing.errors")
+
+
+class ErrorPagesMiddleware:
+    """Pages answer a 404 or 403 with the portal's own page (header, menu and organisation
+    switcher included) in every mode, DEBUG too: Django's debug 404 has no way back. A 403 is
+    logged as one line (who, what, why), never a traceback. The API keeps its own JSON errors."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.urls import Resolver404, resolve
+
+        if not request.path.startswith("/api/"):
+            try:
+                resolve(request.path_info)
+            except Resolver404 as exc:
+                # No URL matches: Django would answer before any view middleware runs.
+                return self.process_exception(request, exc) or self.get_response(request)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+        from django.shortcuts import render
+
+        if request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, Http404):
+            return render(request, "404.html", {"exception": _public_reason(exception)}, status=404)
+        if isinstance(exception, PermissionDenied):
+            user = getattr(request, "user", None)
+            error_log.warning(
+                "forbidden: %s %s user=%s: %s",
+                request.method,
+                request.path,
+                user.get_username() if user is not None and user.is_authenticated else "-",
+                _public_reason(exception) or "not allowed",
+            )
+            response = render(
+                request, "403.html", {"exception": _public_reason(exception)}, status=403
+            )
+            response._has_been_logged = True  # type: ignore[attr-defined]  # one line is enough
+            return response
+        return None
+
+
+def _public_reason(exception: Exception) -> str:
+    """The message a 404 or 403 was raised with, one line; Django's resolver messages (a dict
+    of tried patterns) are not for people."""
+    reason = exception.args[0] if exception.args else ""
+    return reason.splitlines()[0] if isinstance(reason, str) and reason else ""

@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "licensing.middleware.RequireSecondFactorMiddleware",
     # Database unreachable: 503 with Retry-After (JSON under /api/), never a 500.
     "licensing.middleware.DatabaseUnavailableMiddleware",
+    # 404 and 403 of pages: the portal's own pages with navigation, DEBUG too; a 403 is one log line.
+    "licensing.middleware.ErrorPagesMiddleware",
     # Axes goes last so that it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -536,6 +538,10 @@ INVENTORY_EVENTS_SNIFF_RECORDS = env.int("INVENTORY_EVENTS_SNIFF_RECORDS", defau
 ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS = env.int(
     "ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS", default=20_000
 )
+
+# --- MAK pools: warned by time at the current burn rate (dashboard, pool list, global view)
+MAK_POOL_RED_DAYS = env.int("MAK_POOL_RED_DAYS", default=7)
+MAK_POOL_AMBER_DAYS = env.int("MAK_POOL_AMBER_DAYS", default=30)
 
 # --- KMS hosts (polling)
 KMS_TCP_TIMEOUT_SECONDS = env.float("KMS_TCP_TIMEOUT_SECONDS", default=3.0)

@@ -6,11 +6,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from licensing.views import health, metrics
 
+handler500 = "licensing.views.errors.server_error"
+
 admin.site.site_header = "Volume Licensing Portal administration"
 # The admin signs in through the portal's login (second factor, lockout, audit), never its own.
 admin.site.login = login_required(admin.site.login)
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico when a page names none (a PDF, a JSON answer): the same icon.
+    path("favicon.ico", health.favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),

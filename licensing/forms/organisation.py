@@ -14,3 +14,11 @@ class OrganisationSettingsForm(forms.Form):
             "180-day activation validity ends (1 to 179)."
         ),
     )
+    stale_after_days = forms.IntegerField(
+        label="Stale after (days without a report)",
+        required=False,
+        help_text=(
+            "A client that has not reported for longer is marked “stale” on the client list "
+            "and counted under Needs attention: retire it if it is gone (1 to 3650)."
+        ),
+    )

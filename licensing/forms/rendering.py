@@ -39,9 +39,14 @@ def _use_native_inputs(field: forms.Field, widget: forms.Widget, *, in_filter: b
     says "Unknown"."""
     parts = getattr(field, "fields", None) or [field]
     if all(type(part) is forms.DateField for part in parts):
-        for sub in getattr(widget, "widgets", [widget]):
+        subs = getattr(widget, "widgets", [widget])
+        for sub in subs:
             if type(sub) in (forms.TextInput, forms.DateInput):
                 sub.input_type = "date"
+        if len(subs) == 2 and field.label:
+            # A legend names the group, not its inputs: each input gets its own accessible name.
+            for sub, end in zip(subs, ("from", "to"), strict=True):
+                sub.attrs.setdefault("aria-label", f"{field.label} {end}")
     if in_filter and isinstance(widget, forms.NullBooleanSelect):
         widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
 

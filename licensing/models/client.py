@@ -219,3 +219,23 @@ class ComplianceSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.day} {self.flag}={self.count}"
+
+
+def stale_condition(organisation: object | None, now: object | None = None) -> Q:
+    """The one rule for a stale client: it has reported before, but not within its
+    organisation's `stale_after_days`. With an organisation, a constant bound (the
+    (organisation, last_seen_at) prefix of the row serves it); with None (every organisation),
+    each client's own organisation's days, set-based through a join."""
+    from datetime import timedelta
+
+    from django.db.models import DurationField, ExpressionWrapper, F
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    if organisation is not None:
+        bound = now - timedelta(days=organisation.stale_after_days)  # type: ignore[attr-defined, operator]
+        return Q(last_seen_at__lt=bound)
+    days = ExpressionWrapper(
+        F("organisation__stale_after_days") * timedelta(days=1), output_field=DurationField()
+    )
+    return Q(last_seen_at__lt=models.Value(now) - days)

@@ -33,6 +33,9 @@ class Organisation(models.Model):
         default=False,
         help_text="Members without a second factor are sent to set one up before anything else.",
     )
+    # A client that has not reported for more days than this is "stale" (marked on the client
+    # list and page, a filter, a count on the dashboard): likely gone, or its agent is broken.
+    stale_after_days = models.PositiveSmallIntegerField(default=90)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganisationQuerySet.as_manager()
@@ -44,6 +47,11 @@ class Organisation(models.Model):
                 condition=Q(at_risk_days__gte=1, at_risk_days__lte=179),
                 name="organisation_at_risk_days_range",
                 violation_error_message="At-risk days must be between 1 and 179.",
+            ),
+            models.CheckConstraint(
+                condition=Q(stale_after_days__gte=1, stale_after_days__lte=3650),
+                name="organisation_stale_after_days_range",
+                violation_error_message="Stale after must be between 1 and 3650 days.",
             ),
         ]
 

@@ -30,6 +30,7 @@ def update_organisation_settings(
     actor: Any,
     organisation: Organisation,
     at_risk_days: int,
+    stale_after_days: int | None = None,
     ip_address: str | None = None,
 ) -> SettingsChange:
     """Change the organisation's at-risk days (how long before a KMS client's 180-day validity
@@ -43,25 +44,42 @@ def update_organisation_settings(
         # NO KEY UPDATE: ingests keep inserting rows that refer to the organisation meanwhile.
         org = Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         old = org.at_risk_days
+        old_stale = org.stale_after_days
         org.at_risk_days = at_risk_days
+        if stale_after_days is not None:
+            org.stale_after_days = stale_after_days
+        edited = ("at_risk_days", "stale_after_days")
         try:
             # The model's own field and range constraint are the one definition of the rule.
-            org.clean_fields(exclude=[f.name for f in org._meta.fields if f.name != "at_risk_days"])
+            org.clean_fields(exclude=[f.name for f in org._meta.fields if f.name not in edited])
             org.validate_constraints()
         except ValidationError as exc:
-            messages = [m for msgs in exc.message_dict.values() for m in msgs]
-            raise InvalidInput(field_errors={"at_risk_days": messages}) from None
-        if at_risk_days == old:
+            errors: dict[str, list[str]] = {}
+            for name, msgs in exc.message_dict.items():
+                field = "stale_after_days" if any("Stale" in m for m in msgs) else name
+                field = field if field in edited else "at_risk_days"
+                errors.setdefault(field, []).extend(msgs)
+            raise InvalidInput(field_errors=errors) from None
+        changes = {
+            name: [before, getattr(org, name)]
+            for name, before in (("at_risk_days", old), ("stale_after_days", old_stale))
+            if getattr(org, name) != before
+        }
+        if not changes:
             return SettingsChange(organisation=org, changed=False)
-        org.save(update_fields=["at_risk_days"])
+        org.save(update_fields=list(changes))
         audit.record(
             action="organisation.settings_changed",
             actor=actor,
             organisation=org,
             obj=org,
-            changes={"at_risk_days": [old, at_risk_days]},
+            changes=changes,
             ip_address=ip_address,
         )
+        organisation.stale_after_days = org.stale_after_days
+        if at_risk_days == old:
+            # Staleness is read at query time: nothing to re-flag.
+            return SettingsChange(organisation=org, changed=True)
         # Every KMS client's at-risk threshold and recheck time move: recompute all of this
         # organisation's clients (set-based), waiting for ingests that hold the sweep lock.
         limit = settings.ORGANISATION_INLINE_RESWEEP_MAX_CLIENTS

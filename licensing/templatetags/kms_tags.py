@@ -34,3 +34,30 @@ def state_badge(state: str) -> str:
 @register.filter
 def get_item(mapping: dict, key: str) -> object:
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def status_label(word: str | None) -> str:
+    """A licence status word of a report ("oob_grace") in the portal's words ("Initial (OOB)
+    grace"); an unknown word as it came, None as a dash."""
+    from licensing.models import LicenseStatus
+    from licensing.parsers.model import STATUS_CODES
+
+    if not word:
+        return "—"
+    code = STATUS_CODES.get(word)
+    return LicenseStatus(code).label if code is not None else word
+
+
+@register.filter
+def every(minutes: int | None) -> str:
+    """A poll interval in words: "every 15 minutes", "every 6 hours", "every day"."""
+    if not minutes:
+        return "—"
+    if minutes % 1440 == 0:
+        days = minutes // 1440
+        return "every day" if days == 1 else f"every {days} days"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "every hour" if hours == 1 else f"every {hours} hours"
+    return f"every {minutes} minute{'s' * (minutes != 1)}"

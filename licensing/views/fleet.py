@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
@@ -49,6 +50,7 @@ from licensing.services.fleet_summary import (
     breakdown_by_organisation,
     client_breakdown,
 )
+from licensing.services.inventory.remedies import remedy_for
 from licensing.services.kms import discovery
 from licensing.services.mak.forecast import forecast_pools
 from licensing.views.htmx import render_page_or_partial
@@ -137,6 +139,8 @@ def client_list(request: HttpRequest) -> HttpResponse:
         "filtered": filtered,
         "export_url": f"{reverse('licensing:client_export')}?{page.query_without_cursor}",
         "flags": ComplianceFlag,
+        "now": timezone.now(),
+        "stale_before": timezone.now() - timedelta(days=org.stale_after_days),
     }
     return render_page_or_partial(request, "licensing/client_list.html", context, partial="results")
 
@@ -197,6 +201,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "activations": activations,
             "flag_changes": flag_changes,
             "days_left": days_left,
+            "remedy": remedy_for(client, now, client.organisation.stale_after_days),
             "back_url": request.GET.get("back", ""),
         },
     )
@@ -219,7 +224,8 @@ def flagged_trend(org: Organisation, today: Any) -> dict[str, Any]:
         .annotate(n=Sum("count"))
         .order_by()
     )
-    if not per_day:
+    if len(per_day) < 2 or not any(per_day.values()):
+        # One day is a dot, not a trend; all zeros would draw an axis of "1" over nothing.
         return {}
     days = sorted(per_day)
     top = max(per_day.values()) or 1
@@ -369,7 +375,7 @@ def global_overview(request: HttpRequest) -> HttpResponse:
     low_pools: dict[int, int] = {}
     as_of = next((b.as_of for b in breakdowns.values() if b.as_of), None)
     for forecast in cached_forecast(None, as_of):
-        if forecast.below_low_water:
+        if forecast.urgency:  # the dashboard's rule: by days left, or below low water
             low_pools[forecast.pool.organisation_id] = (
                 low_pools.get(forecast.pool.organisation_id, 0) + 1
             )
@@ -404,7 +410,14 @@ def global_overview(request: HttpRequest) -> HttpResponse:
         for k in ("total", "flagged", "expired", "at_risk", "unlicensed", "unhealthy_hosts")
     }
     return render(
-        request, "licensing/global.html", {"rows": rows, "totals": totals, "as_of": as_of}
+        request,
+        "licensing/global.html",
+        {
+            "rows": rows,
+            "totals": totals,
+            "as_of": as_of,
+            "amber_days": settings.MAK_POOL_AMBER_DAYS,
+        },
     )
 
 

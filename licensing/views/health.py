@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -69,3 +69,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
         checks["cache"] = "unavailable (serving without it)" if degraded else "ok"
     body["status"] = "unavailable" if not ready else "degraded" if degraded else "ok"
     return JsonResponse(body, status=200 if ready else 503)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico (asked for where a page names no icon): the portal's icon, by its static URL
+    (resolved per request, so the hashed name of a collected manifest is used)."""
+    from django.shortcuts import redirect
+    from django.templatetags.static import static
+
+    return redirect(static("favicon.svg"), permanent=True)

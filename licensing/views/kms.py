@@ -63,7 +63,15 @@ HOST_SORTS = {
 }
 PAGINATOR = KeysetPaginator(HOST_SORTS, default="fqdn", salt="kms_host_list")
 CHART_POLLS = 300
-HISTORY_ROWS = 50
+HISTORY_ROWS = 10
+# The poll history of a host page: newest first, HISTORY_ROWS a page (keyset, like every list).
+poll_paginator = KeysetPaginator(
+    {"polled": SortKey("polled_at", label="Polled")},
+    default="-polled",
+    salt="host_polls",
+    page_size=HISTORY_ROWS,
+    count=True,
+)
 
 
 # --- list, export ------------------------------------------------------------------------
@@ -224,7 +232,12 @@ def _detail_context(request: HttpRequest, host: KmsHost, **extra: Any) -> dict[s
     context = {
         "host": host,
         "chart": count_chart(samples, host.activation_threshold),
-        "polls": polls[:HISTORY_ROWS],
+        "poll_page": (
+            poll_page := poll_paginator.paginate(
+                request, HostPoll.objects.filter(host=host).select_related("report")
+            )
+        ),
+        "polls": poll_page.rows,
         "latest_poll": polls[0] if polls else None,
         "report": report,
         "last_rejected": last_rejected
@@ -291,13 +304,27 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_scoped_or_404(
         request, KmsHost.objects.select_related("organisation"), policy.Action.VIEW, pk=pk
     )
-    # The state card reloads itself (`?partial=state`) after "Poll now".
+    # The state card reloads itself (`?partial=state`) after "Poll now"; the history's pager
+    # swaps the history only.
+    partial = request.GET.get("partial")
+    context = _detail_context(request, host)
+    # A reporter token just created (POST, then redirect here): shown once, then gone.
+    context["created_token"] = request.session.pop(_CREATED_TOKEN_KEY.format(host.pk), None)
+    if context["created_token"]:
+        context["commands"] = reporter_commands(context["api_url"], context["created_token"])
     return render_page_or_partial(
         request,
         "licensing/kms/host_detail.html",
-        _detail_context(request, host),
-        partial="state" if request.GET.get("partial") == "state" else None,
+        context,
+        partial="state"
+        if partial == "state"
+        else "history"
+        if "cursor" in request.GET or "per_page" in request.GET
+        else None,
     )
+
+
+_CREATED_TOKEN_KEY = "kms_host_created_token:{}"
 
 
 @login_required
@@ -344,10 +371,16 @@ def host_token_create(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except DomainError as exc:
             exc.apply_to_form(form)
-    context = _detail_context(request, host, token_form=form, created_token=created)
-    return render(
-        request, "licensing/kms/host_detail.html", context, status=200 if created else 400
-    )
+    if created:
+        # POST, redirect, GET: a reload does not create a second token. The token waits in the
+        # server-side session for the one page that shows it (never in a cookie or a message).
+        request.session[_CREATED_TOKEN_KEY.format(host.pk)] = created
+        messages.success(
+            request, "Reporter token created: copy it below now, it is shown only this once."
+        )
+        return redirect(reverse("licensing:host_detail", args=[host.pk]) + "#created-token")
+    context = _detail_context(request, host, token_form=form)
+    return render(request, "licensing/kms/host_detail.html", context, status=400)
 
 
 @login_required

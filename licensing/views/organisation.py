@@ -20,7 +20,8 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
     # `?organisation=<slug>` of an organisation the user is not in: 404; not an admin: 403.
     org = resolve_organisation(request, policy.Action.MANAGE_ORGANISATION)
     form = OrganisationSettingsForm(
-        request.POST or None, initial={"at_risk_days": org.at_risk_days}
+        request.POST or None,
+        initial={"at_risk_days": org.at_risk_days, "stale_after_days": org.stale_after_days},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -28,12 +29,15 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 organisation=org,
                 at_risk_days=form.cleaned_data["at_risk_days"],
+                stale_after_days=form.cleaned_data["stale_after_days"],
                 ip_address=audit.client_ip(request),
             )
         except DomainError as exc:
             exc.apply_to_form(form)
         else:
-            if not change.changed:
+            if change.changed and change.sweep is None and not change.queued:
+                messages.success(request, "Saved.")
+            elif not change.changed:
                 messages.info(request, "Nothing changed.")
             elif change.queued:
                 messages.success(

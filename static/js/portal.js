@@ -15,3 +15,23 @@ document.addEventListener("click", (event) => {
     button.textContent = "Copied";
   }
 });
+// A region that scrolls sideways (a wide table on a phone, a long command) can be scrolled from
+// the keyboard: it takes focus (WCAG 2.1.1; axe's scrollable-region-focusable).
+function focusableScrollers(root) {
+  root.querySelectorAll("main table, main .table-responsive, main pre").forEach((el) => {
+    if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute("tabindex")) {
+      el.setAttribute("tabindex", "0");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", () => focusableScrollers(document));
+document.addEventListener("htmx:afterSettle", () => focusableScrollers(document));
+window.addEventListener("resize", () => focusableScrollers(document));
+// Phones: the client list's filters start folded (unless a filter is set), so rows come first.
+document.addEventListener("DOMContentLoaded", () => {
+  if (window.matchMedia("(max-width: 767.98px)").matches) {
+    document.querySelectorAll("details[data-collapse-on-phone]:not([data-keep-open])").forEach((d) => {
+      d.removeAttribute("open");
+    });
+  }
+});

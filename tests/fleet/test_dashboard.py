@@ -60,7 +60,28 @@ def test_dashboard_shows_pending_requests_to_managers(as_manager, fleet, admin_u
 
 def test_dashboard_empty_state_says_what_to_do(as_admin):
     body = as_admin.get("/").content.decode()
-    assert "No clients yet." in body and "No history yet" in body
+    assert "No clients yet." in body and "no trend" in body
+
+
+def test_an_empty_organisation_draws_no_trend_and_claims_nothing(as_admin, org):
+    # The sweep ran once over no clients: one day of zeros is not a trend, and "every client
+    # renewed in time" is not true of no clients.
+    today = timezone.now().date()
+    for flag in ("expired", "unlicensed"):
+        ComplianceSnapshot.objects.create(organisation=org, day=today, flag=flag, count=0)
+    body = as_admin.get("/").content.decode()
+    assert 'data-testid="trend-chart"' not in body and 'data-testid="no-trend"' in body
+    assert "Every client renewed in time" not in body
+    assert "No clients yet, so nothing is flagged." in body
+
+
+def test_one_day_of_flags_is_not_a_trend_yet(as_admin, org):
+    factories.ClientFactory(organisation=org)
+    ComplianceSnapshot.objects.create(
+        organisation=org, day=timezone.now().date(), flag="expired", count=1
+    )
+    body = as_admin.get("/").content.decode()
+    assert 'data-testid="trend-chart"' not in body and "No trend yet" in body
 
 
 def test_large_organisations_read_precomputed_counts(as_admin, org, fleet, monkeypatch):

@@ -139,8 +139,13 @@ def test_retiring_revokes_reporter_tokens_and_stops_polling(as_admin, org):
 def test_a_reporter_token_is_shown_once_with_the_scheduled_task(as_admin, org):
     h = host(org, "kms1.contoso.com")
     response = as_admin.post(f"/kms/hosts/{h.pk}/tokens/", {"name": "task", "days": 30})
-    html = response.content.decode()
+    # POST, redirect, GET: a reload cannot create a second token.
+    assert response.status_code == 302
+    assert response["Location"] == f"/kms/hosts/{h.pk}/#created-token"
+    assert "vlp_" not in response.cookies.output()  # never in a cookie (messages, session id)
+    html = as_admin.get(response["Location"]).content.decode()
     token = ApiToken.objects.get(kms_host=h)
+    assert "copy it below now, it is shown only this once" in html
     assert token.scope == TokenScope.REPORTER
     assert 'data-testid="created-token"' in html and token.prefix in html
     assert "Register-ScheduledTask" in html and "-EncodedCommand" in html

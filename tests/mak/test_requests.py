@@ -121,7 +121,7 @@ def test_four_eyes_nobody_decides_their_own_request(pool, key, admin_user, manag
         mak_requests.approve_request(actor=superuser, request=own)
     assert excinfo.value.code == "four_eyes"
     # An admin who asked and was then made a manager still cannot approve it.
-    req = _ask(admin_user, pool)
+    req = _ask(admin_user, pool, quantity=30)
     Membership.objects.filter(user=admin_user).update(role=Role.MANAGER)
     admin_user.__dict__.pop("_portal_roles", None)
     with pytest.raises(DomainError, match="four eyes"):
@@ -263,3 +263,30 @@ def test_two_managers_approving_at_the_same_moment_apply_it_once(
     req.refresh_from_db()
     winner = next(u for u, o in outcomes.items() if o == "approved")
     assert req.decided_by.username == winner
+
+
+@pytest.mark.django_db
+def test_the_same_request_twice_is_refused_while_the_first_waits(
+    pool, key, admin_user, manager_user, as_admin
+):
+    first = _ask(admin_user, pool)
+    with pytest.raises(ConflictError, match=f"Request #{first.pk} for 25 activations"):
+        _ask(admin_user, pool)
+    assert ActivationRequest.objects.filter(pool=pool).count() == 1
+    # The page says so next to the form (no second request, no 500).
+    response = as_admin.post(
+        f"/pools/{pool.pk}/request/",
+        {
+            "key": key.pk,
+            "quantity": 25,
+            "justification": "New branch office with 25 kiosks",
+            "agreement_number": "12345678",
+            "product_name": "Office",
+        },
+    )
+    assert response.status_code == 200
+    assert f"Request #{first.pk} for 25 activations" in response.content.decode()
+    # Another quantity is another request; once the first is decided, asking again is fine.
+    _ask(admin_user, pool, quantity=5)
+    mak_requests.reject_request(actor=manager_user, request=first, note="not now")
+    _ask(admin_user, pool)

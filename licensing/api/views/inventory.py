@@ -133,7 +133,8 @@ class WmiReportView(APIView):
     "collected_at": "/Date(ms)/"}`. Only Office licences (ApplicationID 0ff1ce15-...) are read;
     the machine is updated exactly as by posted ospp.vbs text. 400 names the property."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, TokenScopeAllowed]
+    token_scopes = (TokenScope.AGENT,)
     throttle_classes = [IngestThrottle]
 
     @extend_schema(request=WmiReportRequestSerializer, responses=StatusTextResponseSerializer)

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from licensing.api.permissions import PeopleOnly
+from licensing.api.permissions import TokenScopeAllowed
 from licensing.api.serializers.offline import (
     ConfirmationResponseSerializer,
     ConfirmationSerializer,
@@ -32,7 +32,7 @@ class OfflineActivationViewSet(
 
     serializer_class = OfflineActivationSerializer
     filterset_class = OfflineActivationFilterSet
-    permission_classes = [IsAuthenticated, PeopleOnly]
+    permission_classes = [IsAuthenticated, TokenScopeAllowed]
 
     def get_queryset(self) -> QuerySet[OfflineActivation]:
         return self.scope(OfflineActivation.objects.select_related("client", "mak_key"))

@@ -244,9 +244,12 @@ class Command(BaseCommand):
                     state=state,
                     state_changed_at=now - timedelta(hours=rng.randint(1, 72)),
                     current_count=3 if state == HostState.BELOW_THRESHOLD else rng.randint(12, 50),
-                    # Demo host names do not resolve: poll them only when someone asks.
-                    next_poll_at=now + timedelta(days=1),
-                    last_polled_at=now - timedelta(minutes=10),
+                    # Demo host names do not resolve: polled once a day (or on "Poll now"),
+                    # so the page's interval and next poll agree.
+                    poll_interval_minutes=24 * 60,
+                    next_poll_at=now + timedelta(hours=18),
+                    # The newest seeded poll (the history's first row, see _host_history).
+                    last_polled_at=now - timedelta(hours=6),
                 )
         self._host_history(rng)
         # Filler organisations (benchmarks) get one host each so KMS clients have somewhere to point.
@@ -267,7 +270,9 @@ class Command(BaseCommand):
 
         now = timezone.now()
         polls, reports = [], []
-        for host in KmsHost.objects.filter(organisation__slug__in=[d.slug for d in DEMO_ORGS]):
+        for host in KmsHost.objects.filter(
+            organisation__slug__in=[d.slug for d in DEMO_ORGS]
+        ).select_related("organisation"):
             final = host.current_count or 0
             count = max(0, final - 8) if final >= 5 else 7
             for step in range(14 * 4, 0, -1):
@@ -287,6 +292,10 @@ class Command(BaseCommand):
                         polled_at=now - timedelta(hours=6 * step),
                         reachable=True,
                         srv_published=True,
+                        srv_detail=[
+                            {"domain": d, "published": True, "ports": [host.port], "error": ""}
+                            for d in host.organisation.dns_domains
+                        ],
                         current_count=count,
                         latency_ms=round(rng.uniform(0.4, 3.0), 2),
                         state=HostState.HEALTHY

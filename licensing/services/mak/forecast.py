@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -51,6 +52,25 @@ class PoolForecast:
             if self.runs_out_on is None
             else max(0, (self.runs_out_on - timezone.now().date()).days)
         )
+
+    @property
+    def urgency(self) -> str:
+        """One rule for every page (dashboard, pool list, global view): "red" when the pool runs
+        out within MAK_POOL_RED_DAYS at the current burn rate or is below its low-water mark,
+        "amber" within MAK_POOL_AMBER_DAYS, else "" (nothing to do)."""
+        days = self.days_left
+        if self.below_low_water or (days is not None and days <= settings.MAK_POOL_RED_DAYS):
+            return "red"
+        if days is not None and days <= settings.MAK_POOL_AMBER_DAYS:
+            return "amber"
+        return ""
+
+    @property
+    def urgency_label(self) -> str:
+        days = self.days_left
+        if days is not None and self.urgency:
+            return "runs out today" if days == 0 else f"runs out in {days} day{'s' * (days != 1)}"
+        return "below low water" if self.below_low_water else ""
 
 
 def _count_subquery(queryset: QuerySet, group: str, expression: Count | Sum) -> Coalesce:

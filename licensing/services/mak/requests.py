@@ -105,6 +105,24 @@ def request_activations(
             "Give the agreement/enrollment number or licence id; Microsoft's form needs it.",
             code="invalid",
         )
+    # The same request twice (a double click, a reload, two managers a minute apart) is refused
+    # while the first still waits: the pool row lock makes two at once queue, so the second sees
+    # the first.
+    MakPool.objects.select_for_update(no_key=True).filter(pk=pool.pk).first()
+    twin = (
+        ActivationRequest.objects.filter(
+            pool=pool, key=key, quantity=number, status=RequestStatus.PENDING
+        )
+        .order_by("id")
+        .first()
+    )
+    if twin is not None:
+        raise ConflictError(
+            f"Request #{twin.pk} for {twin.quantity} activations on the key ending "
+            f"{key.last5} is already waiting for approval (asked by "
+            f"{audit.actor_label(twin.requested_by)} at {twin.requested_at:%Y-%m-%d %H:%M} UTC). "
+            "Wait for its decision, or cancel it first."
+        )
     req = ActivationRequest.objects.create(
         pool=pool,
         key=key,
