@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -249,7 +250,10 @@ def _queue() -> Iterator[Metric]:
         },
     ) as conn:
         conn.ensure_connection(max_retries=1)
-        _, count, _ = conn.default_channel.queue_declare(queue=queue, passive=True)
+        try:
+            _, count, _ = conn.default_channel.queue_declare(queue=queue, passive=True)
+        except ChannelError:  # no worker has declared the queue yet: nothing waits in it
+            count = 0
     g.add_metric([queue], count)
     yield g
 

@@ -307,12 +307,10 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The state card reloads itself (`?partial=state`) after "Poll now"; the history's pager
     # swaps the history only.
     partial = request.GET.get("partial")
-    context = _detail_context(request, host)
     # A reporter token just created (POST, then redirect here): shown once, then gone.
-    context["created_token"] = request.session.pop(_CREATED_TOKEN_KEY.format(host.pk), None)
-    if context["created_token"]:
-        context["commands"] = reporter_commands(context["api_url"], context["created_token"])
-    return render_page_or_partial(
+    created_token = request.session.pop(_CREATED_TOKEN_KEY.format(host.pk), None)
+    context = _detail_context(request, host, created_token=created_token)
+    response = render_page_or_partial(
         request,
         "licensing/kms/host_detail.html",
         context,
@@ -322,6 +320,9 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if "cursor" in request.GET or "per_page" in request.GET
         else None,
     )
+    if created_token:
+        response["Cache-Control"] = "no-store"  # the one page that shows the new token
+    return response
 
 
 _CREATED_TOKEN_KEY = "kms_host_created_token:{}"

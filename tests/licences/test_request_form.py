@@ -8,12 +8,13 @@ from tests import factories
 from tests.licences.conftest import make_agreement
 
 
-def _form_data(key, number):
+def _form_data(key, number, quantity=50):
+    # A different quantity per request: the same request while one is pending is refused.
     return {
         "key": key.pk,
         "agreement_number": number,
         "product_name": "Office LTSC Professional Plus 2024",
-        "quantity": 50,
+        "quantity": quantity,
         "justification": "New office",
     }
 
@@ -42,8 +43,8 @@ def test_the_number_is_picked_from_the_organisations_agreements(
     response = as_admin.post(url, _form_data(key, "THEIRS-9"))
     assert response.status_code == 200 and "agreement_number" in response.context["form"].errors
     assert as_admin.post(url, _form_data(key, "EA-1000")).status_code == 302
-    assert as_admin.post(url, _form_data(key, "OLD-123")).status_code == 302
-    assert as_admin.post(url, _form_data(key, "EARLIER-7")).status_code == 302
+    assert as_admin.post(url, _form_data(key, "OLD-123", 51)).status_code == 302
+    assert as_admin.post(url, _form_data(key, "EARLIER-7", 52)).status_code == 302
     assert sorted(ActivationRequest.objects.values_list("agreement_number", flat=True)) == [
         "EA-1000",
         "EARLIER-7",

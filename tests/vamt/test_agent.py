@@ -124,8 +124,21 @@ def test_host_page_shows_the_host_mode_install_command_with_the_reporter_token(a
     from tests import factories
 
     host = factories.KmsHostFactory(organisation=org, fqdn="kms01.contoso.test")
-    r = as_admin.post(f"/kms/hosts/{host.pk}/tokens/", {"name": "kms01", "days": 30})
+    r = as_admin.post(f"/kms/hosts/{host.pk}/tokens/", {"name": "kms01", "days": 30}, follow=True)
     page = r.content.decode()
     token = re.search(r'id="new-token"[^>]*>([^<]+)<', page).group(1)
     agent = re.search(r'id="cmd-agent"[^>]*>([^<]+)<', page).group(1)
     assert f"-Token &#x27;{token}&#x27;" in agent and f"-Mode Host -KmsHostId {host.pk}" in agent
+
+
+def test_the_page_that_shows_a_new_reporter_token_is_not_stored_and_shows_it_once(as_admin, org):
+    from tests import factories
+
+    host = factories.KmsHostFactory(organisation=org, fqdn="kms02.contoso.test")
+    created = as_admin.post(f"/kms/hosts/{host.pk}/tokens/", {"name": "kms02", "days": 30})
+    assert created.status_code == 302
+    shown = as_admin.get(created["Location"])
+    assert 'id="new-token"' in shown.content.decode()
+    assert "no-store" in shown["Cache-Control"]
+    again = as_admin.get(created["Location"])
+    assert 'id="new-token"' not in again.content.decode()

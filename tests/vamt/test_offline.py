@@ -182,5 +182,5 @@ def test_api_lists_the_queue_and_records_a_confirmation_id(
     assert r.status_code == 409
     mak_key.refresh_from_db()
     assert mak_key.activations_used == 1
-    # An agent token reads nothing.
-    assert client.get("/api/v1/offline-activations/", **agent_headers).status_code == 403
+    # An agent token reaches only its own endpoints: the queue does not exist for it.
+    assert client.get("/api/v1/offline-activations/", **agent_headers).status_code == 404
