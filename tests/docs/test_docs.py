@@ -10,11 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import environ
 import pytest
 from django.core.management import get_commands, load_command_class
 
-from tests.licensing.test_env_example import _settings_reads
+from tests.licensing.test_env_example import _settings_reads, shown_value
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -56,15 +55,7 @@ def test_every_setting_is_documented_with_its_real_default():
             assert default is ... or "(depends" in shown or shown, name
             continue
         shown = "" if shown == "(empty)" else shown
-        if reader == "db":
-            value: object = shown
-        elif reader == "list":
-            value = [v for v in shown.split(",") if v]
-        else:
-            value = environ.Env.parse_value(
-                shown, {"str": str, "bool": bool, "int": int, "float": float}[reader]
-            )
-        if value != (default if default is not None else ""):
+        if shown_value(reader, shown) != (default if default is not None else ""):
             wrong[name] = (shown, default)
     assert wrong == {}
 

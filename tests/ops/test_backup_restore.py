@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
+from licensing.services.backup import table_counts
 from tests.ops.conftest import manage, new_secrets, production_env, server_conninfo
 
 pytestmark = pytest.mark.django_db
@@ -16,12 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def snapshot(dbname: str) -> dict:
     with psycopg.connect(server_conninfo(dbname)) as conn, conn.cursor() as cur:
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        tables = sorted(t for (t,) in cur.fetchall())
-        counts = {}
-        for t in tables:
-            cur.execute(f'SELECT count(*) FROM "{t}"')
-            counts[t] = cur.fetchone()[0]
+        counts = table_counts(cur)
         cur.execute("SELECT * FROM licensing_auditevent ORDER BY id")
         audit = cur.fetchall()
         cur.execute("SELECT id, ciphertext FROM licensing_makkey ORDER BY id")

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from licensing.services.backup import pg_tool
+from licensing.services.backup import pg_tool, table_counts
 from tests.ops.conftest import manage, production_env, server_conninfo
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +21,7 @@ DEV_SECRETS = {"PORTAL_TESTING": "1"}
 
 def counts(dbname: str) -> dict[str, int]:
     with psycopg.connect(server_conninfo(dbname)) as conn, conn.cursor() as cur:
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        result = {}
-        for (table,) in cur.fetchall():
-            cur.execute(f'SELECT count(*) FROM "{table}"')
-            result[table] = cur.fetchone()[0]
-    return result
+        return table_counts(cur)
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
