@@ -105,3 +105,23 @@ def test_every_make_target_named_exists():
     makefile = (ROOT / "Makefile").read_text()
     for target in make:
         assert re.search(rf"^{target}:", makefile, re.M), f"make {target}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "celery", "-A", "portal", "worker", "--help"],
+        ["-m", "celery", "-A", "portal", "beat", "--help"],
+        ["-m", "gunicorn", "--help"],
+        ["-m", "mkdocs", "serve", "--help"],
+    ],
+    ids=["celery-worker", "celery-beat", "gunicorn", "mkdocs-serve"],
+)
+def test_the_process_commands_of_the_docs_answer_help(command):
+    text = "\n".join(p.read_text() for p in DOC_FILES)
+    program = command[1] if command[1] != "celery" else f"celery -A portal {command[4]}"
+    assert program in text  # the docs name it
+    out = subprocess.run(
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0 and "usage" in (out.stdout + out.stderr).lower(), out.stderr
