@@ -11,13 +11,14 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint bench clean stop vendor
+.PHONY: help venv run test lint bench clean stop vendor docs
 
 help:
 	@echo "make run    - set up and run the portal with demo data (embedded PostgreSQL, file broker)"
 	@echo "make test   - set up and run lint, migration check and the whole test suite"
 	@echo "make bench  - benchmarks at 1,000,000 clients (separate database), writes bench/results.json"
 	@echo "make stop   - stop the embedded PostgreSQL of make run"
+	@echo "make docs   - build the documentation site into .run/site"
 
 .tools/bin/uv:
 	@test -n "$(PYTHON_BIN)" || { echo "Python 3.13 not found (install it, or set PYTHON_BIN)"; exit 1; }
@@ -72,3 +73,8 @@ vendor:
 
 clean:
 	rm -rf .venv .tools .run/staticfiles
+
+docs: venv
+	$(PY) scripts/docs_gen.py
+	$(PY) -m mkdocs build --strict --quiet
+	echo "Docs built into .run/site/"

@@ -164,6 +164,7 @@ def main() -> None:
             "baseline": r.baseline,
             "ratio": r.ratio,
             "note": r.note,
+            "measured_on": time.strftime("%Y-%m-%d", time.gmtime()),
             **r.extra,
         }
     out.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")

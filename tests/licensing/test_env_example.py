@@ -60,6 +60,17 @@ def _example() -> dict[str, str | None]:
     return found
 
 
+def shown_value(reader: str, shown: str) -> object:
+    """The value the settings' `env.<reader>` gives for the text `shown`."""
+    if reader == "db":
+        return shown
+    if reader == "list":
+        return [v for v in shown.split(",") if v]
+    return environ.Env.parse_value(
+        shown, {"str": str, "bool": bool, "int": int, "float": float}[reader]
+    )
+
+
 def test_every_variable_settings_reads_is_in_the_example():
     assert set(_settings_reads()) - set(_example()) == set()
     assert set(_example()) - set(_settings_reads()) == set()
@@ -72,15 +83,7 @@ def test_the_example_shows_the_real_defaults():
         if default is ... or example[name] is None:
             continue
         shown = example[name]
-        if reader == "db":
-            value: object = shown
-        elif reader == "list":
-            value = [v for v in shown.split(",") if v]
-        else:
-            value = environ.Env.parse_value(
-                shown, {"str": str, "bool": bool, "int": int, "float": float}[reader]
-            )
-        if value != (default if default is not None else ""):
+        if shown_value(reader, shown) != (default if default is not None else ""):
             wrong[name] = (shown, default)
     assert wrong == {}
 

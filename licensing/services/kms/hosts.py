@@ -78,7 +78,7 @@ def _seal_host_key(raw: str) -> crypto.SealedKey:
 
 
 # Microsoft activates one KMS host key (CSVLK) on at most six hosts (10 activations per host;
-# over the limit the host gets 0xC004C008): shared DOMAIN.md section 2.4.
+# over the limit the host gets 0xC004C008; Microsoft 365 admin FAQ on volume licensing keys).
 CSVLK_MAX_HOSTS = 6
 
 
