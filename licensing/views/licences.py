@@ -257,9 +257,10 @@ def entitlement_import(request: HttpRequest, pk: int) -> HttpResponse:
             ip_address=_ip(request),
         )
         if report.ok:
+            n = len(report.created)
             messages.success(
                 request,
-                f"Imported {len(report.created)} licence lines "
+                f"Imported {n} licence line{'s' if n != 1 else ''} "
                 f"({sum(e.quantity for e in report.created):,} licences) into {agreement}.",
             )
             return redirect("licensing:agreement_detail", pk=agreement.pk)
