@@ -122,3 +122,16 @@ def test_clients_without_an_edition_do_not_count(org):
     )
     assert list(position_rows(org)) == []
     assert summarise(org).installed == 0
+
+
+def test_the_view_in_the_database_follows_the_installs_rule():
+    """Changing RETIRED_CONDITION needs a migration that runs view_sql() again."""
+    from django.db import connection
+
+    from licensing.services.licences.position_sql import RETIRED_CONDITION
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_viewdef('licensing_licence_position'::regclass)")
+        definition = cursor.fetchone()[0]
+    assert ("retired_at" in definition) == bool(RETIRED_CONDITION)
+    assert "downgrade_rights" in definition
