@@ -124,7 +124,7 @@ def test_clients_without_an_edition_do_not_count(org):
     assert summarise(org).installed == 0
 
 
-def test_the_view_in_the_database_follows_the_installs_rule():
+def test_the_view_in_the_database_follows_the_installs_rule(db):
     """Changing RETIRED_CONDITION needs a migration that runs view_sql() again."""
     from django.db import connection
 
