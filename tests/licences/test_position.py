@@ -135,3 +135,23 @@ def test_the_view_in_the_database_follows_the_installs_rule(db):
         definition = cursor.fetchone()[0]
     assert ("retired_at" in definition) == bool(RETIRED_CONDITION)
     assert "downgrade_rights" in definition
+
+
+def test_a_large_organisations_card_is_cached_with_its_counters(org, admin_user, position_data):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from licensing.services.licences.agreements import update_entitlement
+    from licensing.services.licences.position import cached_summary
+
+    as_of = timezone.now() - dt.timedelta(minutes=2)  # unique: keys of other tests differ
+    assert cached_summary(org, as_of).shortfall == 2
+    install(org, PRO_PLUS["2019"], 5)  # ingest meanwhile: shown with the next counters
+    assert cached_summary(org, as_of).shortfall == 2
+    assert cached_summary(org, as_of + dt.timedelta(minutes=5)).shortfall == 7
+    assert cached_summary(org, None).shortfall == 7  # small organisations: live
+    # A licence change shows at once.
+    line = position_data.entitlements.get(edition__name=PRO_PLUS["2024"])
+    update_entitlement(actor=admin_user, entitlement=line, quantity=30)
+    assert cached_summary(org, as_of + dt.timedelta(minutes=5)).shortfall == 0
