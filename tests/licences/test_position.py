@@ -79,31 +79,21 @@ def test_surplus_is_reported_on_the_newest_licences_left(org):
     assert rows[PRO_PLUS["2024"]].surplus == 2
 
 
+def _application(name: str, version: str, application: str, gvlk: str) -> Edition:
+    return Edition.objects.create(
+        name=name,
+        version=version,
+        product=Product.APPLICATION,
+        application=application,
+        gvlk=gvlk,
+        kms_product_group=f"office_{version}",
+    )
+
+
 def test_single_applications_downgrade_within_the_same_application(org):
-    access24 = Edition.objects.create(
-        name="Access LTSC 2024",
-        version="2024",
-        product=Product.APPLICATION,
-        application="Access",
-        gvlk="82FTR-NCHR7-W3944-MGRHM-JMCWD",
-        kms_product_group="office_2024",
-    )
-    Edition.objects.create(
-        name="Access 2019",
-        version="2019",
-        product=Product.APPLICATION,
-        application="access",
-        gvlk="9N9PT-27V4Y-VJ2PD-YXFMF-YTFQT",
-        kms_product_group="office_2019",
-    )
-    Edition.objects.create(
-        name="Excel 2019",
-        version="2019",
-        product=Product.APPLICATION,
-        application="Excel",
-        gvlk="TMJWT-YYNMB-3BKTF-644FC-RVXBD",
-        kms_product_group="office_2019",
-    )
+    access24 = _application("Access LTSC 2024", "2024", "Access", "82FTR-NCHR7-W3944-MGRHM-JMCWD")
+    _application("Access 2019", "2019", "access", "9N9PT-27V4Y-VJ2PD-YXFMF-YTFQT")
+    _application("Excel 2019", "2019", "Excel", "TMJWT-YYNMB-3BKTF-644FC-RVXBD")
     agreement = make_agreement(org)
     entitle(agreement, access24.name, 5)
     install(org, "Access 2019", 2)
