@@ -77,6 +77,7 @@ def test_admin_records_licences_and_manager_and_auditor_export_the_position(
     login(manager_page, manager_user)
     card = manager_page.inner_text("[data-testid=licence-position-card]")
     assert "2 editions under-licensed, 3 installs short" in card
+    screenshot(manager_page, "licences-dashboard-card")
     manager_page.click("[data-testid=licence-position-card] a")
     manager_page.wait_for_selector("[data-testid=position-table]")
     table = manager_page.inner_text("[data-testid=position-table]")
