@@ -245,7 +245,7 @@ class LicencePositionFilterSet(django_filters.FilterSet):
     """The licence position page, its CSV and `/api/v1/licence-position/`."""
 
     product = django_filters.ChoiceFilter(
-        method="filter_product", choices=Product.choices, empty_label="Any product"
+        method="filter_product", choices=Product.choices, empty_label="Any product", label="Product"
     )
     version = django_filters.ChoiceFilter(choices=OfficeVersion.choices, empty_label="Any version")
     short = django_filters.BooleanFilter(method="filter_short", label="Under-licensed only")

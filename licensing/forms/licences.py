@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
+from licensing.forms.uploads import CsvUploadForm
 from licensing.models import MAX_LICENCE_QUANTITY, Edition, OfficeVersion, Product, Programme
 from licensing.services.licences.entitlements import MAX_IMPORT_BYTES
 
@@ -50,21 +51,13 @@ class EntitlementForm(forms.Form):
     note = forms.CharField(max_length=200, required=False)
 
 
-class EntitlementImportForm(forms.Form):
+class EntitlementImportForm(CsvUploadForm):
+    max_bytes = MAX_IMPORT_BYTES
     file = forms.FileField(
         label="CSV file",
         help_text="Header row: edition, quantity, acquired_on (optional), downgrade_rights "
         "(optional), note (optional).",
     )
-
-    def clean_file(self):  # type: ignore[no-untyped-def]
-        f = self.cleaned_data["file"]
-        if f.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // 1000} kB.")
-        try:
-            return f.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError("Save the file as UTF-8 CSV.") from None
 
 
 class TrueUpForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from licensing.forms.uploads import CsvUploadForm
 from licensing.models import (
     MAX_REQUESTED_ACTIVATIONS,
     ActivationReason,
@@ -71,20 +72,12 @@ class KeyAddForm(forms.Form):
     label = forms.CharField(max_length=120, required=False)
 
 
-class KeyImportForm(forms.Form):
+class KeyImportForm(CsvUploadForm):
+    max_bytes = MAX_IMPORT_BYTES
     file = forms.FileField(
         label="CSV file",
         help_text="Header row: key, activation_limit, activations_used (optional), label (optional).",
     )
-
-    def clean_file(self):  # type: ignore[no-untyped-def]
-        f = self.cleaned_data["file"]
-        if f.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // 1000} kB.")
-        try:
-            return f.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError("Save the file as UTF-8 CSV.") from None
 
 
 class BlockForm(forms.Form):

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from licensing.services.licences.position_sql import DROP_VIEW_SQL, VIEW_SQL
+from licensing.services.licences.position_sql import DROP_VIEW_SQL, view_sql
 
 
 class Migration(migrations.Migration):
@@ -233,5 +233,5 @@ class Migration(migrations.Migration):
             ),
         ),
         # Last: the view reads licensing_entitlement and the new edition column.
-        migrations.RunSQL(VIEW_SQL, DROP_VIEW_SQL),
+        migrations.RunSQL(view_sql(""), DROP_VIEW_SQL),
     ]

@@ -96,6 +96,7 @@ class Entitlement(models.Model):
     downgrade_rights = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = ScopedQuerySet.as_manager()
 

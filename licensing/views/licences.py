@@ -34,7 +34,7 @@ from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
 from licensing.services.errors import DomainError
 from licensing.services.licences import agreements, editions, entitlements, true_up
-from licensing.services.licences.position import position_rows, summarise
+from licensing.services.licences.position import position_rows, summarise_rows
 
 POSITION_COLUMNS = [
     ExportColumn("edition", "edition__name"),
@@ -83,13 +83,16 @@ def _entitlement_or_404(request: HttpRequest, pk: int, action: policy.Action) ->
 @login_required
 def licence_position(request: HttpRequest) -> HttpResponse:
     org = resolve_organisation(request, policy.Action.VIEW)
+    everything = list(position_rows(org))
     filterset = LicencePositionFilterSet(request.GET or None, queryset=position_rows(org))
     errors = filter_errors(filterset)
-    rows = [] if errors else list(filterset.qs)
+    filtered = any(request.GET.get(name) for name in filterset.filters)
+    # Unfiltered, the rows read for the totals are the page's rows: one query.
+    rows = [] if errors else list(filterset.qs) if filtered else everything
     context = {
         "org": org,
         "rows": rows,
-        "summary": summarise(org),
+        "summary": summarise_rows(everything),
         "filter_form": filterset.form,
         "filter_errors": errors,
         "agreement_count": Agreement.objects.for_organisation(org).count(),
@@ -257,9 +260,10 @@ def entitlement_import(request: HttpRequest, pk: int) -> HttpResponse:
             ip_address=_ip(request),
         )
         if report.ok:
+            n = len(report.created)
             messages.success(
                 request,
-                f"Imported {len(report.created)} licence lines "
+                f"Imported {n} licence line{'s' if n != 1 else ''} "
                 f"({sum(e.quantity for e in report.created):,} licences) into {agreement}.",
             )
             return redirect("licensing:agreement_detail", pk=agreement.pk)

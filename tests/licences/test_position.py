@@ -79,31 +79,21 @@ def test_surplus_is_reported_on_the_newest_licences_left(org):
     assert rows[PRO_PLUS["2024"]].surplus == 2
 
 
+def _application(name: str, version: str, application: str, gvlk: str) -> Edition:
+    return Edition.objects.create(
+        name=name,
+        version=version,
+        product=Product.APPLICATION,
+        application=application,
+        gvlk=gvlk,
+        kms_product_group=f"office_{version}",
+    )
+
+
 def test_single_applications_downgrade_within_the_same_application(org):
-    access24 = Edition.objects.create(
-        name="Access LTSC 2024",
-        version="2024",
-        product=Product.APPLICATION,
-        application="Access",
-        gvlk="82FTR-NCHR7-W3944-MGRHM-JMCWD",
-        kms_product_group="office_2024",
-    )
-    Edition.objects.create(
-        name="Access 2019",
-        version="2019",
-        product=Product.APPLICATION,
-        application="access",
-        gvlk="9N9PT-27V4Y-VJ2PD-YXFMF-YTFQT",
-        kms_product_group="office_2019",
-    )
-    Edition.objects.create(
-        name="Excel 2019",
-        version="2019",
-        product=Product.APPLICATION,
-        application="Excel",
-        gvlk="TMJWT-YYNMB-3BKTF-644FC-RVXBD",
-        kms_product_group="office_2019",
-    )
+    access24 = _application("Access LTSC 2024", "2024", "Access", "82FTR-NCHR7-W3944-MGRHM-JMCWD")
+    _application("Access 2019", "2019", "access", "9N9PT-27V4Y-VJ2PD-YXFMF-YTFQT")
+    _application("Excel 2019", "2019", "Excel", "TMJWT-YYNMB-3BKTF-644FC-RVXBD")
     agreement = make_agreement(org)
     entitle(agreement, access24.name, 5)
     install(org, "Access 2019", 2)
@@ -122,3 +112,36 @@ def test_clients_without_an_edition_do_not_count(org):
     )
     assert list(position_rows(org)) == []
     assert summarise(org).installed == 0
+
+
+def test_the_view_in_the_database_follows_the_installs_rule(db):
+    """Changing RETIRED_CONDITION needs a migration that runs view_sql() again."""
+    from django.db import connection
+
+    from licensing.services.licences.position_sql import RETIRED_CONDITION
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_viewdef('licensing_licence_position'::regclass)")
+        definition = cursor.fetchone()[0]
+    assert ("retired_at" in definition) == bool(RETIRED_CONDITION)
+    assert "downgrade_rights" in definition
+
+
+def test_a_large_organisations_card_is_cached_with_its_counters(org, admin_user, position_data):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from licensing.services.licences.agreements import update_entitlement
+    from licensing.services.licences.position import cached_summary
+
+    as_of = timezone.now() - dt.timedelta(minutes=2)  # unique: keys of other tests differ
+    assert cached_summary(org, as_of).shortfall == 2
+    install(org, PRO_PLUS["2019"], 5)  # ingest meanwhile: shown with the next counters
+    assert cached_summary(org, as_of).shortfall == 2
+    assert cached_summary(org, as_of + dt.timedelta(minutes=5)).shortfall == 7
+    assert cached_summary(org, None).shortfall == 7  # small organisations: live
+    # A licence change shows at once.
+    line = position_data.entitlements.get(edition__name=PRO_PLUS["2024"])
+    update_entitlement(actor=admin_user, entitlement=line, quantity=30)
+    assert cached_summary(org, as_of + dt.timedelta(minutes=5)).shortfall == 0

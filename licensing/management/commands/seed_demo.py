@@ -9,6 +9,7 @@ row by row from Python. Running it again replaces the demo data.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import time
 from collections.abc import Iterator
@@ -20,12 +21,16 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from licensing.crypto import seal_product_key
 from licensing.keyformat import KEY_ALPHABET
 from licensing.models import (
+    Agreement,
+    Client,
     Edition,
+    Entitlement,
     HostState,
     KmsHost,
     KmsProductGroup,
@@ -34,6 +39,7 @@ from licensing.models import (
     MakPool,
     Membership,
     Organisation,
+    Programme,
     Role,
 )
 from licensing.services.inventory.rules import SWEEP_RULES
@@ -150,6 +156,7 @@ class Command(BaseCommand):
         sweep_seconds = time.monotonic() - sweep_started
         self._snapshots()
         self._pending_request()
+        self._licences(orgs)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE licensing_client")
         self.stdout.write(
@@ -372,6 +379,45 @@ class Command(BaseCommand):
                 fingerprint=sealed.fingerprint,
                 activation_limit=100,
                 status=MakKeyStatus.BLOCKED,
+            )
+
+    def _licences(self, orgs: list[Organisation]) -> None:
+        """One Enterprise Agreement per demo organisation (its number is the first MAK pool's,
+        so the request form offers it), licensing each product line's installs as the line's
+        newest version: 95% of Professional Plus (a shortfall to look at), 110% of the rest."""
+        newest: dict[str, Edition] = {}
+        for edition in Edition.objects.filter(is_builtin=True):
+            if edition.product not in newest or edition.version > newest[edition.product].version:
+                newest[edition.product] = edition
+        for org in orgs[: len(DEMO_ORGS)]:
+            pool = MakPool.objects.filter(organisation=org).order_by("id").first()
+            agreement = Agreement.objects.create(
+                organisation=org,
+                programme=Programme.ENTERPRISE_AGREEMENT,
+                number=pool.agreement_number if pool is not None else f"EA-{org.pk:06d}",
+                starts_on=dt.date(2024, 1, 1),
+                ends_on=dt.date(2026, 12, 31),
+                sa_ends_on=dt.date(2026, 12, 31),
+                reseller="Demo Reseller Ltd",
+            )
+            per_line: dict[str, int] = {}
+            for product, n in (
+                Client.objects.filter(organisation=org, edition__isnull=False)
+                .values_list("edition__product")
+                .annotate(n=Count("id"))
+                .order_by()
+            ):
+                per_line[product] = per_line.get(product, 0) + n
+            Entitlement.objects.bulk_create(
+                Entitlement(
+                    organisation=org,
+                    agreement=agreement,
+                    edition=newest[product],
+                    quantity=max(1, n * (95 if product == "proplus" else 110) // 100),
+                    acquired_on=agreement.starts_on,
+                )
+                for product, n in per_line.items()
+                if product in newest
             )
 
     def _clients(self, orgs: list[Organisation], total: int, seed: int) -> None:

@@ -8,10 +8,7 @@ optionally `acquired_on` (YYYY-MM-DD, default: the agreement's start), `downgrad
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -19,6 +16,7 @@ from django.db import transaction
 from licensing import policy
 from licensing.models import MAX_LICENCE_QUANTITY, Agreement, Edition, Entitlement
 from licensing.services import audit
+from licensing.services.csv_upload import ImportReport, open_csv, rows
 from licensing.services.licences.agreements import queue_shortfall_check
 
 MAX_IMPORT_ROWS = 5_000
@@ -26,19 +24,6 @@ MAX_IMPORT_BYTES = 1_000_000
 IMPORT_COLUMNS = ("edition", "quantity", "acquired_on", "downgrade_rights", "note")
 _TRUE = {"", "yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
-
-
-@dataclass
-class ImportReport:
-    """`errors` are (row number, message); when there is any, nothing was stored."""
-
-    created: list[Entitlement] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    rows: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 def _key(name: str) -> str:
@@ -91,42 +76,29 @@ def import_entitlements(
     """Add many licence lines to one agreement, all or nothing."""
     policy.require(actor, policy.Action.MANAGE_LICENCES, agreement.organisation_id)
     report = ImportReport()
-    if len(csv_text.encode()) > MAX_IMPORT_BYTES:
-        report.errors.append((0, f"The file is larger than {MAX_IMPORT_BYTES // 1000} kB."))
+    reader = open_csv(
+        csv_text,
+        report,
+        max_bytes=MAX_IMPORT_BYTES,
+        required=("edition", "quantity"),
+        columns="edition, quantity[, acquired_on, downgrade_rights, note]",
+    )
+    if reader is None:
         return report
-    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
-    try:
-        header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    except csv.Error as exc:
-        report.errors.append((1, f"The file is not a readable CSV: {exc}."))
-        return report
-    if "edition" not in header or "quantity" not in header:
-        report.errors.append(
-            (
-                1,
-                "The first row must name the columns: edition, quantity[, acquired_on, "
-                "downgrade_rights, note].",
-            )
-        )
-        return report
-    reader.fieldnames = header
     editions = {_key(e.name): e for e in Edition.objects.all()}
     staged: list[dict[str, Any]] = []
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                continue
-            report.rows += 1
-            if report.rows > MAX_IMPORT_ROWS:
-                report.errors.append((line, f"At most {MAX_IMPORT_ROWS:,} rows per file."))
-                break
-            try:
-                staged.append(_row(row, editions, agreement))
-            except ValueError as exc:
-                report.errors.append((line, str(exc)))
-    except csv.Error as exc:
-        report.errors.append((reader.line_num, f"The file is not a readable CSV: {exc}."))
+    for row in rows(reader, report):
+        line = reader.line_num
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue
+        report.rows += 1
+        if report.rows > MAX_IMPORT_ROWS:
+            report.errors.append((line, f"At most {MAX_IMPORT_ROWS:,} rows per file."))
+            break
+        try:
+            staged.append(_row(row, editions, agreement))
+        except ValueError as exc:
+            report.errors.append((line, str(exc)))
     if not staged and not report.errors:
         report.errors.append((0, "The file holds no licence lines."))
     if report.errors:

@@ -20,9 +20,22 @@ Per organisation and edition, set-based in one statement:
    how many licences of this version and newer ones are never used; surplus = T - T_prev.
 """
 
-RETIRED_CONDITION = ""  # when clients can be retired: "AND c.retired_at IS NULL"
+from django.db.models import Q
 
-VIEW_SQL = f"""
+# Which clients are installs. When clients can be retired, these become
+# "AND c.retired_at IS NULL" and Q(retired_at__isnull=True), and a new migration runs
+# view_sql(RETIRED_CONDITION) (CREATE OR REPLACE VIEW) so the view follows; migration 1100 keeps
+# calling view_sql("") because at that point of the history there is no retired_at column.
+RETIRED_CONDITION = ""
+ACTIVE_CLIENT = Q()
+
+
+def view_sql(retired_condition: str) -> str:
+    """The CREATE OR REPLACE VIEW statement; `retired_condition` filters licensing_client `c`."""
+    return _VIEW_SQL.replace("{RETIRED_CONDITION}", retired_condition)
+
+
+_VIEW_SQL = """
 CREATE OR REPLACE VIEW licensing_licence_position AS
 SELECT (s4.organisation_id::bigint * 1000000000 + s4.edition_id) AS id,
        s4.organisation_id, s4.edition_id, s4.line, s4.version,

@@ -19,6 +19,7 @@ from licensing import policy
 from licensing.models import Agreement, Client, LicencePosition, Programme
 from licensing.services import audit
 from licensing.services.errors import ConflictError, InvalidInput
+from licensing.services.licences.position_sql import ACTIVE_CLIENT
 
 
 def since(agreement: Agreement) -> dt.date:
@@ -38,7 +39,9 @@ def added_since_rows(agreement: Agreement) -> QuerySet[LicencePosition]:
     start = dt.datetime.combine(first_day, dt.time.min, tzinfo=dt.UTC)
     added = (
         Client.objects.filter(
-            organisation_id=agreement.organisation_id, edition_id=OuterRef("edition_id")
+            ACTIVE_CLIENT,
+            organisation_id=agreement.organisation_id,
+            edition_id=OuterRef("edition_id"),
         )
         .filter(
             Q(installed_at__isnull=False, installed_at__gte=start)

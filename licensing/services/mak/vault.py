@@ -7,9 +7,6 @@ audits or returns a key in clear except `reveal_key`, whose caller shows it once
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +24,7 @@ from licensing.crypto import (
 from licensing.keyformat import redact
 from licensing.models import Edition, MakKey, MakKeyStatus, MakPool, Organisation
 from licensing.services import audit, reauth
+from licensing.services.csv_upload import ImportReport, open_csv, rows
 from licensing.services.errors import ConflictError, DomainError
 from licensing.services.mak.alerts import update_low_water_state
 
@@ -176,30 +174,7 @@ def add_key(
     return mak_key
 
 
-@dataclass
-class ImportReport:
-    """Outcome of a CSV import. `errors` are (row number, message); when there is any error,
-    nothing was stored."""
-
-    created: list[MakKey] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    rows: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
 IMPORT_COLUMNS = ("key", "activation_limit", "activations_used", "label")
-
-
-def _rows(reader: csv.DictReader, report: ImportReport) -> Any:
-    """The reader's rows; a row the csv module cannot read (an unclosed quote, a field over
-    its size limit) ends the file with an error in the report instead of an exception."""
-    try:
-        yield from reader
-    except csv.Error as exc:
-        report.errors.append((reader.line_num, f"The file is not a readable CSV: {exc}."))
 
 
 def import_keys(
@@ -214,27 +189,18 @@ def import_keys(
     """
     policy.require(actor, policy.Action.MANAGE_KEYS, pool.organisation_id)
     report = ImportReport()
-    if len(csv_text.encode()) > MAX_IMPORT_BYTES:
-        report.errors.append((0, f"The file is larger than {MAX_IMPORT_BYTES // 1000} kB."))
+    reader = open_csv(
+        csv_text,
+        report,
+        max_bytes=MAX_IMPORT_BYTES,
+        required=("key", "activation_limit"),
+        columns="key, activation_limit[, activations_used, label]",
+    )
+    if reader is None:
         return report
-    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
-    try:
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    except csv.Error as exc:
-        report.errors.append((1, f"The file is not a readable CSV: {exc}."))
-        return report
-    if "key" not in header or "activation_limit" not in header:
-        report.errors.append(
-            (
-                1,
-                "The first row must name the columns: key, activation_limit[, activations_used, label].",
-            )
-        )
-        return report
-    reader.fieldnames = header
     staged: list[tuple[int, SealedKey, int, int, str]] = []
     seen: dict[str, int] = {}
-    for row in _rows(reader, report):
+    for row in rows(reader, report):
         line = reader.line_num
         report.rows += 1
         if report.rows > MAX_IMPORT_ROWS:
