@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
         ("licensing", "0800_signin"),
         ("licensing", "0900_vamt_wmi_cil_offline"),
         ("licensing", "1000_webhooks"),
-        ("licensing", "1100_licences"),
+        ("licensing", "1101_entitlement_updated_at"),
         ("licensing", "1200_stale_after_days"),
     ]
 
