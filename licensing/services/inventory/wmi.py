@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from licensing.models import ImportSource, Organisation
+from licensing.parsers import UnreadableStatusText
 from licensing.parsers.wmi import WmiError, parse_cmid, parse_wmi_date, parse_wmi_products
 from licensing.services.inventory import upsert
 from licensing.services.inventory.ingest import IngestResult, ingest_records
@@ -55,7 +56,7 @@ def ingest_wmi_report(
             now=min(collected, now),
             kms_hosts=lookups.kms_hosts,
         )
-    except WmiError as exc:
+    except (WmiError, UnreadableStatusText) as exc:
         reason = f"Unreadable WMI report: {exc.reason}"
         refuse(
             actor=actor,
