@@ -184,3 +184,22 @@ def test_api_lists_the_queue_and_records_a_confirmation_id(
     assert mak_key.activations_used == 1
     # An agent token reads nothing.
     assert client.get("/api/v1/offline-activations/", **agent_headers).status_code == 403
+
+
+def test_a_new_installation_id_of_the_same_product_supersedes_the_pending_one(
+    client, org, agent_headers, pending
+):
+    changed = dict(OFFICE_MAK_OSPP_CLASS, OfflineInstallationId="9" * 54)
+    r = client.post(
+        "/api/v1/inventory/wmi/",
+        data=json.dumps({"hostname": "pc-off", "products": [changed]}),
+        content_type="application/json",
+        **agent_headers,
+    )
+    assert r.status_code == 200, r.content
+    pending.refresh_from_db()
+    assert pending.status == "cancelled"
+    assert OfflineActivation.objects.get(status="pending").installation_id == "9" * 54
+    assert AuditEvent.objects.filter(
+        action="offline_activation.cancel", changes__reason="superseded by a newer Installation ID"
+    ).exists()

@@ -138,6 +138,36 @@ def queue_many(
                 items.append(item)
             except IntegrityError:
                 continue
+    # A product that reports a new Installation ID (hardware change, reinstall) cannot use a
+    # Confirmation ID for its old one: its older pending items are cancelled.
+    newest = {(item.client_id, str(item.sku_id)): item for item in items if item.sku_id}
+    stale = (
+        OfflineActivation.objects.filter(
+            organisation=organisation,
+            status=OfflineStatus.PENDING,
+            client_id__in={client_id for client_id, _ in newest},
+        )
+        .exclude(pk__in=[item.pk for item in items])
+        .select_related("client")
+    )
+    if newest:
+        for old in stale.select_for_update(of=("self",)):
+            if (old.client_id, str(old.sku_id)) not in newest:
+                continue
+            old.status = OfflineStatus.CANCELLED
+            old.save(update_fields=["status"])
+            audit.record(
+                action="offline_activation.cancel",
+                actor=actor,
+                organisation=organisation,
+                obj=old,
+                changes={
+                    "client": old.client.hostname,
+                    "installation_id": old.installation_id,
+                    "reason": "superseded by a newer Installation ID",
+                },
+                ip_address=ip_address,
+            )
     for item in items:
         audit.record(
             action="offline_activation.queue",
