@@ -203,3 +203,35 @@ def test_a_new_installation_id_of_the_same_product_supersedes_the_pending_one(
     assert AuditEvent.objects.filter(
         action="offline_activation.cancel", changes__reason="superseded by a newer Installation ID"
     ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queueing_and_superseding_outside_a_test_transaction(client, org, admin_user):
+    """As in production (autocommit between requests): the agent's report queues, and a new
+    Installation ID supersedes, within the request's own transaction."""
+    from licensing.models import TokenScope
+    from licensing.services.tokens import create_api_token
+
+    factories.MakKeyFactory(
+        pool=factories.MakPoolFactory(organisation=org), key="BCDFG-HJKMP-QRTVW-XY234-7X3QH"
+    )
+    _, token = create_api_token(
+        actor=admin_user, organisation=org, name="agent", scope=TokenScope.AGENT
+    )
+    for iid in ("1" * 54, "2" * 54):
+        r = client.post(
+            "/api/v1/inventory/wmi/",
+            data=json.dumps(
+                {
+                    "hostname": "pc-tx",
+                    "products": [dict(OFFICE_MAK_OSPP_CLASS, OfflineInstallationId=iid)],
+                }
+            ),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        assert r.status_code == 200, r.content
+    assert sorted(OfflineActivation.objects.values_list("installation_id", "status")) == [
+        ("1" * 54, "cancelled"),
+        ("2" * 54, "pending"),
+    ]

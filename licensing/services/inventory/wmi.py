@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from licensing.models import ImportSource, Organisation
@@ -73,27 +74,29 @@ def ingest_wmi_report(
     fqdn = _text(payload, "fqdn")
     if fqdn:
         record["fqdn"] = fqdn
-    result = ingest_records(
-        actor=actor,
-        organisation=organisation,
-        records=[record],
-        source=ImportSource.WMI,
-        filename=hostname[:255],
-        ip_address=ip_address,
-        now=now,
-        message="; ".join(notes),
-    )
-    if report.installation_ids and result.outcomes and result.outcomes[0][1] != "error":
-        from licensing.services.offline.activation import queue_from_report
-
-        queue_from_report(
-            organisation=organisation,
-            hostname=result.outcomes[0][0],
-            licences=report.document.licenses,
-            installation_ids=report.installation_ids,
+    # The client and its offline queue entries commit together.
+    with transaction.atomic():
+        result = ingest_records(
             actor=actor,
+            organisation=organisation,
+            records=[record],
+            source=ImportSource.WMI,
+            filename=hostname[:255],
             ip_address=ip_address,
+            now=now,
+            message="; ".join(notes),
         )
+        if report.installation_ids and result.outcomes and result.outcomes[0][1] != "error":
+            from licensing.services.offline.activation import queue_from_report
+
+            queue_from_report(
+                organisation=organisation,
+                hostname=result.outcomes[0][0],
+                licences=report.document.licenses,
+                installation_ids=report.installation_ids,
+                actor=actor,
+                ip_address=ip_address,
+            )
     return result
 
 

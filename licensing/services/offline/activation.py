@@ -90,6 +90,7 @@ class Pending:
     last5: str | None = None
 
 
+@transaction.atomic
 def queue_many(
     *,
     organisation: Organisation,
