@@ -215,3 +215,19 @@ def test_a_utf16_file_with_its_declaration_imports(org, admin_user):
         actor=admin_user, organisation=org, data=text.encode("utf-16"), filename="u.cilx"
     )
     assert run.created == 1 and Client.objects.filter(hostname="pc-16").exists()
+
+
+def test_a_last_five_shared_by_two_keys_links_to_neither(org, admin_user, mak_key):
+    factories.MakKeyFactory(pool=mak_key.pool, key="CDFGH-JKMPQ-RTVWX-Y2346-7X3QH")
+    run = import_cil(
+        actor=admin_user,
+        organisation=org,
+        data=cil(
+            computer("PC-1", product()),
+            computer("PC-3", product(status="5", iid=IID_A), vamt_id="3"),
+        ),
+        filename="a.cilx",
+    )
+    assert run.created == 2 and "linked to MAK keys" not in run.message
+    assert Client.objects.get(hostname="pc-1").mak_key is None
+    assert OfflineActivation.objects.get().mak_key is None
