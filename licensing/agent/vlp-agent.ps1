@@ -129,8 +129,9 @@ function Install-Agent {
         Copy-Item -Force -Path $PSCommandPath -Destination $target
     } else {
         # Run from the one-liner: fetch the script again to keep a copy.
+        $proxyArgs = Get-ProxyArgs
         Invoke-WebRequest -UseBasicParsing -Uri ($PortalUrl.TrimEnd('/') + '/agent/vlp-agent.ps1') `
-            -OutFile $target @(Get-ProxyArgs)
+            -OutFile $target @proxyArgs
     }
     [ordered]@{
         portal_url = $PortalUrl.TrimEnd('/'); sealed_token = (Protect-Token $Token); mode = $Mode
@@ -253,10 +254,11 @@ function Get-HostText {
 
 function Send-WithRetry([string]$Uri, [byte[]]$Body, [string]$ContentType, [string]$Bearer) {
     $delay = 30
+    $proxyArgs = Get-ProxyArgs
     for ($attempt = 1; $attempt -le $MaxAttempts; $attempt++) {
         try {
             $r = Invoke-RestMethod -Method Post -Uri $Uri -Body $Body -ContentType $ContentType `
-                -Headers @{ Authorization = "Bearer $Bearer" } -TimeoutSec 60 -UseBasicParsing @(Get-ProxyArgs)
+                -Headers @{ Authorization = "Bearer $Bearer" } -TimeoutSec 60 -UseBasicParsing @proxyArgs
             Write-Log "sent to $Uri (attempt $attempt): $(($r | ConvertTo-Json -Compress -Depth 4))"
             return $r
         } catch {

@@ -94,20 +94,26 @@ def _local(tag: Any) -> str:
     return str(tag).rsplit("}", 1)[-1].lower()
 
 
-def _value(el: Element, *names: str) -> str | None:
-    """An attribute or a direct child element's text, by any of the names (case-insensitive)."""
-    wanted = {n.lower() for n in names}
+def _fields(el: Element) -> dict[str, str]:
+    """An element's values by lower-case name: its attributes, then its direct children's text
+    (or their `Value` attribute, `<LicenseStatus Value="1"/>`); the first non-blank wins."""
+    found: dict[str, str] = {}
     for key, val in el.attrib.items():
-        if _local(key) in wanted and val.strip():
-            return val.strip()
+        val = val.strip()
+        if val:
+            found.setdefault(_local(key), val)
     for child in el:
-        if _local(child.tag) in wanted:
-            text = (child.text or "").strip()
-            if text:
-                return text
-            for key, val in child.attrib.items():  # <LicenseStatus Value="1"/>
-                if _local(key) == "value" and val.strip():
-                    return val.strip()
+        text = (child.text or "").strip() or (child.attrib.get("Value") or "").strip()
+        if text:
+            found.setdefault(_local(child.tag), text)
+    return found
+
+
+def _value(fields: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        value = fields.get(name.lower())
+        if value:
+            return value
     return None
 
 
@@ -169,10 +175,11 @@ def parse_cil(data: bytes) -> CilDocument:
         c for el in _children(root, "computers") for c in _children(el, "computer")
     ):
         where = f"computer {c_idx + 1}"
-        name = _value(comp, "Name")
-        network_type = (_value(comp, "NetworkType") or "").lower()
-        network_name = _value(comp, "NetworkName")
-        fqdn = _value(comp, "Fqdn", "FullyQualifiedDomainName", "DnsName")
+        cf = _fields(comp)
+        name = _value(cf, "Name")
+        network_type = (_value(cf, "NetworkType") or "").lower()
+        network_name = _value(cf, "NetworkName")
+        fqdn = _value(cf, "Fqdn", "FullyQualifiedDomainName", "DnsName")
         if name and "." in name:
             fqdn = fqdn or name
         elif name and network_type == "domain" and network_name and "." in network_name:
@@ -182,16 +189,17 @@ def parse_cil(data: bytes) -> CilDocument:
             p for el in _children(comp, "products") for p in _children(el, "product")
         ):
             pwhere = f"{where}, product {p_idx + 1}"
+            pf = _fields(prod)
             sku = _child(prod, "sku")
-            sku_el = sku if sku is not None else prod
-            sku_raw = _value(sku_el, "Id", "SkuId")
+            sf = _fields(sku) if sku is not None else pf
+            sku_raw = _value(sf, "Id", "SkuId")
             sku_id = None
             if sku_raw:
                 m = _GUID.match(sku_raw)
                 if not m:
                     raise CilError(f"{pwhere}: the SKU id is not a GUID")
                 sku_id = m.group(1).lower()
-            last5 = _value(prod, "PartialProductKey", "PartialKey", "LastFiveCharacters")
+            last5 = _value(pf, "PartialProductKey", "PartialKey", "LastFiveCharacters")
             if last5 is not None:
                 last5 = last5.upper()[-5:]
                 if not _LAST5.match(last5):
@@ -199,20 +207,20 @@ def parse_cil(data: bytes) -> CilDocument:
             products.append(
                 CilProduct(
                     sku_id=sku_id,
-                    sku_name=_value(sku_el, "Name", "SkuName"),
-                    application_id=_value(sku_el, "ApplicationId"),
-                    license_status=_status(_value(prod, "LicenseStatus", "LicenseState"), pwhere),
+                    sku_name=_value(sf, "Name", "SkuName"),
+                    application_id=_value(sf, "ApplicationId"),
+                    license_status=_status(_value(pf, "LicenseStatus", "LicenseState"), pwhere),
                     last5=last5,
-                    kms_host=_value(prod, "KmsHost", "KmsHostName", "KeyManagementServiceMachine"),
+                    kms_host=_value(pf, "KmsHost", "KmsHostName", "KeyManagementServiceMachine"),
                     installation_id=_digits(
-                        _value(prod, "InstallationId", "OfflineInstallationId"),
+                        _value(pf, "InstallationId", "OfflineInstallationId"),
                         "Installation ID",
                         pwhere,
                     ),
                     confirmation_id=_digits(
-                        _value(prod, "ConfirmationId"), "Confirmation ID", pwhere
+                        _value(pf, "ConfirmationId"), "Confirmation ID", pwhere
                     ),
-                    key_type=_value(prod, "ProductKeyType", "KeyType", "LicenseChannel"),
+                    key_type=_value(pf, "ProductKeyType", "KeyType", "LicenseChannel"),
                 )
             )
         total += len(products)
@@ -220,7 +228,7 @@ def parse_cil(data: bytes) -> CilDocument:
             CilComputer(
                 name=name,
                 fqdn=fqdn.lower().rstrip(".") if fqdn else None,
-                vamt_id=_value(comp, "Id"),
+                vamt_id=_value(cf, "Id"),
                 products=tuple(products),
             )
         )

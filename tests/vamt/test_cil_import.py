@@ -205,3 +205,29 @@ def test_upload_page_refuses_a_large_file(as_admin, org, settings):
 def test_auditor_may_not_upload(as_auditor, org):
     upload = SimpleUploadedFile("vamt.cilx", full_export(), content_type="application/xml")
     assert as_auditor.post("/imports/vamt/", {"file": upload}).status_code == 403
+
+
+def test_a_utf16_file_with_its_declaration_imports(org, admin_user):
+    text = (
+        cil(computer("PC-16", product())).decode().replace('encoding="utf-8"', 'encoding="utf-16"')
+    )
+    run = import_cil(
+        actor=admin_user, organisation=org, data=text.encode("utf-16"), filename="u.cilx"
+    )
+    assert run.created == 1 and Client.objects.filter(hostname="pc-16").exists()
+
+
+def test_a_last_five_shared_by_two_keys_links_to_neither(org, admin_user, mak_key):
+    factories.MakKeyFactory(pool=mak_key.pool, key="CDFGH-JKMPQ-RTVWX-Y2346-7X3QH")
+    run = import_cil(
+        actor=admin_user,
+        organisation=org,
+        data=cil(
+            computer("PC-1", product()),
+            computer("PC-3", product(status="5", iid=IID_A), vamt_id="3"),
+        ),
+        filename="a.cilx",
+    )
+    assert run.created == 2 and "linked to MAK keys" not in run.message
+    assert Client.objects.get(hostname="pc-1").mak_key is None
+    assert OfflineActivation.objects.get().mak_key is None

@@ -184,3 +184,54 @@ def test_api_lists_the_queue_and_records_a_confirmation_id(
     assert mak_key.activations_used == 1
     # An agent token reaches only its own endpoints: the queue does not exist for it.
     assert client.get("/api/v1/offline-activations/", **agent_headers).status_code == 404
+
+
+def test_a_new_installation_id_of_the_same_product_supersedes_the_pending_one(
+    client, org, agent_headers, pending
+):
+    changed = dict(OFFICE_MAK_OSPP_CLASS, OfflineInstallationId="9" * 54)
+    r = client.post(
+        "/api/v1/inventory/wmi/",
+        data=json.dumps({"hostname": "pc-off", "products": [changed]}),
+        content_type="application/json",
+        **agent_headers,
+    )
+    assert r.status_code == 200, r.content
+    pending.refresh_from_db()
+    assert pending.status == "cancelled"
+    assert OfflineActivation.objects.get(status="pending").installation_id == "9" * 54
+    assert AuditEvent.objects.filter(
+        action="offline_activation.cancel", changes__reason="superseded by a newer Installation ID"
+    ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queueing_and_superseding_outside_a_test_transaction(client, org, admin_user):
+    """As in production (autocommit between requests): the agent's report queues, and a new
+    Installation ID supersedes, within the request's own transaction."""
+    from licensing.models import TokenScope
+    from licensing.services.tokens import create_api_token
+
+    factories.MakKeyFactory(
+        pool=factories.MakPoolFactory(organisation=org), key="BCDFG-HJKMP-QRTVW-XY234-7X3QH"
+    )
+    _, token = create_api_token(
+        actor=admin_user, organisation=org, name="agent", scope=TokenScope.AGENT
+    )
+    for iid in ("1" * 54, "2" * 54):
+        r = client.post(
+            "/api/v1/inventory/wmi/",
+            data=json.dumps(
+                {
+                    "hostname": "pc-tx",
+                    "products": [dict(OFFICE_MAK_OSPP_CLASS, OfflineInstallationId=iid)],
+                }
+            ),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        assert r.status_code == 200, r.content
+    assert sorted(OfflineActivation.objects.values_list("installation_id", "status")) == [
+        ("1" * 54, "cancelled"),
+        ("2" * 54, "pending"),
+    ]

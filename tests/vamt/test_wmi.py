@@ -119,6 +119,9 @@ def test_wrong_types_are_a_400_naming_the_property(client, org, agent_headers, c
         {"hostname": "pc-3", "products": [1, 2]},
         {"hostname": "pc-3", "products": [office_kms()], "service": "x"},
         {"hostname": "pc-3", "products": [office_kms()], "service": {"ClientMachineID": "zz"}},
+        # uint32 -1 and other numbers outside 0..6: no licence with a known state is left.
+        {"hostname": "pc-3", "products": [office_kms(LicenseStatus=4294967295)]},
+        {"hostname": "pc-3", "products": [office_kms(LicenseStatus=-1)]},
     ],
 )
 def test_reports_without_usable_office_licences_are_refused(client, org, agent_headers, body):

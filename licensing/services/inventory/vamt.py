@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from licensing.crypto import mask_last5
-from licensing.models import Client, ImportRun, ImportSource, MakKey, OfflineStatus, Organisation
+from licensing.models import Client, ImportRun, ImportSource, OfflineStatus, Organisation
 from licensing.parsers.model import STATUS_BY_CODE, KmsClientInfo, LicenseRecord, StatusDocument
 from licensing.parsers.vamt import CilComputer, CilError, CilProduct, parse_cil
 from licensing.parsers.wmi import is_office_application
@@ -34,6 +34,13 @@ from licensing.services.inventory.runs import (
     write_rejections,
 )
 from licensing.services.inventory.status_text import document_record
+from licensing.services.offline.activation import (
+    Pending,
+    mak_keys_by_last5,
+    pending_by_iid,
+    queue_many,
+    record_confirmation,
+)
 
 
 @dataclass
@@ -70,11 +77,7 @@ def _licence(p: CilProduct) -> LicenseRecord:
 def _plan(computers: tuple[CilComputer, ...], organisation: Organisation, now: Any) -> _Plan:
     plan = _Plan()
     lookups = upsert.load_lookups(organisation, now)
-    keys: dict[str, list[int]] = {}
-    for key_id, last5 in MakKey.objects.filter(pool__organisation=organisation).values_list(
-        "id", "last5"
-    ):
-        keys.setdefault(last5, []).append(key_id)
+    keys = mak_keys_by_last5(organisation.pk)
     for n, comp in enumerate(computers, start=1):
         office = [p for p in comp.products if _is_office(p)]
         plan.other_products += len(comp.products) - len(office)
@@ -117,11 +120,11 @@ def _plan(computers: tuple[CilComputer, ...], organisation: Organisation, now: A
         if comp.fqdn:
             record["fqdn"] = comp.fqdn
         for p in with_status:
-            found = keys.get(p.last5 or "", [])
-            if len(found) == 1 and "kms" not in (p.key_type or "").lower():
+            key = keys.get(p.last5 or "")
+            if key is not None and "kms" not in (p.key_type or "").lower():
                 record["activation_method"] = "mak"
                 record.pop("kms_host", None)
-                plan.mak_links[hostname.split(".", 1)[0].lower()] = found[0]
+                plan.mak_links[hostname.split(".", 1)[0].lower()] = key.pk
                 break
         plan.records.append(record)
         for p in with_status:
@@ -252,42 +255,31 @@ def _queue_offline(
     actor: Any,
     ip_address: str | None,
 ) -> int:
-    from licensing.services.offline.activation import queue
-
     clients = {
         c.hostname: c
         for c in Client.objects.filter(
             organisation=organisation, hostname__in=[h for h, _ in items if h in ok_hosts]
         )
     }
-    queued = 0
-    for hostname, p in items:
-        client = clients.get(hostname)
-        if (
-            client is not None
-            and p.installation_id
-            and queue(
-                organisation=organisation,
-                client=client,
-                installation_id=p.installation_id,
-                sku_id=p.sku_id,
-                product_name=p.sku_name or "",
-                last5=p.last5,
-                source=ImportSource.VAMT_CIL,
-                actor=actor,
-                ip_address=ip_address,
-            )
-        ):
-            queued += 1
-    return queued
+    entries = [
+        Pending(clients[h], p.installation_id, p.sku_id, p.sku_name or "", p.last5)
+        for h, p in items
+        if h in clients and p.installation_id
+    ]
+    queued = queue_many(
+        organisation=organisation,
+        entries=entries,
+        source=ImportSource.VAMT_CIL,
+        actor=actor,
+        ip_address=ip_address,
+    )
+    return len(queued)
 
 
 def _confirm(
     organisation: Organisation, products: list[CilProduct], actor: Any, ip_address: str | None
 ) -> tuple[int, list[tuple[int, str, str, str]]]:
     """Record the file's Confirmation IDs on the pending offline activations they answer."""
-    from licensing.services.offline.activation import pending_by_iid, record_confirmation
-
     found = pending_by_iid(organisation, [p.installation_id or "" for p in products])
     done = 0
     skipped: list[tuple[int, str, str, str]] = []

@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from licensing.models import ImportSource, Organisation
+from licensing.parsers import UnreadableStatusText
 from licensing.parsers.wmi import WmiError, parse_cmid, parse_wmi_date, parse_wmi_products
 from licensing.services.inventory import upsert
 from licensing.services.inventory.ingest import IngestResult, ingest_records
@@ -55,7 +57,7 @@ def ingest_wmi_report(
             now=min(collected, now),
             kms_hosts=lookups.kms_hosts,
         )
-    except WmiError as exc:
+    except (WmiError, UnreadableStatusText) as exc:
         reason = f"Unreadable WMI report: {exc.reason}"
         refuse(
             actor=actor,
@@ -72,27 +74,29 @@ def ingest_wmi_report(
     fqdn = _text(payload, "fqdn")
     if fqdn:
         record["fqdn"] = fqdn
-    result = ingest_records(
-        actor=actor,
-        organisation=organisation,
-        records=[record],
-        source=ImportSource.WMI,
-        filename=hostname[:255],
-        ip_address=ip_address,
-        now=now,
-        message="; ".join(notes),
-    )
-    if report.installation_ids and result.outcomes and result.outcomes[0][1] != "error":
-        from licensing.services.offline.activation import queue_from_report
-
-        queue_from_report(
-            organisation=organisation,
-            hostname=result.outcomes[0][0],
-            licences=report.document.licenses,
-            installation_ids=report.installation_ids,
+    # The client and its offline queue entries commit together.
+    with transaction.atomic():
+        result = ingest_records(
             actor=actor,
+            organisation=organisation,
+            records=[record],
+            source=ImportSource.WMI,
+            filename=hostname[:255],
             ip_address=ip_address,
+            now=now,
+            message="; ".join(notes),
         )
+        if report.installation_ids and result.outcomes and result.outcomes[0][1] != "error":
+            from licensing.services.offline.activation import queue_from_report
+
+            queue_from_report(
+                organisation=organisation,
+                hostname=result.outcomes[0][0],
+                licences=report.document.licenses,
+                installation_ids=report.installation_ids,
+                actor=actor,
+                ip_address=ip_address,
+            )
     return result
 
 

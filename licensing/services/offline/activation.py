@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -63,11 +64,13 @@ def normalise_confirmation_id(value: str) -> tuple[str, str]:
     return digits, warning
 
 
-def _mak_key_for(organisation_id: int, last5: str | None) -> MakKey | None:
-    if not last5:
-        return None
-    keys = list(MakKey.objects.filter(pool__organisation_id=organisation_id, last5=last5)[:2])
-    return keys[0] if len(keys) == 1 else None
+def mak_keys_by_last5(organisation_id: int) -> dict[str, MakKey]:
+    """The organisation's MAK keys by last five characters; a last five shared by two keys
+    links to neither (the portal cannot tell which one the client has)."""
+    keys: dict[str, MakKey | None] = {}
+    for key in MakKey.objects.filter(pool__organisation_id=organisation_id):
+        keys[key.last5] = None if key.last5 in keys else key
+    return {last5: key for last5, key in keys.items() if key is not None}
 
 
 def is_offline_candidate(description: str | None, name: str | None, status: int | None) -> bool:
@@ -76,53 +79,111 @@ def is_offline_candidate(description: str | None, name: str | None, status: int 
     return status not in (None, 1) and "KMS" not in words
 
 
-def queue(
+@dataclass(frozen=True)
+class Pending:
+    """One product to queue: its client, Installation ID (digits) and what is known of it."""
+
+    client: Client
+    installation_id: str
+    sku_id: str | None = None
+    product_name: str = ""
+    last5: str | None = None
+
+
+@transaction.atomic
+def queue_many(
     *,
     organisation: Organisation,
-    client: Client,
-    installation_id: str,
-    sku_id: str | None,
-    product_name: str,
-    last5: str | None,
+    entries: Iterable[Pending],
     source: str,
     actor: Any,
     ip_address: str | None = None,
-) -> OfflineActivation | None:
-    """Add one product to the queue; None when this Installation ID is already known."""
-    if OfflineActivation.objects.filter(
-        organisation=organisation, installation_id=installation_id
-    ).exists():
-        return None
-    key = _mak_key_for(organisation.pk, last5)
+) -> list[OfflineActivation]:
+    """Add products to the queue, once per Installation ID per organisation (known ones are
+    left as they are); each queued item is audited. Returns the new items."""
+    entries = list(entries)
+    if not entries:
+        return []
+    known = set(
+        OfflineActivation.objects.filter(
+            organisation=organisation,
+            installation_id__in=[e.installation_id for e in entries],
+        ).values_list("installation_id", flat=True)
+    )
+    keys = mak_keys_by_last5(organisation.pk)
+    now = timezone.now()
+    new: dict[str, OfflineActivation] = {}
+    for e in entries:
+        if e.installation_id in known or e.installation_id in new:
+            continue
+        new[e.installation_id] = OfflineActivation(
+            organisation=organisation,
+            client=e.client,
+            installation_id=e.installation_id,
+            sku_id=e.sku_id,
+            product_name=(e.product_name or "")[:200],
+            last5=(e.last5 or "")[:5],
+            mak_key=keys.get(e.last5 or ""),
+            source=source,
+            requested_at=now,
+        )
     try:
         with transaction.atomic():
-            item = OfflineActivation.objects.create(
-                organisation=organisation,
-                client=client,
-                installation_id=installation_id,
-                sku_id=sku_id,
-                product_name=(product_name or "")[:200],
-                last5=(last5 or "")[:5],
-                mak_key=key,
-                source=source,
-                requested_at=timezone.now(),
-            )
-    except IntegrityError:  # the same IID queued concurrently
-        return None
-    audit.record(
-        action="offline_activation.queue",
-        actor=actor,
-        organisation=organisation,
-        obj=item,
-        changes={
-            "client": client.hostname,
-            "installation_id": installation_id,
-            "source": source,
-            **({"key": mask_last5(key.last5)} if key else {}),
-        },
-        ip_address=ip_address,
+            items = OfflineActivation.objects.bulk_create(list(new.values()))
+    except IntegrityError:  # the same Installation ID queued concurrently: one at a time
+        items = []
+        for item in new.values():
+            try:
+                with transaction.atomic():
+                    item.save()
+                items.append(item)
+            except IntegrityError:
+                continue
+    # A product that reports a new Installation ID (hardware change, reinstall) cannot use a
+    # Confirmation ID for its old one: its older pending items are cancelled.
+    newest = {(item.client_id, str(item.sku_id)): item for item in items if item.sku_id}
+    stale = (
+        OfflineActivation.objects.filter(
+            organisation=organisation,
+            status=OfflineStatus.PENDING,
+            client_id__in={client_id for client_id, _ in newest},
+        )
+        .exclude(pk__in=[item.pk for item in items])
+        .select_related("client")
     )
-    return item
+    if newest:
+        for old in stale.select_for_update(of=("self",)):
+            if (old.client_id, str(old.sku_id)) not in newest:
+                continue
+            old.status = OfflineStatus.CANCELLED
+            old.save(update_fields=["status"])
+            audit.record(
+                action="offline_activation.cancel",
+                actor=actor,
+                organisation=organisation,
+                obj=old,
+                changes={
+                    "client": old.client.hostname,
+                    "installation_id": old.installation_id,
+                    "reason": "superseded by a newer Installation ID",
+                },
+                ip_address=ip_address,
+            )
+    for item in items:
+        audit.record(
+            action="offline_activation.queue",
+            actor=actor,
+            organisation=organisation,
+            obj=item,
+            changes={
+                "client": item.client.hostname,
+                "installation_id": item.installation_id,
+                "source": source,
+                **({"key": mask_last5(item.mak_key.last5)} if item.mak_key else {}),
+            },
+            ip_address=ip_address,
+        )
+    return items
 
 
 def queue_from_report(
@@ -138,24 +199,18 @@ def queue_from_report(
     client = Client.objects.filter(organisation=organisation, hostname=hostname).first()
     if client is None:
         return []
-    queued = []
+    entries = []
     for lic in licences:
         iid = installation_ids.get(lic.sku_id or "")
         if iid and is_offline_candidate(lic.description, lic.name, lic.state_code):
-            item = queue(
-                organisation=organisation,
-                client=client,
-                installation_id=iid,
-                sku_id=lic.sku_id,
-                product_name=lic.name or "",
-                last5=lic.last5,
-                source=source,
-                actor=actor,
-                ip_address=ip_address,
-            )
-            if item is not None:
-                queued.append(item)
-    return queued
+            entries.append(Pending(client, iid, lic.sku_id, lic.name or "", lic.last5))
+    return queue_many(
+        organisation=organisation,
+        entries=entries,
+        source=source,
+        actor=actor,
+        ip_address=ip_address,
+    )
 
 
 @transaction.atomic
