@@ -233,21 +233,14 @@ def _outbox_and_webhooks() -> Iterator[Metric]:
 
 
 def _queue() -> Iterator[Metric]:
+    from licensing.services import outbox
     from portal.celery import app
 
     g = GaugeMetricFamily(
         "portal_celery_queue_length", "Messages waiting in the broker queue.", labels=["queue"]
     )
-    timeout = settings.OUTBOX_PUBLISH_TIMEOUT_SECONDS
     queue = app.conf.task_default_queue or "celery"
-    with app.connection_for_read(
-        connect_timeout=timeout,
-        transport_options={
-            "socket_connect_timeout": timeout,
-            "socket_timeout": timeout,
-            "max_retries": 0,
-        },
-    ) as conn:
+    with outbox.broker_connection(for_read=True) as conn:
         conn.ensure_connection(max_retries=1)
         _, count, _ = conn.default_channel.queue_declare(queue=queue, passive=True)
     g.add_metric([queue], count)
