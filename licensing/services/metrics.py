@@ -242,7 +242,8 @@ def _queue() -> Iterator[Metric]:
     queue = app.conf.task_default_queue or "celery"
     with outbox.broker_connection(for_read=True) as conn:
         conn.ensure_connection(max_retries=1)
-        _, count, _ = conn.default_channel.queue_declare(queue=queue, passive=True)
+        # Not passive: a queue no worker has declared yet is an empty one, not an error.
+        _, count, _ = conn.default_channel.queue_declare(queue=queue)
     g.add_metric([queue], count)
     yield g
 
