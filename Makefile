@@ -11,7 +11,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint bench clean stop vendor docs
+.PHONY: help venv run test lint bench clean stop vendor docs prod-check
 
 help:
 	@echo "make run    - set up and run the portal with demo data (embedded PostgreSQL, file broker)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - benchmarks at 1,000,000 clients (separate database), writes bench/results.json"
 	@echo "make stop   - stop the embedded PostgreSQL of make run"
 	@echo "make docs   - build the documentation site into .run/site"
+	@echo "make prod-check - start gunicorn, a Celery worker and beat in production mode and check them"
 
 .tools/bin/uv:
 	@test -n "$(PYTHON_BIN)" || { echo "Python 3.13 not found (install it, or set PYTHON_BIN)"; exit 1; }
@@ -62,6 +63,10 @@ lint: venv
 bench: venv
 	eval "$$(scripts/test_env.sh)"
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+prod-check: venv
+	eval "$$(scripts/test_env.sh)"
+	$(PY) scripts/prod_check.py
 
 vendor:
 	# Refresh the vendored front-end files (committed; no node at run time).

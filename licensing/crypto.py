@@ -84,13 +84,17 @@ def seal_product_key(raw: str) -> SealedKey:
     )
 
 
-def decrypt_product_key(ciphertext: str) -> str:
+def _decrypt(ciphertext: str, what: str) -> str:
     try:
         return fernet().decrypt(ciphertext.encode()).decode()
     except InvalidToken as exc:  # never include the token in the message
         raise RuntimeError(
-            "A stored key could not be decrypted with any FIELD_ENCRYPTION_KEYS entry."
+            f"A stored {what} could not be decrypted with any FIELD_ENCRYPTION_KEYS entry."
         ) from exc
+
+
+def decrypt_product_key(ciphertext: str) -> str:
+    return _decrypt(ciphertext, "key")
 
 
 def rotate_ciphertext(ciphertext: str) -> str:
@@ -109,9 +113,4 @@ def encrypt_secret(value: str) -> str:
 
 
 def decrypt_secret(ciphertext: str) -> str:
-    try:
-        return fernet().decrypt(ciphertext.encode()).decode()
-    except InvalidToken as exc:  # never include the token in the message
-        raise RuntimeError(
-            "A stored secret could not be decrypted with any FIELD_ENCRYPTION_KEYS entry."
-        ) from exc
+    return _decrypt(ciphertext, "secret")

@@ -61,7 +61,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import F, QuerySet
 from django.http import (
     Http404,
@@ -161,12 +161,16 @@ def copy_sql(
     return statement, tuple(params)
 
 
-def stream_copy(statement: str, params: Sequence[Any]) -> Iterator[bytes]:
-    """Yield the COPY output in chunks of about CHUNK_BYTES (never the whole result)."""
-    connection.ensure_connection()
+def stream_copy(
+    statement: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS
+) -> Iterator[bytes]:
+    """Yield the COPY output in chunks of about CHUNK_BYTES (never the whole result), from the
+    database `using` (the replica when the router chose it for the export's queryset)."""
+    conn = connections[using]
+    conn.ensure_connection()
     buffer = bytearray()
     # The raw psycopg cursor: Django's debug wrapper (DEBUG=1, `make run`) has a narrower copy().
-    with connection.cursor() as cursor, cursor.cursor.copy(statement, params or None) as copy:
+    with conn.cursor() as cursor, cursor.cursor.copy(statement, params or None) as copy:
         for data in copy:
             buffer += data
             if len(buffer) >= CHUNK_BYTES:
@@ -269,7 +273,7 @@ def export_response(
         ),
     )
     response = StreamingHttpResponse(
-        stream_copy(statement, params), content_type="text/csv; charset=utf-8"
+        stream_copy(statement, params, using=queryset.db), content_type="text/csv; charset=utf-8"
     )
     filename = export_filename(organisation, name if obj is None else f"{name}-{obj.pk}")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

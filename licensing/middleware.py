@@ -15,7 +15,7 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from licensing.scoping import organisation_or_none
 from licensing.services import metrics
-from portal import observability
+from portal import observability, replica
 
 
 def attach_organisation(request: HttpRequest) -> None:
@@ -233,3 +233,33 @@ def _public_reason(exception: Exception) -> str:
     of tried patterns) are not for people."""
     reason = exception.args[0] if exception.args else ""
     return reason.splitlines()[0] if isinstance(reason, str) and reason else ""
+
+
+# --- Read replica -----------------------------------------------------------------------------
+
+
+class ReplicaMiddleware:
+    """Sends the lag-tolerant reads of eligible views to the replica, pins a session that wrote
+    to the primary until the replica has caught up (portal/replica.py). Does nothing without
+    REPLICA_DATABASE_URL."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not replica.enabled():
+            return self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            token = getattr(request, "_replica_token", None)
+            if token is not None:
+                replica.use_replica.reset(token)
+        if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            replica.pin_session(request)
+        return response
+
+    def process_view(self, request: HttpRequest, *args: Any) -> None:
+        if replica.enabled() and replica.eligible(request) and replica.choose_replica(request):
+            request._replica_token = replica.use_replica.set(True)  # type: ignore[attr-defined]
+        return None

@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "licensing.middleware.CurrentOrganisationMiddleware",
     # An organisation that requires two-factor authentication sends its members to set it up.
     "licensing.middleware.RequireSecondFactorMiddleware",
+    # REPLICA_DATABASE_URL: lag-tolerant reads to the replica, read-your-writes per session.
+    "licensing.middleware.ReplicaMiddleware",
     # Database unreachable: 503 with Retry-After (JSON under /api/), never a 500.
     "licensing.middleware.DatabaseUnavailableMiddleware",
     # 404 and 403 of pages: the portal's own pages with navigation, DEBUG too; a 403 is one log line.
@@ -176,6 +178,21 @@ if env.bool("DATABASE_POOL", default=not TESTING):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A streaming read replica (portal/replica.py): lists, exports, dashboards and reports read it
+# while it is within REPLICA_MAX_LAG_SECONDS; a replica that does not answer within
+# REPLICA_CONNECT_TIMEOUT seconds is left alone for REPLICA_RETRY_SECONDS.
+REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=10.0)
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=10.0)
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = environ.Env.db_url_config(REPLICA_DATABASE_URL)
+    DATABASES["replica"]["OPTIONS"] = {
+        "connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT", default=2)
+    }
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["CONN_MAX_AGE"] = 60
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["portal.replica.ReplicaRouter"]
 # Retry-After of the 503 that answers while the database is unreachable.
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=10)
 

@@ -152,6 +152,25 @@ class PostgresServer:
         return self.url(name)
 
 
+class ReplicaServer(PostgresServer):
+    """A streaming hot standby of `primary`: `pg_basebackup -R` (standby.signal and
+    primary_conninfo written for it) into its own directory, then a server on its own port."""
+
+    def __init__(self, directory: Path, primary: PostgresServer) -> None:
+        super().__init__(directory)
+        self.primary = primary
+
+    def start(self) -> None:
+        if not (self.pgdata / "PG_VERSION").exists():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._run(
+                "pg_basebackup",
+                *("-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres"),
+                *("-D", str(self.pgdata), "-R", "-X", "stream", "-c", "fast"),
+            )
+        super().start()
+
+
 class WebhookReceiver:
     """A local HTTP endpoint that webhook tests post to. It checks the portal's signature with
     its own copy of the secret (`secret`), records every request, and answers as told:

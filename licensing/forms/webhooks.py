@@ -10,6 +10,16 @@ from licensing.services.notify import EVENTS
 _EVENT_CHOICES = list(EVENTS.items())
 
 
+def _events_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label="Events",
+        choices=_EVENT_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event.",
+    )
+
+
 class WebhookDestinationForm(forms.Form):
     name = forms.CharField(label="Name", max_length=100)
     kind = forms.ChoiceField(label="Kind", choices=WebhookKind.choices)
@@ -28,23 +38,11 @@ class WebhookDestinationForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text="Leave empty and the portal makes one (shown once after saving).",
     )
-    events = forms.MultipleChoiceField(
-        label="Events",
-        choices=_EVENT_CHOICES,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every event.",
-    )
+    events = _events_field()
 
 
 class WebhookDestinationEditForm(forms.Form):
-    events = forms.MultipleChoiceField(
-        label="Events",
-        choices=_EVENT_CHOICES,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every event.",
-    )
+    events = _events_field()
     enabled = forms.BooleanField(label="Enabled", required=False)
     url = forms.CharField(
         label="New webhook URL",

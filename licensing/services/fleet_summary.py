@@ -45,6 +45,9 @@ def refresh_client_counts(*, organisation_id: int | None = None) -> int:
     Returns the number of count rows written."""
     where = "WHERE organisation_id = %(org)s" if organisation_id is not None else ""
     with transaction.atomic(), connection.cursor() as cursor:
+        # Two refreshes at once (two beats, a retry) take turns: otherwise the second one's
+        # DELETE cannot see the rows the first inserts, and both sets of counts stay.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('licensing.fleet.client_counts'))")
         cursor.execute(f"DELETE FROM licensing_clientcount {where}", {"org": organisation_id})
         cursor.execute(
             f"""

@@ -27,7 +27,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from kombu.exceptions import ChannelError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -234,26 +233,17 @@ def _outbox_and_webhooks() -> Iterator[Metric]:
 
 
 def _queue() -> Iterator[Metric]:
+    from licensing.services import outbox
     from portal.celery import app
 
     g = GaugeMetricFamily(
         "portal_celery_queue_length", "Messages waiting in the broker queue.", labels=["queue"]
     )
-    timeout = settings.OUTBOX_PUBLISH_TIMEOUT_SECONDS
     queue = app.conf.task_default_queue or "celery"
-    with app.connection_for_read(
-        connect_timeout=timeout,
-        transport_options={
-            "socket_connect_timeout": timeout,
-            "socket_timeout": timeout,
-            "max_retries": 0,
-        },
-    ) as conn:
+    with outbox.broker_connection(for_read=True) as conn:
         conn.ensure_connection(max_retries=1)
-        try:
-            _, count, _ = conn.default_channel.queue_declare(queue=queue, passive=True)
-        except ChannelError:  # no worker has declared the queue yet: nothing waits in it
-            count = 0
+        # Not passive: a queue no worker has declared yet is an empty one, not an error.
+        _, count, _ = conn.default_channel.queue_declare(queue=queue)
     g.add_metric([queue], count)
     yield g
 

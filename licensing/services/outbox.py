@@ -118,7 +118,7 @@ def _publish_locked(rows: list[OutboxMessage], *, now: datetime) -> int:
                 current_app.tasks[row.task_name].apply(args=row.args)
                 sent.append(row.pk)
         else:
-            with _broker_connection() as conn:
+            with broker_connection() as conn:
                 for row in rows:
                     current_app.send_task(
                         row.task_name, args=row.args, connection=conn, retry=False
@@ -145,11 +145,13 @@ def _publish_locked(rows: list[OutboxMessage], *, now: datetime) -> int:
     return len(sent)
 
 
-def _broker_connection() -> Any:
+def broker_connection(*, for_read: bool = False) -> Any:
     """A connection of its own for this batch (a pooled one may be dead after a broker
-    restart), which gives up quickly when the broker does not answer."""
+    restart), which gives up quickly when the broker does not answer. Also used by /metrics
+    to read the queue's length (`for_read`)."""
     timeout = settings.OUTBOX_PUBLISH_TIMEOUT_SECONDS
-    return current_app.connection_for_write(
+    connect = current_app.connection_for_read if for_read else current_app.connection_for_write
+    return connect(
         connect_timeout=timeout,
         transport_options={
             "socket_connect_timeout": timeout,

@@ -119,7 +119,9 @@ def test_requests_are_counted_by_url_name(token_settings, as_admin):
 def test_a_broker_that_is_down_leaves_the_scrape_up(token_settings):
     from portal.celery import app
 
-    previous = app.conf.broker_read_url
+    # The raw setting (usually None: then reads follow broker_url), not the resolved property:
+    # restoring a resolved URL would pin every later test's reads to it.
+    previous = app.conf.get("broker_read_url")
     app.conf.broker_read_url = f"redis://127.0.0.1:{free_port()}/0"
     try:
         s = scrape()

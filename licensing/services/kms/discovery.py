@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from licensing import policy
@@ -77,6 +77,13 @@ def record_srv_findings(
     """Open findings for SRV targets the organisation has not registered (live hosts only: a
     retired host still in DNS is a finding too); resolve the ones that left DNS. Domains whose
     lookup failed are left as they are."""
+    # One discovery of an organisation at a time (two beats queue it twice): the second one
+    # then sees the findings the first opened and does not announce them again.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('licensing.kms.discovery'), %s::int)",
+            [organisation.pk],
+        )
     known = set(
         KmsHost.objects.for_organisation(organisation)
         .filter(retired_at__isnull=True)
