@@ -150,3 +150,64 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+class OidcProvider:
+    """A real OpenID Connect provider process (the `oidc-provider-mock` package) on a free
+    loopback port. Any client id and secret are accepted; `set_user` gives a subject its claims
+    (groups, amr, email), which go into its ID token and userinfo."""
+
+    def __init__(self, *, token_max_age: int = 3600) -> None:
+        import sys
+
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "oidc_provider_mock",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--token-max-age",
+                str(token_max_age),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(self.port, timeout=30)
+        except TimeoutError:
+            self.stop()
+            raise
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_user(self, sub: str, **claims: object) -> None:
+        import requests
+
+        response = requests.put(f"{self.issuer}/users/{sub}", json=claims, timeout=10)
+        response.raise_for_status()
+
+    def authorize(self, authorize_url: str, sub: str) -> str:
+        """What the person does at the provider: sign in as `sub`. Returns the redirect back."""
+        import requests
+
+        response = requests.post(
+            authorize_url, data={"sub": sub}, allow_redirects=False, timeout=10
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"authorize answered {response.status_code}: {response.text[:300]}")
+        return response.headers["Location"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -50,3 +50,50 @@ def sign_in(user, password: str = PASSWORD, *, client: DjangoClient | None = Non
         "/accounts/login/", {"username": user.get_username(), "password": password}
     )
     return client, response
+
+
+@pytest.fixture(scope="module")
+def oidc_provider():
+    from tests.servers import OidcProvider
+
+    provider = OidcProvider()
+    yield provider
+    provider.stop()
+
+
+CLIENT_ID = "volume-licensing-portal"
+CLIENT_SECRET = "oidc-client-secret-never-logged"
+
+
+@pytest.fixture
+def sso(settings, oidc_provider):
+    """Single sign-on configured against the real provider process."""
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            **settings.SOCIALACCOUNT_PROVIDERS["openid_connect"],
+            "APPS": [
+                {
+                    "provider_id": "sso",
+                    "name": "Contoso ID",
+                    "client_id": CLIENT_ID,
+                    "secret": CLIENT_SECRET,
+                    "settings": {"server_url": oidc_provider.issuer, "fetch_userinfo": True},
+                }
+            ],
+        }
+    }
+    return oidc_provider
+
+
+def sso_sign_in(provider, sub: str, *, client: DjangoClient | None = None, next_url: str = ""):
+    """The whole flow: the portal's button, the provider's sign-in, the callback."""
+    from urllib.parse import urlsplit
+
+    client = client or DjangoClient()
+    start = client.post(
+        "/accounts/oidc/sso/login/?process=login" + (f"&next={next_url}" if next_url else "")
+    )
+    assert start.status_code == 302, start.content[:500]
+    back = urlsplit(provider.authorize(start["Location"], sub))
+    response = client.get(f"{back.path}?{back.query}")
+    return client, response
