@@ -25,6 +25,7 @@ help:
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
+	scripts/build_deps.sh
 	$(UV) sync --frozen --python "$(PYTHON_BIN)" --quiet
 	touch $@
 
