@@ -221,3 +221,16 @@ def test_single_sign_on_works_with_local_sign_in_switched_off(sso, mapped, setti
     assert response.status_code == 302 and client.get("/").status_code == 200
     page = DjangoClient().get("/accounts/login/").content.decode()
     assert "Sign in with Contoso ID" in page and 'name="password"' not in page
+
+
+def test_single_sign_on_is_rate_limited_per_address(sso, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "2/m/ip"}
+    client = DjangoClient(REMOTE_ADDR="203.0.113.50")
+    answers = [client.post("/accounts/oidc/sso/login/?process=login").status_code for _ in range(3)]
+    assert answers == [302, 302, 429]
+    assert (
+        DjangoClient(REMOTE_ADDR="203.0.113.51")
+        .post("/accounts/oidc/sso/login/?process=login")
+        .status_code
+        == 302
+    )
