@@ -88,9 +88,14 @@ class RequireSecondFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from licensing.services.signin import second_factor
 
-        if not request.path.startswith(self.ALLOWED_PREFIXES) and second_factor.must_set_up(
-            request
-        ):
+        try:
+            stop = not request.path.startswith(self.ALLOWED_PREFIXES) and (
+                second_factor.must_set_up(request)
+            )
+        except DATABASE_UNAVAILABLE_ERRORS:
+            # The database is down: let the view meet it and answer 503 (never a 500 here).
+            stop = False
+        if stop:
             from django.contrib import messages
             from django.shortcuts import redirect
 
