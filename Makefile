@@ -27,6 +27,7 @@ help:
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
+	scripts/build_deps.sh
 	$(UV) sync --frozen --python "$(PYTHON_BIN)" --quiet
 	touch $@
 
@@ -39,9 +40,20 @@ run: venv
 	export DEBUG="$${DEBUG:-1}"
 	$(PY) manage.py migrate --no-input -v0
 	$(PY) manage.py seed_demo
+	OIDC_PID=
+	if [ -z "$${OIDC_ISSUER:-}" ]; then
+	  # A local OpenID Connect provider (oidc-provider-mock) for the single sign-on demo.
+	  OIDC_PORT="$$($(PY) -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+	  mapfile -t OIDC_USERS < <($(PY) manage.py seed_sign_in_demo --print-users)
+	  $(PY) -m oidc_provider_mock --host 127.0.0.1 --port "$$OIDC_PORT" "$${OIDC_USERS[@]/#/--user-claims=}" >.run/oidc.log 2>&1 &
+	  OIDC_PID=$$!
+	  export OIDC_ISSUER="http://127.0.0.1:$$OIDC_PORT" OIDC_CLIENT_ID=portal-demo OIDC_CLIENT_SECRET=demo-only-client-secret OIDC_PROVIDER_NAME="Demo identity provider"
+	  echo "Demo identity provider: $$OIDC_ISSUER (log: .run/oidc.log)"
+	fi
+	$(PY) manage.py seed_sign_in_demo
 	$(PY) -m celery -A portal worker -B -P threads -c 2 -l warning --schedule .run/celerybeat-schedule >.run/celery.log 2>&1 &
 	CELERY_PID=$$!
-	trap 'kill $$CELERY_PID 2>/dev/null || true' EXIT
+	trap 'kill $$CELERY_PID $$OIDC_PID 2>/dev/null || true' EXIT
 	echo "Celery worker and beat running (log: .run/celery.log)."
 	echo "Portal: http://$(HOST):$(PORT)/  (demo logins above, password demo-portal-2026)"
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload

@@ -94,9 +94,14 @@ class RequireSecondFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from licensing.services.signin import second_factor
 
-        if not request.path.startswith(self.ALLOWED_PREFIXES) and second_factor.must_set_up(
-            request
-        ):
+        try:
+            stop = not request.path.startswith(self.ALLOWED_PREFIXES) and (
+                second_factor.must_set_up(request)
+            )
+        except DATABASE_UNAVAILABLE_ERRORS:
+            # The database is down: let the view meet it and answer 503 (never a 500 here).
+            stop = False
+        if stop:
             from django.contrib import messages
             from django.shortcuts import redirect
 
@@ -108,6 +113,33 @@ class RequireSecondFactorMiddleware:
             )
             return redirect("mfa_index")
         return self.get_response(request)
+
+
+class IdentityProviderUnavailableMiddleware:
+    """Single sign-on: the identity provider did not answer (down, refused, timed out, an error
+    page): a 503 page that says so and offers the other ways in, never a 500. Logged with the
+    error's class only (a request to the token endpoint carries the client secret)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        import requests
+        from django.shortcuts import render
+
+        if not request.path.startswith("/accounts/") or not isinstance(
+            exception, requests.RequestException
+        ):
+            return None
+        log.warning(
+            "identity provider unreachable during %s: %s", request.path, type(exception).__name__
+        )
+        response = render(request, "licensing/signin/provider_unavailable.html", status=503)
+        response["Retry-After"] = "60"
+        return response
 
 
 # --- Request id, metrics and the request log line -------------------------------------------

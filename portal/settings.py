@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "licensing.middleware.DatabaseUnavailableMiddleware",
     # 404 and 403 of pages: the portal's own pages with navigation, DEBUG too; a 403 is one log line.
     "licensing.middleware.ErrorPagesMiddleware",
+    # The identity provider down or refusing: 503 with a clear page, never a 500.
+    "licensing.middleware.IdentityProviderUnavailableMiddleware",
     # Axes goes last so that it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -295,6 +297,8 @@ SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_EMAIL_REQUIRED = False
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
+# Seconds each call to the identity provider (discovery, token, userinfo, keys) may take.
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("OIDC_TIMEOUT_SECONDS", default=5)
 OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
 OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
 OIDC_CLIENT_SECRET = _secret("OIDC_CLIENT_SECRET", default="")

@@ -1,4 +1,6 @@
 from allauth.account import views as account_views
+from allauth.core.internal.ratelimit import decorator as rate_limited
+from allauth.socialaccount.providers.openid_connect import views as oidc_views
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
@@ -11,6 +13,9 @@ handler500 = "licensing.views.errors.server_error"
 admin.site.site_header = "Volume Licensing Portal administration"
 # The admin signs in through the portal's login (second factor, lockout, audit), never its own.
 admin.site.login = login_required(admin.site.login)
+# Single sign-on counts against the same per-address sign-in limit as the login form
+# (ACCOUNT_RATE_LIMITS["login"]); allauth limits passwords, codes and passkeys itself.
+_sign_in_limit = rate_limited(app="allauth.account", action="login")
 
 urlpatterns = [
     # Browsers ask for /favicon.ico when a page names none (a PDF, a JSON answer): the same icon.
@@ -21,6 +26,16 @@ urlpatterns = [
     # Sign-in (django-allauth; docs/sign-in.md). "login" and "logout" keep their names.
     path("accounts/login/", account_views.login, name="login"),
     path("accounts/logout/", account_views.logout, name="logout"),
+    path(
+        "accounts/oidc/<str:provider_id>/login/",
+        _sign_in_limit(oidc_views.login),
+        name="openid_connect_login",
+    ),
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/",
+        _sign_in_limit(oidc_views.callback),
+        name="openid_connect_callback",
+    ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -66,6 +66,13 @@ if ! redis_ok "$R_URL"; then
   fi
 fi
 
+# slapd for the directory sign-in tests (each test starts a private one on a free port).
+if [ ! -x /usr/sbin/slapd ] || ! command -v ldapadd >/dev/null; then
+  log "installing Debian's slapd and ldap-utils for the directory tests"
+  printf 'slapd slapd/no_configuration boolean true\n' | debconf-set-selections 2>/dev/null || true
+  apt_install slapd ldap-utils
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
   log "installing Debian's chromium for the browser tests"
   apt_install chromium chromium-driver

@@ -243,3 +243,202 @@ class WebhookReceiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class OidcProvider:
+    """A real OpenID Connect provider process (the `oidc-provider-mock` package) on a free
+    loopback port. Any client id and secret are accepted; `set_user` gives a subject its claims
+    (groups, amr, email), which go into its ID token and userinfo."""
+
+    def __init__(self, *, token_max_age: int = 3600) -> None:
+        import sys
+
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "oidc_provider_mock",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--token-max-age",
+                str(token_max_age),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(self.port, timeout=30)
+        except TimeoutError:
+            self.stop()
+            raise
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_user(self, sub: str, **claims: object) -> None:
+        import requests
+
+        response = requests.put(f"{self.issuer}/users/{sub}", json=claims, timeout=10)
+        response.raise_for_status()
+
+    def authorize(self, authorize_url: str, sub: str) -> str:
+        """What the person does at the provider: sign in as `sub`. Returns the redirect back."""
+        import requests
+
+        response = requests.post(
+            authorize_url, data={"sub": sub}, allow_redirects=False, timeout=10
+        )
+        if response.status_code != 302:
+            raise RuntimeError(f"authorize answered {response.status_code}: {response.text[:300]}")
+        return response.headers["Location"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class SlapdServer:
+    """A private OpenLDAP `slapd` (Debian's package) on a free loopback port, with its own
+    configuration and database under `directory` and a certificate for StartTLS signed by a
+    throwaway CA (`ca_file`). `stop()` makes the directory unreachable for real."""
+
+    SUFFIX = "dc=contoso,dc=test"
+    ROOT_DN = "cn=admin,dc=contoso,dc=test"
+    ROOT_PASSWORD = "slapd-root-password"
+
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("slapd") or "/usr/sbin/slapd"
+        if not Path(binary).exists():
+            raise RuntimeError("slapd is not installed (scripts/test_env.sh installs it)")
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.ca_file = directory / "ca.pem"
+
+    @property
+    def uri(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    def _certificates(self) -> tuple[Path, Path]:
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        now = dt.datetime.now(dt.UTC)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test directory CA")])
+        ca = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )
+        key = ec.generate_private_key(ec.SECP256R1())
+        import ipaddress
+
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                ),
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        cert_file, key_file = self.directory / "server.pem", self.directory / "server.key"
+        self.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+        key_file.chmod(0o600)
+        return cert_file, key_file
+
+    def start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        config = self.directory / "slapd.conf"
+        if not config.exists():
+            (self.directory / "db").mkdir(parents=True, exist_ok=True)
+            cert_file, key_file = self._certificates()
+            schema = Path("/etc/ldap/schema")
+            config.write_text(
+                "\n".join(
+                    [
+                        *(
+                            f"include {schema / n}.schema"
+                            for n in ("core", "cosine", "inetorgperson", "nis")
+                        ),
+                        "modulepath /usr/lib/ldap",
+                        "moduleload back_mdb",
+                        f"pidfile {self.directory / 'slapd.pid'}",
+                        f"TLSCACertificateFile {self.ca_file}",
+                        f"TLSCertificateFile {cert_file}",
+                        f"TLSCertificateKeyFile {key_file}",
+                        "database mdb",
+                        "maxsize 16777216",
+                        f'suffix "{self.SUFFIX}"',
+                        f'rootdn "{self.ROOT_DN}"',
+                        f"rootpw {self.ROOT_PASSWORD}",
+                        f"directory {self.directory / 'db'}",
+                        "",
+                    ]
+                )
+            )
+        self.process = subprocess.Popen(
+            [self.binary, "-d", "0", "-f", str(config), "-h", f"{self.uri}/"],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.directory / "slapd.log").open("ab"),
+        )
+        wait_for_port(self.port, timeout=20)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        wait_for_port(self.port, up=False)
+
+    def add(self, dn: str, attributes: dict[str, list[str]]) -> None:
+        import ldap
+        import ldap.modlist
+
+        conn = ldap.initialize(self.uri)
+        try:
+            conn.simple_bind_s(self.ROOT_DN, self.ROOT_PASSWORD)
+            entry = {k: [v.encode() for v in values] for k, values in attributes.items()}
+            conn.add_s(dn, ldap.modlist.addModlist(entry))
+        finally:
+            conn.unbind_s()

@@ -15,3 +15,22 @@ def password_sign_in_enabled() -> bool:
 @register.simple_tag
 def directory_sign_in_enabled() -> bool:
     return bool(settings.LDAP_SERVER_URI)
+
+
+METHOD_LABELS = {
+    "password": "password",
+    "ldap": "company directory",
+    "sso": "single sign-on",
+    "mfa:totp": "authenticator app",
+    "mfa:webauthn": "passkey",
+    "mfa:recovery_codes": "recovery code",
+    "password_reset": "password reset",
+}
+
+
+@register.filter
+def sign_in_methods(methods: object) -> str:
+    """["password", "mfa:totp"] -> "password + authenticator app"."""
+    if not isinstance(methods, list | tuple):
+        return ""
+    return " + ".join(METHOD_LABELS.get(str(m), str(m)) for m in methods)

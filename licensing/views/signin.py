@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -110,10 +110,24 @@ def refuse_without_second_factor(request: HttpRequest) -> HttpResponse | None:
     when this session has no second factor, else None."""
     if second_factor.secrets_allowed(request):
         return None
-    messages.error(request, second_factor.secrets_refusal(request))
+    if Authenticator.objects.filter(
+        user=request.user,
+        type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES],
+    ).exists():
+        # A second factor exists but this session has not used it: confirm with a code.
+        back = (
+            request.get_full_path()
+            if request.method == "GET"
+            else request.META.get("HTTP_REFERER", "")
+        )
+        messages.warning(request, "Confirm with a code from your authenticator app.")
+        target = reverse("licensing:password_confirm") + "?" + urlencode({"next": back or "/"})
+    else:
+        messages.error(request, second_factor.secrets_refusal(request))
+        target = reverse("licensing:account")
     if getattr(request, "htmx", False):
-        return HttpResponseClientRedirect(reverse("licensing:account"))
-    return redirect("licensing:account")
+        return HttpResponseClientRedirect(target)
+    return redirect(target)
 
 
 @login_required

@@ -140,6 +140,9 @@ def test_a_password_only_session_confirms_with_a_code_and_then_counts_as_two_fac
     settings.SIGNIN_SECRETS_REQUIRE_2FA = True
     client, _ = sign_in(admin_user)
     totp = with_totp(admin_user)
+    to_code = client.get(f"/keys/{key.pk}/reveal/")
+    assert to_code.status_code == 302
+    assert to_code["Location"] == f"/confirm-password/?next=%2Fkeys%2F{key.pk}%2Freveal%2F"
     wrong = client.post("/confirm-password/", {"code": "12345", "next": "/"})
     assert wrong.status_code == 200 and "not valid" in wrong.content.decode()
     assert client.post("/confirm-password/", {"code": totp.now(), "next": "/"}).status_code == 302

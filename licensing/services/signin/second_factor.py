@@ -71,9 +71,10 @@ def signed_in_with_sso(request: Any) -> bool:
 
 def session_is_multi_factor(request: Any) -> bool:
     """This session's sign-in (or a later confirmation) proved a second factor."""
+    confirmed_factor = any(m.startswith("mfa:") for m in methods(request))
     if signed_in_with_sso(request):
-        return bool(request.session.get(SSO_MFA_KEY))
-    return any(m.startswith("mfa:") for m in methods(request))
+        return bool(request.session.get(SSO_MFA_KEY)) or confirmed_factor
+    return confirmed_factor
 
 
 def organisations_requiring(user: Any) -> list[str]:
@@ -111,7 +112,8 @@ SECRETS_NEED_2FA_MESSAGE = (
 )
 SECRETS_NEED_SSO_MFA_MESSAGE = (
     "Your identity provider did not report multi-factor authentication for this sign-in: sign "
-    "in again with multi-factor authentication to reveal a key or approve an activation."
+    "in again with multi-factor authentication, or set up an authenticator app under Account "
+    "and confirm with it, to reveal a key or approve an activation."
 )
 
 
