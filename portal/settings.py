@@ -209,7 +209,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "licensing:home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lock an account+address pair out after 5 failures for 30 minutes.
+# Lock a username+address pair out after 5 failures for 30 minutes (the address: below).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -218,6 +218,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # The client address comes from the one function that knows the trusted proxies.
 AXES_CLIENT_IP_CALLABLE = "licensing.services.audit.client_ip"
+# ... and a per-address rate limit over all user names (licensing/services/lockout.py).
+AXES_HANDLER = "licensing.services.lockout.AddressLimitedAxesHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 
 # How recent a password confirmation must be to reveal a secret key.
 SECRET_REVEAL_REAUTH_SECONDS = env.int("SECRET_REVEAL_REAUTH_SECONDS", default=300)
