@@ -39,10 +39,16 @@ class RecordResultSerializer(serializers.Serializer):
     flag = serializers.CharField(required=False)
 
 
-class IngestResponseSerializer(serializers.Serializer):
-    import_ = serializers.IntegerField(label="import")
-    summary = serializers.DictField(child=serializers.IntegerField())
-    results = RecordResultSerializer(many=True)
+# The answers carry a field named `import` (a Python keyword): declared by name.
+IngestResponseSerializer = type(
+    "IngestResponseSerializer",
+    (serializers.Serializer,),
+    {
+        "import": serializers.IntegerField(help_text="The import run's id."),
+        "summary": serializers.DictField(child=serializers.IntegerField()),
+        "results": RecordResultSerializer(many=True),
+    },
+)
 
 
 class StatusTextRequestSerializer(serializers.Serializer):
@@ -51,10 +57,15 @@ class StatusTextRequestSerializer(serializers.Serializer):
     organisation = serializers.SlugField(required=False)
 
 
-class StatusTextResponseSerializer(serializers.Serializer):
-    import_ = serializers.IntegerField(label="import")
-    result = RecordResultSerializer()
-    note = serializers.CharField()
+StatusTextResponseSerializer = type(
+    "StatusTextResponseSerializer",
+    (serializers.Serializer,),
+    {
+        "import": serializers.IntegerField(help_text="The import run's id."),
+        "result": RecordResultSerializer(),
+        "note": serializers.CharField(allow_blank=True),
+    },
+)
 
 
 class ImportRunSerializer(serializers.ModelSerializer):

@@ -131,7 +131,7 @@ class MakActivationSerializer(serializers.ModelSerializer):
     client_hostname = serializers.CharField(source="client.hostname", read_only=True)
     key_last5 = serializers.CharField(source="key.last5", read_only=True)
     pool = serializers.IntegerField(source="key.pool_id", read_only=True)
-    recorded_by = serializers.StringRelatedField()
+    recorded_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = MakActivation
@@ -161,7 +161,7 @@ class MakActivationCreateSerializer(serializers.Serializer):
 
 class ActivationRequestSerializer(serializers.ModelSerializer):
     requested_by = serializers.StringRelatedField()
-    decided_by = serializers.StringRelatedField()
+    decided_by = serializers.StringRelatedField(allow_null=True)
     edition_name = serializers.CharField(source="pool.edition.name", read_only=True)
 
     class Meta:
