@@ -355,7 +355,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "licensing.api.permissions.TokenScopeAllowed",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["licensing.api.filtering.ApiFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "licensing.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -52,8 +52,8 @@ IngestResponseSerializer = type(
 
 
 class StatusTextRequestSerializer(serializers.Serializer):
-    hostname = serializers.CharField()
-    text = serializers.CharField(help_text="Output of ospp.vbs /dstatus or slmgr.vbs /dlv")
+    hostname = serializers.RegexField(r"\S")
+    text = serializers.RegexField(r"\S", help_text="Output of ospp.vbs /dstatus or slmgr.vbs /dlv")
     organisation = serializers.SlugField(required=False)
 
 
