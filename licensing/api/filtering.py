@@ -22,7 +22,7 @@ def _unknown_ids_only(filterset: Any) -> bool:
         if any(e.code not in ("invalid_choice", "invalid_pk_value") for e in errors):
             return False
         values = form.data.getlist(name) if hasattr(form.data, "getlist") else []
-        if not all(v.isascii() and v.isdigit() for v in values):
+        if not all(v.isascii() and v.lstrip("-").isdigit() for v in values):
             return False
     return True
 

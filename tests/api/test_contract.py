@@ -1,7 +1,8 @@
-"""The API keeps its own contract (issue 11): Schemathesis, with its checks on, against a live
-production-mode portal (gunicorn, DEBUG off) on a seeded database, as an admin, a manager and
-an agent token: no server error and no response that the OpenAPI schema does not describe
-(statuses, content types, headers, bodies), for every operation."""
+"""The API keeps its own contract (issue 11): Schemathesis, every check on (the few
+per-operation exceptions are in tests/api/schemathesis.toml with their reasons), against a
+live production-mode portal (gunicorn, DEBUG off) on a seeded database, as an admin, a manager
+and an agent token, for all 41 operations: no server error, no response the OpenAPI schema
+does not describe, schema-valid requests accepted and schema-violating ones refused."""
 
 from __future__ import annotations
 
@@ -32,5 +33,5 @@ def test_every_operation_keeps_the_contract(portal, who, tmp_path):
     code, output = schemathesis(
         portal, portal.tokens[who], str(tmp_path / "junit.xml"), MAX_EXAMPLES
     )
-    assert "Tested: 41" in output or "Tested:" in output, output[-3000:]
+    assert "Tested: 41" in output, output[-3000:]
     assert code == 0, output[-6000:]

@@ -65,8 +65,8 @@ class KmsHostSerializer(serializers.ModelSerializer):
         validators: list = []
         extra_kwargs = {
             "port": {"required": False, "min_value": 1, "max_value": 65535},
-            "activation_threshold": {"required": False},
-            "poll_interval_minutes": {"required": False},
+            "activation_threshold": {"required": False, "min_value": 1, "max_value": 50},
+            "poll_interval_minutes": {"required": False, "min_value": 1, "max_value": 1440},
         }
 
     def get_host_key_masked(self, obj: KmsHost) -> str:

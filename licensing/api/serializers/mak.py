@@ -202,7 +202,9 @@ class ActivationRequestCreateSerializer(serializers.Serializer):
     pool = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     key = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=ID_MAX)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_REQUESTED_ACTIVATIONS)
-    justification = serializers.CharField(allow_blank=True, max_length=4000, trim_whitespace=True)
+    justification = serializers.RegexField(
+        r"\S", max_length=4000, help_text="Why the extra activations are needed."
+    )
     agreement_number = serializers.CharField(required=False, allow_blank=True, max_length=60)
     product_name = serializers.CharField(required=False, allow_blank=True, max_length=120)
 
