@@ -203,7 +203,14 @@ class ActivationRequestCreateSerializer(serializers.Serializer):
     key = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=ID_MAX)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_REQUESTED_ACTIVATIONS)
     justification = serializers.RegexField(
-        r"\S", max_length=4000, help_text="Why the extra activations are needed."
+        r"\S",
+        max_length=4000,
+        help_text="Why the extra activations are needed.",
+        error_messages={
+            k: "Give the business justification Microsoft asks for (why the extra activations "
+            "are needed)."
+            for k in ("blank", "invalid", "required")
+        },
     )
     agreement_number = serializers.CharField(required=False, allow_blank=True, max_length=60)
     product_name = serializers.CharField(required=False, allow_blank=True, max_length=120)
