@@ -116,7 +116,7 @@ def schemathesis(
             "--request-timeout",
             "30",
         ],
-        cwd=ROOT,
+        cwd=report.rsplit("/", 1)[0],  # its .schemathesis/ cache lands beside the report
         capture_output=True,
         text=True,
         timeout=600,
