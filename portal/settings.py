@@ -248,7 +248,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "licensing:home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lock an account+address pair out after 5 failures for 30 minutes.
+# Lock a username+address pair out after 5 failures for 30 minutes (the address: below).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -257,6 +257,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # The client address comes from the one function that knows the trusted proxies.
 AXES_CLIENT_IP_CALLABLE = "licensing.services.audit.client_ip"
+# ... and a per-address rate limit over all user names (licensing/services/lockout.py).
+AXES_HANDLER = "licensing.services.lockout.AddressLimitedAxesHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 
 # Passwords kept in the portal (not the directory, not single sign-on). Off: the login page
 # offers single sign-on and the directory only; local passwords are refused.
@@ -480,7 +483,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "licensing.api.permissions.TokenScopeAllowed",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["licensing.api.filtering.ApiFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "licensing.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -517,6 +520,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "licensing.api.schema.add_error_responses",
+    ],
 }
 API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)

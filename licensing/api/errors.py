@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -45,9 +47,30 @@ def _first_code(codes: Any) -> str:
     return codes if isinstance(codes, str) and codes else "invalid"
 
 
+def _only_missing_objects(detail: Any) -> bool:
+    """A body naming an object by id that does not exist (or is not the caller's): 404, as
+    for every object named by id (the organisation rule), not a 400."""
+    codes = [c for c in _all_codes(detail)]
+    return bool(codes) and all(c == "does_not_exist" for c in codes)
+
+
+def _all_codes(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [c for v in detail.values() for c in _all_codes(v)]
+    if isinstance(detail, list):
+        return [c for v in detail for c in _all_codes(v)]
+    return [getattr(detail, "code", "") or ""]
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, exceptions.ValidationError) and _only_missing_objects(exc.detail):
+        exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response

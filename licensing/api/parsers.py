@@ -1,7 +1,8 @@
 """The API's one parser layer: every request body is read here, bounded in bytes, and JSON is
 bounded in nesting depth and in its numbers, so that no body is a 500 (DRF's own JSON parser
 lets a RecursionError through for `[` x 100,000, and `1e400` becomes an infinity that a
-serializer's int() turns into an OverflowError). Text that Windows tools print (posted by
+serializer's int() turns into an OverflowError). Integers of any size parse (Python's own
+limit of 4,300 digits is a 400): every integer field bounds its own range. Text that Windows tools print (posted by
 agents and scripts) comes through the same byte limit."""
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from rest_framework.exceptions import ParseError
 
 from licensing.services.errors import TooLarge
 
-# Integers a JSON body may hold: PostgreSQL bigint (a bigger one can only be an error).
-INT_LIMIT = 2**63 - 1
-
 
 def read_body(stream: Any, limit: int | None = None) -> bytes:
     """The body as bytes, refused with 413 past `API_MAX_BODY_BYTES` (read no further)."""
@@ -32,12 +30,6 @@ def read_body(stream: Any, limit: int | None = None) -> bytes:
             code="body_too_large",
         )
     return data
-
-
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > 19 or abs(int(text)) > INT_LIMIT:
-        raise ValueError(f"the number {text[:30]} is out of range (at most {INT_LIMIT})")
-    return int(text)
 
 
 def _parse_float(text: str) -> float:
@@ -75,7 +67,6 @@ def loads(data: bytes | str) -> Any:
     try:
         value = json.loads(
             text,
-            parse_int=_parse_int,
             parse_float=_parse_float,
             parse_constant=_parse_constant,
         )

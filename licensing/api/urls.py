@@ -1,9 +1,10 @@
 """Every /api/v1/ route: the router's viewsets by area, then the few plain API views."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from licensing.api.views import fleet, inventory, kms, licences, mak, offline
+from licensing.api.views.base import not_found
 
 app_name = "api"
 
@@ -42,4 +43,6 @@ urlpatterns = [
     ),
     path("inventory/wmi/", inventory.WmiReportView.as_view(), name="inventory-wmi"),
     *router.urls,
+    # Anything else under /api/v1/ is a JSON 404 in the one error shape (not the HTML page).
+    re_path(r"^.*$", not_found, name="not-found"),
 ]

@@ -88,6 +88,7 @@ class PortalServer:
     database_url: str
     redis_url: str
     extra_env: dict[str, str] = field(default_factory=dict)
+    seed: str = SEED  # a script printing {"session": ..., "tokens": {...}} as its last line
     process: subprocess.Popen[bytes] | None = None
     session: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
@@ -136,7 +137,7 @@ class PortalServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         env = self.env()
         self.manage("migrate", "--no-input", "-v0", env=env)
-        seeded = json.loads(self.manage("shell", "-c", SEED, env=env).strip().splitlines()[-1])
+        seeded = json.loads(self.manage("shell", "-c", self.seed, env=env).strip().splitlines()[-1])
         self.session, self.tokens = seeded["session"], seeded["tokens"]
         _collectstatic(self, env)
         listener = socket.socket()

@@ -35,9 +35,11 @@ class EditionSerializer(serializers.ModelSerializer):
 
 class ClientSerializer(serializers.ModelSerializer):
     organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    edition = serializers.StringRelatedField()
-    kms_host = serializers.StringRelatedField()
-    mak_key_last5 = serializers.CharField(source="mak_key.last5", default=None, read_only=True)
+    edition = serializers.StringRelatedField(allow_null=True)
+    kms_host = serializers.StringRelatedField(allow_null=True)
+    mak_key_last5 = serializers.CharField(
+        source="mak_key.last5", default=None, read_only=True, allow_null=True
+    )
     license_status_name = serializers.CharField(source="get_license_status_display", read_only=True)
 
     class Meta:

@@ -39,15 +39,21 @@ class RecordResultSerializer(serializers.Serializer):
     flag = serializers.CharField(required=False)
 
 
-class IngestResponseSerializer(serializers.Serializer):
-    import_ = serializers.IntegerField(label="import")
-    summary = serializers.DictField(child=serializers.IntegerField())
-    results = RecordResultSerializer(many=True)
+# The answers carry a field named `import` (a Python keyword): declared by name.
+IngestResponseSerializer = type(
+    "IngestResponseSerializer",
+    (serializers.Serializer,),
+    {
+        "import": serializers.IntegerField(help_text="The import run's id."),
+        "summary": serializers.DictField(child=serializers.IntegerField()),
+        "results": RecordResultSerializer(many=True),
+    },
+)
 
 
 class StatusTextRequestSerializer(serializers.Serializer):
-    hostname = serializers.CharField()
-    text = serializers.CharField(help_text="Output of ospp.vbs /dstatus or slmgr.vbs /dlv")
+    hostname = serializers.RegexField(r"\S")
+    text = serializers.RegexField(r"\S", help_text="Output of ospp.vbs /dstatus or slmgr.vbs /dlv")
     organisation = serializers.SlugField(required=False)
 
 
@@ -66,10 +72,15 @@ class WmiReportRequestSerializer(serializers.Serializer):
     organisation = serializers.SlugField(required=False)
 
 
-class StatusTextResponseSerializer(serializers.Serializer):
-    import_ = serializers.IntegerField(label="import")
-    result = RecordResultSerializer()
-    note = serializers.CharField()
+StatusTextResponseSerializer = type(
+    "StatusTextResponseSerializer",
+    (serializers.Serializer,),
+    {
+        "import": serializers.IntegerField(help_text="The import run's id."),
+        "result": RecordResultSerializer(),
+        "note": serializers.CharField(allow_blank=True),
+    },
+)
 
 
 class ImportRunSerializer(serializers.ModelSerializer):

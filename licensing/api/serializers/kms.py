@@ -8,9 +8,16 @@ from rest_framework import serializers
 from licensing.crypto import mask_last5
 from licensing.models import DnsFinding, HostPoll, HostStatusReport, KmsHost, KmsProductGroup
 
+# What licensing.services.kms.hosts.normalise_fqdn takes: two or more RFC 1123 labels, the
+# last one starting with a letter (no IP address); checked here too, so that the schema says it.
+FQDN_PATTERN = (
+    r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
+
 
 class KmsHostSerializer(serializers.ModelSerializer):
     organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    fqdn = serializers.RegexField(FQDN_PATTERN, max_length=253)
     host_key = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
     )
@@ -57,10 +64,9 @@ class KmsHostSerializer(serializers.ModelSerializer):
         # Validation is the service's (one rule for form and API); the DB constraints back it.
         validators: list = []
         extra_kwargs = {
-            "fqdn": {"validators": []},
             "port": {"required": False, "min_value": 1, "max_value": 65535},
-            "activation_threshold": {"required": False},
-            "poll_interval_minutes": {"required": False},
+            "activation_threshold": {"required": False, "min_value": 1, "max_value": 50},
+            "poll_interval_minutes": {"required": False, "min_value": 1, "max_value": 1440},
         }
 
     def get_host_key_masked(self, obj: KmsHost) -> str:

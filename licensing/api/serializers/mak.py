@@ -17,6 +17,10 @@ from licensing.models import (
     MakPool,
 )
 from licensing.services.mak import vault
+from licensing.services.mak.vault import MAX_KEY_ACTIVATIONS
+
+# Ids are PostgreSQL bigints.
+ID_MAX = 2**63 - 1
 
 
 class MakPoolSerializer(serializers.ModelSerializer):
@@ -59,7 +63,9 @@ class MakPoolSerializer(serializers.ModelSerializer):
 class MakPoolCreateSerializer(serializers.Serializer):
     edition = serializers.PrimaryKeyRelatedField(queryset=Edition.objects.all())
     agreement_number = serializers.CharField(max_length=60, required=False, allow_blank=True)
-    low_water_mark = serializers.IntegerField(required=False, default=10)
+    low_water_mark = serializers.IntegerField(
+        required=False, default=10, min_value=0, max_value=MAX_KEY_ACTIVATIONS
+    )
     organisation = serializers.SlugField(
         required=False,
         help_text="Slug; defaults to the token's organisation, else the session's current one.",
@@ -68,7 +74,9 @@ class MakPoolCreateSerializer(serializers.Serializer):
 
 class MakPoolUpdateSerializer(serializers.Serializer):
     agreement_number = serializers.CharField(max_length=60, required=False, allow_blank=True)
-    low_water_mark = serializers.IntegerField(required=False)
+    low_water_mark = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_KEY_ACTIVATIONS
+    )
 
 
 class MakKeySerializer(serializers.ModelSerializer):
@@ -103,15 +111,17 @@ class MakKeySerializer(serializers.ModelSerializer):
 
 
 class MakKeyCreateSerializer(serializers.Serializer):
-    pool = serializers.IntegerField()
+    pool = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     key = serializers.CharField(write_only=True, max_length=40, trim_whitespace=True)
-    activation_limit = serializers.IntegerField()
-    activations_used = serializers.IntegerField(required=False, default=0)
+    activation_limit = serializers.IntegerField(min_value=1, max_value=MAX_KEY_ACTIVATIONS)
+    activations_used = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=MAX_KEY_ACTIVATIONS
+    )
     label = serializers.CharField(required=False, allow_blank=True, max_length=120)
 
 
 class MakKeyImportSerializer(serializers.Serializer):
-    pool = serializers.IntegerField()
+    pool = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     csv = serializers.CharField(
         write_only=True,
         trim_whitespace=False,
@@ -120,18 +130,18 @@ class MakKeyImportSerializer(serializers.Serializer):
 
 
 class BlockSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300)
+    reason = serializers.RegexField(r"\S", max_length=300)
 
 
 class MicrosoftRemainingSerializer(serializers.Serializer):
-    remaining = serializers.IntegerField()
+    remaining = serializers.IntegerField(min_value=0, max_value=MAX_KEY_ACTIVATIONS)
 
 
 class MakActivationSerializer(serializers.ModelSerializer):
     client_hostname = serializers.CharField(source="client.hostname", read_only=True)
     key_last5 = serializers.CharField(source="key.last5", read_only=True)
     pool = serializers.IntegerField(source="key.pool_id", read_only=True)
-    recorded_by = serializers.StringRelatedField()
+    recorded_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = MakActivation
@@ -151,7 +161,7 @@ class MakActivationSerializer(serializers.ModelSerializer):
 
 
 class MakActivationCreateSerializer(serializers.Serializer):
-    client = serializers.IntegerField()
+    client = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     reason = serializers.ChoiceField(
         choices=ActivationReason.choices, default=ActivationReason.FIRST_ACTIVATION
     )
@@ -161,7 +171,7 @@ class MakActivationCreateSerializer(serializers.Serializer):
 
 class ActivationRequestSerializer(serializers.ModelSerializer):
     requested_by = serializers.StringRelatedField()
-    decided_by = serializers.StringRelatedField()
+    decided_by = serializers.StringRelatedField(allow_null=True)
     edition_name = serializers.CharField(source="pool.edition.name", read_only=True)
 
     class Meta:
@@ -189,11 +199,19 @@ class ActivationRequestSerializer(serializers.ModelSerializer):
 
 
 class ActivationRequestCreateSerializer(serializers.Serializer):
-    pool = serializers.IntegerField()
-    key = serializers.IntegerField(required=False, allow_null=True)
-    # Bounds are the service's (clear messages for 0, negative and absurd quantities).
-    quantity = serializers.IntegerField(help_text=f"1 to {MAX_REQUESTED_ACTIVATIONS:,}.")
-    justification = serializers.CharField(allow_blank=True, max_length=4000, trim_whitespace=True)
+    pool = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+    key = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=ID_MAX)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_REQUESTED_ACTIVATIONS)
+    justification = serializers.RegexField(
+        r"\S",
+        max_length=4000,
+        help_text="Why the extra activations are needed.",
+        error_messages={
+            k: "Give the business justification Microsoft asks for (why the extra activations "
+            "are needed)."
+            for k in ("blank", "invalid", "required")
+        },
+    )
     agreement_number = serializers.CharField(required=False, allow_blank=True, max_length=60)
     product_name = serializers.CharField(required=False, allow_blank=True, max_length=120)
 
@@ -202,5 +220,11 @@ class DecisionSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+class RejectSerializer(serializers.Serializer):
+    note = serializers.RegexField(
+        r"\S", max_length=2000, help_text="Why the request is rejected; the requester reads it."
+    )
+
+
 class GrantSerializer(serializers.Serializer):
-    reference = serializers.CharField(max_length=120)
+    reference = serializers.RegexField(r"\S", max_length=120)

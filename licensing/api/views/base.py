@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 
@@ -51,3 +53,9 @@ class OrganisationScopedViewSet(viewsets.GenericViewSet):
 
     def ip(self) -> str | None:
         return audit.client_ip(self.request)
+
+
+@csrf_exempt  # nothing happens here: a 404, never the CSRF failure page
+def not_found(request: Any, *args: Any, **kwargs: Any) -> JsonResponse:
+    """A path under /api/v1/ that names no operation."""
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

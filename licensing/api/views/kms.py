@@ -120,7 +120,7 @@ class StatusReportView(APIView):
     token. 201 with the parsed values; 400 with the reason for text the parser cannot read
     (the text is kept for inspection and nothing else changes)."""
 
-    permission_classes = [IsReporterToken, TokenScopeAllowed]
+    permission_classes = [TokenScopeAllowed, IsReporterToken]
     token_scopes = (TokenScope.REPORTER,)
     throttle_classes = [ReportThrottle]
     parser_classes = [RawTextParser]

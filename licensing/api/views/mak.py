@@ -30,6 +30,7 @@ from licensing.api.serializers.mak import (
     MakPoolSerializer,
     MakPoolUpdateSerializer,
     MicrosoftRemainingSerializer,
+    RejectSerializer,
 )
 from licensing.api.views.base import OrganisationScopedViewSet
 from licensing.filters import ActivationRequestFilterSet, MakActivationFilterSet, MakKeyFilterSet
@@ -239,10 +240,10 @@ class ActivationRequestViewSet(
         )
         return self._out(req)
 
-    @extend_schema(request=DecisionSerializer, responses=ActivationRequestSerializer)
+    @extend_schema(request=RejectSerializer, responses=ActivationRequestSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Any, pk: Any = None) -> Response:
-        data = self.validated(DecisionSerializer)
+        data = self.validated(RejectSerializer)
         req = mak_requests.reject_request(
             actor=request.user,
             request=self.get_object(),
