@@ -76,6 +76,11 @@ class ClientFilterSet(django_filters.FilterSet):
         method="filter_past_deadline", label="Past the renewal deadline"
     )
     stale = django_filters.BooleanFilter(method="filter_stale", label="Stale (no recent report)")
+    flagged = django_filters.BooleanFilter(method="filter_flagged", label="Flagged (not OK)")
+    # ?flag_changed_after=2026-11-30: the flag changed on or after that day (UTC).
+    flag_changed_after = django_filters.DateFilter(
+        field_name="flag_changed_at", lookup_expr="date__gte", label="Flag changed since"
+    )
 
     class Meta:
         model = Client
@@ -91,6 +96,8 @@ class ClientFilterSet(django_filters.FilterSet):
             "never_activated",
             "past_deadline",
             "stale",
+            "flagged",
+            "flag_changed_after",
         ]
 
     def __init__(self, *args: Any, organisation: Any = None, **kwargs: Any) -> None:
@@ -132,6 +139,14 @@ class ClientFilterSet(django_filters.FilterSet):
         if value:
             return queryset.filter(renewal_deadline__lt=now)
         return queryset.filter(Q(renewal_deadline__gte=now) | Q(renewal_deadline__isnull=True))
+
+    def filter_flagged(
+        self, queryset: QuerySet[Client], name: str, value: bool | None
+    ) -> QuerySet[Client]:
+        if value is None:
+            return queryset
+        ok = Q(compliance_flag=ComplianceFlag.OK)
+        return queryset.exclude(ok) if value else queryset.filter(ok)
 
     def filter_stale(
         self, queryset: QuerySet[Client], name: str, value: bool | None

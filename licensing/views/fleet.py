@@ -45,6 +45,7 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404, resolve_organisation
+from licensing.services.daily.attention import needs_attention
 from licensing.services.fleet_summary import (
     REFRESH_MINUTES,
     breakdown_by_organisation,
@@ -345,6 +346,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "newest_flagged": newest_flagged,
         "pending": pending,
         "pending_count": pending_count,
+        "attention": needs_attention(
+            user=request.user, org=org, forecasts=pools, as_of=breakdown.as_of
+        ),
         "trend": flagged_trend(org, timezone.now().date()),
         "trend_days": TREND_DAYS,
         "client_list_url": reverse("licensing:client_list"),
