@@ -86,7 +86,7 @@ def busy_day(org, other_org, admin_user):
 
 def _items(body: str) -> dict[str, tuple[int, str]]:
     found = re.findall(
-        r'<a class="btn btn-sm btn-outline-\w+ text-start" href="([^"]+)" '
+        r'<a class="btn btn-sm btn-outline-secondary text-start" href="([^"]+)" '
         r'data-testid="attention-(\w+)"><span class="badge text-bg-\w+">(\d+)</span>',
         body,
     )
