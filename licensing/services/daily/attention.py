@@ -59,12 +59,16 @@ def client_counts(org: Any, as_of: datetime | None, now: datetime | None = None)
         cached = cache.get(key)
         if cached is not None:
             return cached
-    counts = Client.objects.for_organisation(org).aggregate(
-        stale=Count("id", filter=stale_condition(org, now)),
-        flagged_today=Count(
-            "id",
-            filter=~Q(compliance_flag=ComplianceFlag.OK) & Q(flag_changed_at__gte=midnight),
-        ),
+    counts = (
+        Client.objects.for_organisation(org)
+        .filter(retired_at__isnull=True)
+        .aggregate(
+            stale=Count("id", filter=stale_condition(org, now)),
+            flagged_today=Count(
+                "id",
+                filter=~Q(compliance_flag=ComplianceFlag.OK) & Q(flag_changed_at__gte=midnight),
+            ),
+        )
     )
     if key is not None:
         cache.set(key, counts, timeout=REFRESH_MINUTES * 60 * 2)
