@@ -1,5 +1,6 @@
 """Every page as each demo persona, in Chromium at phone (390 px) and desktop (1440 px) width:
-no console errors, no horizontal scroll of the page, and 0 axe violations of any impact (axe-core
+no console errors, no horizontal scroll of the page (nor, at desktop width, a table that hides
+its last column), and 0 axe violations of any impact (axe-core
 bundled by the axe-playwright-python package; nothing is downloaded).
 
 Fast by design: the demo data is seeded once, each persona gets one browser context and one
@@ -36,6 +37,9 @@ PERSONAS = ("contoso-admin", "contoso-manager", "contoso-auditor", "consultant",
 _STATUS_NOISE = re.compile(r"Failed to load resource: the server responded with a status of 40[34]")
 
 axe = Axe()
+_CLIPPED_TABLES = """() => [...document.querySelectorAll('.table-responsive')]
+    .filter((e) => e.scrollWidth > e.clientWidth + 1)
+    .map((e) => `${e.scrollWidth} in ${e.clientWidth}`)"""
 
 
 def _addresses() -> list[str]:
@@ -120,6 +124,11 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, transac
                 scroll = page.evaluate("document.documentElement.scrollWidth")
                 if scroll > width:
                     problems.append(f"{where}: page is {scroll} px wide")
+                if width == WIDTHS[0]:
+                    # At desktop width no table hides its last column behind a scrollbar.
+                    clipped = page.evaluate(_CLIPPED_TABLES)
+                    if clipped:
+                        problems.append(f"{where}: tables clipped {clipped}")
                 if width != WIDTHS[0] and persona != FULL_AXE:
                     continue
                 violations = axe.run(page).response["violations"]
