@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from licensing.views import fleet, home, inventory, kms, mak, organisation, tokens
+from licensing.views import fleet, home, inventory, kms, mak, organisation, search, tokens
 
 app_name = "licensing"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path(
         "organisation/settings/", organisation.organisation_settings, name="organisation_settings"
     ),
+    path("search/", search.search_page, name="search"),
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     # --- fleet: clients, audit log, reports ------------------------------------------------------

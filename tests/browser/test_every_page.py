@@ -79,6 +79,7 @@ def _addresses() -> list[str]:
         "/tokens/",
         "/organisation/settings/",
         "/global/",
+        "/search/?q=pc",
         "/no-such-page/",
     ]
     run = ImportRun.objects.filter(organisation=contoso).order_by("id").first()
