@@ -12,9 +12,21 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         return {}
     organisation = getattr(request, "organisation", None)
     org = organisation if organisation else None
+    can = policy.actions_for(user, org) if org else {}
+    pending = 0
+    if org and can.get("decide_requests"):
+        # The count on the Approvals menu item: one indexed count per page for deciders.
+        from licensing.models import ActivationRequest, RequestStatus
+
+        pending = (
+            ActivationRequest.objects.for_organisation(org)
+            .filter(status=RequestStatus.PENDING)
+            .count()
+        )
     return {
+        "pending_approvals": pending,
         "current_organisation": org,
         "my_organisations": Organisation.objects.for_user(user).only("id", "name", "slug"),
         "current_role": policy.role_of(user, org) if org else None,
-        "can": policy.actions_for(user, org) if org else {},
+        "can": can,
     }

@@ -82,6 +82,18 @@ class ClientFilterSet(django_filters.FilterSet):
         method="filter_past_deadline", label="Past the renewal deadline"
     )
     stale = django_filters.BooleanFilter(method="filter_stale", label="Stale (no recent report)")
+    flagged = django_filters.BooleanFilter(method="filter_flagged", label="Flagged (not OK)")
+    # Retired clients are left out unless asked for: ?retired=true (only them), ?retired=all.
+    retired = django_filters.ChoiceFilter(
+        method="filter_retired",
+        choices=[("false", "No (live clients)"), ("true", "Yes"), ("all", "Both")],
+        empty_label=None,
+        label="Retired",
+    )
+    # ?flag_changed_after=2026-11-30: the flag changed on or after that day (UTC).
+    flag_changed_after = django_filters.DateFilter(
+        field_name="flag_changed_at", lookup_expr="date__gte", label="Flag changed since"
+    )
 
     class Meta:
         model = Client
@@ -97,6 +109,9 @@ class ClientFilterSet(django_filters.FilterSet):
             "never_activated",
             "past_deadline",
             "stale",
+            "flagged",
+            "flag_changed_after",
+            "retired",
         ]
 
     def __init__(self, *args: Any, organisation: Any = None, **kwargs: Any) -> None:
@@ -138,6 +153,28 @@ class ClientFilterSet(django_filters.FilterSet):
         if value:
             return queryset.filter(renewal_deadline__lt=now)
         return queryset.filter(Q(renewal_deadline__gte=now) | Q(renewal_deadline__isnull=True))
+
+    def filter_retired(self, queryset: QuerySet[Client], name: str, value: str) -> QuerySet[Client]:
+        if value == "all":
+            return queryset
+        return queryset.filter(retired_at__isnull=value != "true")
+
+    @property
+    def qs(self) -> QuerySet[Client]:
+        """Live clients only unless `retired` is given (a filter method runs only for a value)."""
+        qs = super().qs
+        form = self.form
+        if not form.is_bound or not (form.is_valid() and form.cleaned_data.get("retired")):
+            qs = qs.filter(retired_at__isnull=True)
+        return qs
+
+    def filter_flagged(
+        self, queryset: QuerySet[Client], name: str, value: bool | None
+    ) -> QuerySet[Client]:
+        if value is None:
+            return queryset
+        ok = Q(compliance_flag=ComplianceFlag.OK)
+        return queryset.exclude(ok) if value else queryset.filter(ok)
 
     def filter_stale(
         self, queryset: QuerySet[Client], name: str, value: bool | None

@@ -92,6 +92,9 @@ class Client(models.Model):
     # new report can change it. The periodic sweep visits only rows whose time has come.
     flag_recheck_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Retired (decommissioned) by an administrator: out of every count, list and flag total by
+    # default; its history (flag changes, activations, audit) stays. Restoring clears it.
+    retired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

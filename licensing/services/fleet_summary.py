@@ -54,7 +54,7 @@ def refresh_client_counts(*, organisation_id: int | None = None) -> int:
             INSERT INTO licensing_clientcount
                 (organisation_id, compliance_flag, edition_id, activation_method, count, computed_at)
             SELECT organisation_id, compliance_flag, edition_id, activation_method, count(*), %(now)s
-            FROM licensing_client {where}
+            FROM licensing_client {where} {"AND" if where else "WHERE"} retired_at IS NULL
             GROUP BY organisation_id, compliance_flag, edition_id, activation_method
             """,
             {"org": organisation_id, "now": timezone.now()},
@@ -73,12 +73,16 @@ def client_breakdown(organisation) -> ClientBreakdown:  # type: ignore[no-untype
     small = (
         stored_total < LIVE_LIMIT
         if stored
-        else not capped_count(Client.objects.for_organisation(organisation), LIVE_LIMIT)[1]
+        else not capped_count(
+            Client.objects.for_organisation(organisation).filter(retired_at__isnull=True),
+            LIVE_LIMIT,
+        )[1]
     )
     result = ClientBreakdown()
     if small:
         rows = (
             Client.objects.for_organisation(organisation)
+            .filter(retired_at__isnull=True)
             .values_list("compliance_flag", "edition_id", "activation_method")
             .annotate(n=Count("id"))
             .order_by()

@@ -8,15 +8,16 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
 from licensing.exports import (
@@ -45,12 +46,16 @@ from licensing.models import (
 )
 from licensing.pagination import KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404, resolve_organisation
+from licensing.services import audit
+from licensing.services.daily.attention import needs_attention
+from licensing.services.errors import DomainError
 from licensing.services.fleet_summary import (
     REFRESH_MINUTES,
     breakdown_by_organisation,
     client_breakdown,
 )
 from licensing.services.inventory.remedies import remedy_for
+from licensing.services.inventory.retire import set_retired
 from licensing.services.kms import discovery
 from licensing.services.mak.forecast import forecast_pools
 from licensing.views.htmx import render_page_or_partial
@@ -165,6 +170,59 @@ def client_export(request: HttpRequest) -> HttpResponse:
         columns=CLIENT_EXPORT_COLUMNS,
         organisation=org,
     )
+
+
+@login_required
+@require_POST
+def client_set_retired(request: HttpRequest, retire: bool) -> HttpResponse:
+    """Retire or restore the ticked clients (`ids`), or every client matching the list's filter
+    (`all_matching=1` with the list's `query`): "select all N matching" over keyset pages."""
+    org = resolve_organisation(request, policy.Action.MANAGE_CLIENTS)
+    query = request.POST.get("query", "")
+    back = (
+        f"{reverse('licensing:client_list')}?{query}" if query else reverse("licensing:client_list")
+    )
+    if request.POST.get("all_matching") == "1":
+        filterset = ClientFilterSet(
+            QueryDict(query), queryset=Client.objects.for_organisation(org), organisation=org
+        )
+        if filter_errors(filterset):
+            messages.error(request, "The list's filter is not valid: nothing was changed.")
+            return redirect(back)
+        clients = filterset.qs
+        selection = f"all matching: {query}"
+    else:
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
+        clients = Client.objects.filter(pk__in=ids)
+        selection = f"{len(ids)} ticked"
+    try:
+        result = set_retired(
+            actor=request.user,
+            organisation=org,
+            clients=clients,
+            retire=retire,
+            ip_address=audit.client_ip(request),
+            selection=selection,
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        verb = "Retired" if retire else "Restored"
+        messages.success(
+            request,
+            f"{verb} {result.changed:,} client{'s' * (result.changed != 1)}"
+            + (": " + ", ".join(result.hostnames[:5]) if result.hostnames else "")
+            + ("…" if result.changed > 5 else "")
+            + (
+                ". They keep their history; the list shows them with Retired: Yes."
+                if retire
+                else "."
+            ),
+        )
+    nxt = request.POST.get("next", "")
+    if nxt.startswith("/clients/") and "//" not in nxt:
+        return redirect(nxt)
+    return redirect(back)
 
 
 # --- client detail ------------------------------------------------------------------------------
@@ -316,6 +374,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     newest_flagged = list(
         Client.objects.for_organisation(org)
+        .filter(retired_at__isnull=True)
         .exclude(compliance_flag=ComplianceFlag.OK)
         .select_related("edition")
         .order_by(F("flag_changed_at").desc(nulls_last=True), "-id")[:8]
@@ -345,6 +404,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "newest_flagged": newest_flagged,
         "pending": pending,
         "pending_count": pending_count,
+        "attention": needs_attention(
+            user=request.user, org=org, forecasts=pools, as_of=breakdown.as_of
+        ),
         "trend": flagged_trend(org, timezone.now().date()),
         "trend_days": TREND_DAYS,
         "client_list_url": reverse("licensing:client_list"),

@@ -124,6 +124,13 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 def pool_list(request: HttpRequest) -> HttpResponse:
     org = resolve_organisation(request)
     pools = scoped_list(request, MakPool.objects.select_related("edition"))
+    urgency = request.GET.get("urgency", "")
+    if urgency in ("red", "amber"):
+        # The dashboard's "Needs attention" link: the pools of that colour (one forecast query
+        # over the organisation's pools, a few dozen at most).
+        pools = pools.filter(
+            pk__in=[f.pool.pk for f in forecast_pools(pools) if f.urgency == urgency]
+        )
     page = pool_paginator.paginate(request, pools)
     forecasts = _forecast_for(page.rows)
     rows = [forecasts[p.pk] for p in page.rows]
@@ -146,7 +153,7 @@ def pool_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"{pool} created. Add its keys next.")
                 return redirect("licensing:pool_detail", pk=pool.pk)
-    context = {"page": page, "rows": rows, "form": form}
+    context = {"page": page, "rows": rows, "form": form, "urgency": urgency}
     return render_page_or_partial(
         request, "licensing/mak/pool_list.html", context, partial="results"
     )

@@ -35,3 +35,12 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+// Dark mode toggle (Bootstrap colour modes): remembered in this browser; without a choice the
+// page follows the system setting (set before the first paint in base.html).
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("[data-theme-toggle]")) return;
+  const root = document.documentElement;
+  const next = root.getAttribute("data-bs-theme") === "dark" ? "light" : "dark";
+  root.setAttribute("data-bs-theme", next);
+  try { localStorage.setItem("portal-theme", next); } catch (e) { /* private mode: this page only */ }
+});

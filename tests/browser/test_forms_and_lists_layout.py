@@ -32,6 +32,10 @@ def test_a_form_page_and_the_client_list_at_two_widths(
     page.goto(f"{live_server.url}/clients/")
     expect(page.get_by_test_id("client-table")).to_be_visible()
     expect(page.locator("#id_last_renewal_0")).to_have_attribute("type", "date")
+    if width == "phone":
+        # On a phone the filters beyond the search start folded, so the rows come first.
+        expect(page.locator("#id_compliance_flag")).to_be_hidden()
+        page.click("details.filter-more > summary")
     page.select_option("#id_compliance_flag", "expired")
     expect(page.get_by_test_id("row-count").first).to_contain_text("65 matching rows")
     screenshot(page, f"client-list-{width}")

@@ -42,7 +42,7 @@ def test_admin_requests_manager_approves_in_the_queue_and_the_pool_shows_the_new
 ):
     pool, key = mak_world
     login(page, admin_user)
-    page.get_by_role("link", name="MAK pools").click()
+    page.get_by_role("link", name="MAK pools", exact=True).click()
     expect(page.get_by_test_id("pool-table")).to_contain_text(EDITION)
     screenshot(page, "mak-pool-list")
 

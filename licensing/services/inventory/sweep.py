@@ -141,7 +141,8 @@ def refresh_snapshots(
                 WHERE o.id = ANY(%(ids)s) {missing if include_missing else ""}
             ), counts AS (
                 SELECT c.organisation_id, c.compliance_flag, count(*) AS n
-                FROM licensing_client c WHERE c.organisation_id IN (SELECT id FROM orgs)
+                FROM licensing_client c
+                WHERE c.organisation_id IN (SELECT id FROM orgs) AND c.retired_at IS NULL
                 GROUP BY 1, 2
             )
             INSERT INTO licensing_compliancesnapshot (organisation_id, day, flag, count)

@@ -1,0 +1,1 @@
+"""The admin's day: what needs attention now (`attention`)."""

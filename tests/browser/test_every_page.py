@@ -1,0 +1,141 @@
+"""Every page as each demo persona, in Chromium at phone (390 px) and desktop (1440 px) width:
+no console errors, no horizontal scroll of the page (nor, at desktop width, a table that hides
+its last column), and 0 axe violations of any impact (axe-core
+bundled by the axe-playwright-python package; nothing is downloaded).
+
+Fast by design: the demo data is seeded once, each persona gets one browser context and one
+page that visits every address at both widths; every problem is collected and reported at
+once, so one run shows them all. axe (most of the time: about a second a page) runs at both
+widths for the administrator, who sees every control, and at desktop width for the others."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
+
+from licensing.management.commands.seed_demo import DEMO_PASSWORD
+from licensing.models import (
+    ActivationRequest,
+    Client,
+    ComplianceFlag,
+    HostState,
+    ImportRun,
+    KmsHost,
+    MakPool,
+    Organisation,
+)
+
+WIDTHS = (1440, 390)
+FULL_AXE = "contoso-admin"
+PERSONAS = ("contoso-admin", "contoso-manager", "contoso-auditor", "consultant", "superadmin")
+# Chromium logs a console error for a page answered with an error status; an error page that
+# is meant (403 for a role, 404) is not a console error of the page itself.
+_STATUS_NOISE = re.compile(r"Failed to load resource: the server responded with a status of 40[34]")
+
+axe = Axe()
+_CLIPPED_TABLES = """() => [...document.querySelectorAll('.table-responsive')]
+    .filter((e) => e.scrollWidth > e.clientWidth + 1)
+    .map((e) => `${e.scrollWidth} in ${e.clientWidth}`)"""
+
+
+def _addresses() -> list[str]:
+    contoso = Organisation.objects.get(slug="contoso")
+    flagged = (
+        Client.objects.filter(organisation=contoso, compliance_flag=ComplianceFlag.EXPIRED)
+        .order_by("id")
+        .first()
+    )
+    mak = Client.objects.filter(organisation=contoso, activation_method="mak").order_by("id")[0]
+    hosts = KmsHost.objects.filter(organisation=contoso)
+    below = hosts.filter(state=HostState.BELOW_THRESHOLD).order_by("id").first() or hosts[0]
+    pool = MakPool.objects.filter(organisation=contoso).order_by("id")[0]
+    addresses = [
+        "/",
+        "/clients/",
+        "/clients/?last_renewal_after=notadate",
+        "/clients/?compliance_flag=reactivation_needed",
+        "/clients/?stale=true",
+        f"/clients/{flagged.pk}/",
+        f"/clients/{mak.pk}/",
+        "/kms/hosts/",
+        "/kms/hosts/new/",
+        f"/kms/hosts/{below.pk}/",
+        f"/kms/hosts/{below.pk}/edit/",
+        "/kms/dns/",
+        "/pools/",
+        "/pools/?urgency=red",
+        f"/pools/{pool.pk}/",
+        f"/pools/{pool.pk}/activations/",
+        f"/pools/{pool.pk}/request/",
+        "/requests/",
+        "/approvals/",
+        "/imports/",
+        "/audit/",
+        "/reports/",
+        "/tokens/",
+        "/organisation/settings/",
+        "/global/",
+        "/search/?q=pc",
+        "/no-such-page/",
+    ]
+    run = ImportRun.objects.filter(organisation=contoso).order_by("id").first()
+    if run is not None:
+        addresses.append(f"/imports/{run.pk}/")
+    assert ActivationRequest.objects.exists()
+    return addresses
+
+
+@pytest.mark.timeout(900)
+def test_every_page_as_every_persona_at_two_widths(live_server, browser, transactional_db):
+    call_command("seed_demo", clients=400, stdout=io.StringIO())
+    addresses = _addresses()
+    problems: list[str] = []
+    visited = 0
+    console: list[str] = []  # the current page's console errors (one list for every context)
+    for persona in PERSONAS:
+        context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
+        page = context.new_page()
+        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", persona)
+        page.fill("#id_password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        for address in addresses:
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                console.clear()
+                response = page.goto(f"{live_server.url}{address}")
+                status = response.status if response else 0
+                where = f"{persona} {address} @{width}px ({status})"
+                visited += 1
+                if status >= 500 or status == 0:
+                    problems.append(f"{where}: status {status}")
+                    continue
+                errors = [
+                    e for e in console if not (status in (403, 404) and _STATUS_NOISE.search(e))
+                ]
+                if errors:
+                    problems.append(f"{where}: console errors {errors}")
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                if scroll > width:
+                    problems.append(f"{where}: page is {scroll} px wide")
+                if width == WIDTHS[0]:
+                    # At desktop width no table hides its last column behind a scrollbar.
+                    clipped = page.evaluate(_CLIPPED_TABLES)
+                    if clipped:
+                        problems.append(f"{where}: tables clipped {clipped}")
+                if width != WIDTHS[0] and persona != FULL_AXE:
+                    continue
+                violations = axe.run(page).response["violations"]
+                for v in violations:
+                    targets = [n["target"] for n in v["nodes"][:3]]
+                    problems.append(f"{where}: axe {v['id']} ({v['impact']}) on {targets}")
+        context.close()
+    assert visited == len(PERSONAS) * len(addresses) * len(WIDTHS)
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,66 @@
+"""The header search: hostname/FQDN prefix, CMID (whole or 8+ characters), a key's last five,
+a KMS host, a request number; grouped by kind, only the caller's organisations."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from licensing.models import ActivationRequest
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def things(org, other_org, admin_user):
+    cmid = uuid.UUID("3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+    mine = factories.ClientFactory(organisation=org, hostname="lab-pc-01", cmid=cmid)
+    factories.ClientFactory(organisation=other_org, hostname="lab-pc-02")
+    host = factories.KmsHostFactory(organisation=org, fqdn="kms1.contoso.test")
+    factories.KmsHostFactory(organisation=other_org, fqdn="kms1.fabrikam.test")
+    key = factories.MakKeyFactory(pool__organisation=org)
+    req = ActivationRequest.objects.create(
+        pool=key.pool,
+        key=key,
+        key_last5=key.last5,
+        quantity=3,
+        justification="lab",
+        requested_by=admin_user,
+    )
+    return {"client": mine, "cmid": cmid, "host": host, "key": key, "request": req}
+
+
+def _groups(body: str) -> set[str]:
+    return set(re.findall(r'data-testid="results-(\w+)"', body))
+
+
+def test_hostname_prefix_finds_only_my_clients(as_admin, things):
+    body = as_admin.get("/search/", {"q": "LAB-PC"}).content.decode()
+    assert "lab-pc-01" in body and "lab-pc-02" not in body
+    assert _groups(body) == {"clients"}
+
+
+@pytest.mark.parametrize("q", ["3f2504e0-4f89-11d3-9a0c-0305e82c3301", "3f2504e0"])
+def test_a_cmid_whole_or_by_its_start(as_admin, things, q):
+    body = as_admin.get("/search/", {"q": q}).content.decode()
+    assert f'href="/clients/{things["client"].pk}/"' in body
+
+
+def test_a_key_a_host_and_a_request_number(as_admin, things):
+    body = as_admin.get("/search/", {"q": things["key"].last5.lower()}).content.decode()
+    assert "results-keys" in body and things["key"].last5 in body
+    body = as_admin.get("/search/", {"q": "kms1."}).content.decode()
+    assert "kms1.contoso.test" in body and "fabrikam" not in body
+    body = as_admin.get("/search/", {"q": f"#{things['request'].pk}"}).content.decode()
+    assert f"Request #{things['request'].pk}" in body
+
+
+def test_nothing_found_and_junk_are_plain_answers(as_admin, things):
+    assert 'data-testid="no-results"' in as_admin.get("/search/?q=zzz-nothing").content.decode()
+    for junk in ("\x00", "%", "9" * 40, "' OR 1=1"):
+        assert as_admin.get("/search/", {"q": junk}).status_code == 200
+    page = as_admin.get("/").content.decode()
+    assert 'data-testid="header-search"' in page
