@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
         ("licensing", "0900_vamt_wmi_cil_offline"),
         ("licensing", "1000_webhooks"),
         ("licensing", "1101_entitlement_updated_at"),
-        ("licensing", "1200_stale_after_days"),
+        ("licensing", "1201_client_retired_at"),
     ]
 
     operations = []

@@ -68,7 +68,7 @@ def _named_commands() -> tuple[set[str], set[str], set[str]]:
         text = path.read_text()
         manage |= set(re.findall(r"manage\.py ([a-z_]+)", text))
         scripts |= set(re.findall(r"python ((?:scripts|bench)/[a-z_]+\.py)\b", text))
-        make |= set(re.findall(r"`make ([a-z]+)", text))
+        make |= set(re.findall(r"`make ([a-z][a-z-]*)", text))
     return manage, scripts, make
 
 

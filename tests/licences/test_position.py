@@ -145,3 +145,18 @@ def test_a_large_organisations_card_is_cached_with_its_counters(org, admin_user,
     line = position_data.entitlements.get(edition__name=PRO_PLUS["2024"])
     update_entitlement(actor=admin_user, entitlement=line, quantity=30)
     assert cached_summary(org, as_of + dt.timedelta(minutes=5)).shortfall == 0
+
+
+def test_retired_clients_are_not_installs(org):
+    from django.utils import timezone
+
+    from licensing.models import Client
+
+    agreement = make_agreement(org)
+    entitle(agreement, PRO_PLUS["2024"], 2)
+    install(org, PRO_PLUS["2024"], 3)
+    assert _by_name(org)[PRO_PLUS["2024"]].shortfall == 1
+    retired = Client.objects.filter(organisation=org).order_by("pk").first()
+    Client.objects.filter(pk=retired.pk).update(retired_at=timezone.now())
+    row = _by_name(org)[PRO_PLUS["2024"]]
+    assert (row.installed, row.covered, row.shortfall) == (2, 2, 0)

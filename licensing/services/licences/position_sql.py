@@ -22,12 +22,11 @@ Per organisation and edition, set-based in one statement:
 
 from django.db.models import Q
 
-# Which clients are installs. When clients can be retired, these become
-# "AND c.retired_at IS NULL" and Q(retired_at__isnull=True), and a new migration runs
-# view_sql(RETIRED_CONDITION) (CREATE OR REPLACE VIEW) so the view follows; migration 1100 keeps
-# calling view_sql("") because at that point of the history there is no retired_at column.
-RETIRED_CONDITION = ""
-ACTIVE_CLIENT = Q()
+# Which clients are installs: retired clients do not count. Migration 1902 replaced the view
+# with view_sql(RETIRED_CONDITION); migration 1100 keeps calling view_sql("") because at that
+# point of the history there is no retired_at column.
+RETIRED_CONDITION = "AND c.retired_at IS NULL"
+ACTIVE_CLIENT = Q(retired_at__isnull=True)
 
 
 def view_sql(retired_condition: str) -> str:
