@@ -17,6 +17,7 @@ from tests import factories
 AGENT_ONLY = {
     ("post", "/api/v1/inventory/clients/"),
     ("post", "/api/v1/inventory/status-text/"),
+    ("post", "/api/v1/inventory/wmi/"),
 }
 REPORTER_ONLY = {("post", "/api/v1/kms-hosts/{id}/status-reports/")}
 
