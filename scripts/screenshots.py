@@ -39,8 +39,17 @@ class Shot:
     prepare: Callable | None = None  # prepare(page) before the picture, e.g. open a menu
 
 
+def _open_first_client(page) -> None:
+    """From a filtered client list to the first client's own page."""
+    page.locator("table a[href^='/clients/'][href$='/']").first.click()
+    page.wait_for_load_state("networkidle")
+
+
 SHOTS = [
     Shot("dashboard", "contoso-admin", "/"),
+    Shot("client", "contoso-admin", "/clients/?compliance_flag=expired", True, _open_first_client),
+    Shot("licences", "contoso-manager", "/licences/"),
+    Shot("offline", "contoso-admin", "/offline/"),
     Shot("clients", "contoso-admin", "/clients/?compliance_flag=at_risk&sort=deadline"),
     Shot("pools", "contoso-admin", "/pools/"),
     Shot("kms-hosts", "contoso-admin", "/kms/hosts/"),
