@@ -3,6 +3,8 @@ with each run's rejected-rows report."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -134,15 +136,9 @@ def import_events_upload(request: HttpRequest) -> HttpResponse:
     return redirect("licensing:import_detail", pk=run.pk)
 
 
-@login_required
-@require_POST
-def import_cil_upload(request: HttpRequest) -> HttpResponse:
-    org = resolve_organisation(request)
-    policy.require(request.user, policy.Action.MANAGE_CLIENTS, org)
-    form = CilImportForm(request.POST, request.FILES)
-    if not form.is_valid():
-        messages.error(request, "Choose a VAMT CIL or CILX file to import.")
-        return redirect("licensing:import_list")
+def run_cil_upload(request: HttpRequest, form: Any, org: Any) -> ImportRun | None:
+    """Import the CIL/CILX file of a valid upload form (the Import page's and the offline
+    queue's): the run, with its summary as a message, or None with the refusal as a message."""
     upload = form.cleaned_data["file"]
     # The size is checked before the file is read into memory.
     data = upload.read() if upload.size <= settings.VAMT_CIL_MAX_BYTES else b""
@@ -157,8 +153,23 @@ def import_cil_upload(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as exc:
         messages.error(request, f"Nothing was imported: {exc}")
-        return redirect("licensing:import_list")
+        return None
     messages.success(request, run.message)
+    return run
+
+
+@login_required
+@require_POST
+def import_cil_upload(request: HttpRequest) -> HttpResponse:
+    org = resolve_organisation(request)
+    policy.require(request.user, policy.Action.MANAGE_CLIENTS, org)
+    form = CilImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose a VAMT CIL or CILX file to import.")
+        return redirect("licensing:import_list")
+    run = run_cil_upload(request, form, org)
+    if run is None:
+        return redirect("licensing:import_list")
     return redirect("licensing:import_detail", pk=run.pk)
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,8 +15,8 @@ from licensing.models import OfflineActivation, OfflineStatus
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
 from licensing.services.errors import DomainError
-from licensing.services.inventory.vamt import import_cil
 from licensing.services.offline import activation as offline
+from licensing.views.inventory import run_cil_upload
 
 PAGE_SIZE = 200
 
@@ -114,19 +113,5 @@ def offline_import(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose the CILX file to import.")
         return redirect("licensing:offline_list")
-    upload = form.cleaned_data["file"]
-    data = upload.read() if upload.size <= settings.VAMT_CIL_MAX_BYTES else b""
-    try:
-        run = import_cil(
-            actor=request.user,
-            organisation=org,
-            data=data,
-            size=upload.size,
-            filename=upload.name,
-            ip_address=audit.client_ip(request),
-        )
-    except DomainError as exc:
-        messages.error(request, f"Nothing was imported: {exc}")
-        return redirect("licensing:offline_list")
-    messages.success(request, run.message)
+    run_cil_upload(request, form, org)
     return redirect("licensing:offline_list")
