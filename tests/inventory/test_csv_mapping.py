@@ -3,6 +3,8 @@ organisation, licence-state words, and the import through the one csv_import ser
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -285,3 +287,35 @@ def test_a_file_larger_than_the_upload_limit_is_refused_not_kept(as_admin, setti
     run = ImportRun.objects.get()
     assert run.status == "refused" and "limit" in run.message
     assert not CsvUpload.objects.exists()
+
+
+def test_state_and_flag_words_through_the_one_step_import(as_admin, org):
+    data = (
+        b"hostname,license_status,reactivation_required\n"
+        b"pc-a,Activated,nei\npc-b,Non-genuine,ja\npc-c,Not licensed,\npc-d,Nicht lizenziert,\n"
+    )
+    upload(as_admin, data)
+    assert ImportRun.objects.get().rejected == 0
+    rows = {
+        c.hostname: (c.license_status, c.reactivation_required)
+        for c in Client.objects.filter(organisation=org)
+    }
+    assert rows["pc-a"] == (1, False) and rows["pc-b"] == (4, True)
+    assert rows["pc-c"][0] == 0 and rows["pc-d"][0] == 0
+
+
+def test_the_upload_link_expires_after_a_day(as_admin, admin_user):
+    import time_machine
+    from django.utils import timezone
+
+    upload(as_admin, SCCM)
+    staged = CsvUpload.objects.get()
+    token = csv_mapping.token_for(staged)
+    assert csv_mapping.upload_id(token, admin_user) == staged.pk
+    later = timezone.now() + csv_mapping.UPLOAD_TTL + timedelta(minutes=1)
+    with time_machine.travel(later):
+        assert csv_mapping.upload_id(token, admin_user) is None
+    # The next upload clears what was left over from more than a day ago.
+    CsvUpload.objects.update(created_at=timezone.now() - csv_mapping.UPLOAD_TTL * 2)
+    upload(as_admin, LANSWEEPER)
+    assert CsvUpload.objects.get().pk != staged.pk
