@@ -127,6 +127,7 @@ urlpatterns = [
     path("imports/", inventory.import_list, name="import_list"),
     path("imports/export.csv", inventory.import_export, name="import_export"),
     path("imports/csv/", inventory.import_csv_upload, name="import_csv_upload"),
+    path("imports/csv/map/<str:token>/", inventory.import_csv_map, name="import_csv_map"),
     path("imports/events/", inventory.import_events_upload, name="import_events_upload"),
     path("imports/vamt/", inventory.import_cil_upload, name="import_cil_upload"),
     # --- offline (proxy) activation -------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from licensing.models import KmsHost, Organisation
+from licensing.services.inventory.csv_mapping import FIELD_LABELS
 
 
 class CsvImportForm(forms.Form):
@@ -15,11 +16,41 @@ class CsvImportForm(forms.Form):
         help_text="UTF-8 CSV with a header line; see the columns below.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
+    preview = forms.BooleanField(
+        label="Preview and map the columns first",
+        required=False,
+        help_text="A file with other column names (SCCM/MECM, Lansweeper, a spreadsheet) always "
+        "gets the preview.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Both upload forms share a page and a field name: ids of their own.
         kwargs.setdefault("auto_id", "id_csv_%s")
         super().__init__(*args, **kwargs)
+
+
+class CsvMappingForm(forms.Form):
+    """One select per column of the uploaded file: a portal field or "ignore"."""
+
+    def __init__(
+        self, *args: Any, header: list[str], suggested: list[str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "Ignore this column"), *FIELD_LABELS.items()]
+        self.header = header
+        for i, name in enumerate(header):
+            self.fields[f"col_{i}"] = forms.ChoiceField(
+                label=name[:100] or f"Column {i + 1}",
+                choices=choices,
+                required=False,
+                initial=(suggested or [""] * len(header))[i],
+            )
+
+    def mapping(self) -> list[str]:
+        return [self.cleaned_data.get(f"col_{i}", "") for i in range(len(self.header))]
+
+    def columns(self) -> list[forms.BoundField]:
+        return [self[f"col_{i}"] for i in range(len(self.header))]
 
 
 class EventsImportForm(forms.Form):

@@ -17,6 +17,8 @@ from licensing.models.edition import (
 from licensing.models.fleet_summary import ClientCount
 from licensing.models.inventory_imports import (
     ComplianceDigest,
+    CsvColumnMapping,
+    CsvUpload,
     ImportRejection,
     ImportRun,
     ImportSource,
@@ -95,6 +97,8 @@ __all__ = [
 __all__ += [
     "ClientCount",
     "ComplianceDigest",
+    "CsvColumnMapping",
+    "CsvUpload",
     "DeliveryStatus",
     "DnsFinding",
     "HostStatusReport",

@@ -119,3 +119,47 @@ class ComplianceDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.day}"
+
+
+class CsvUpload(models.Model):
+    """A CSV file waiting for its column mapping (the preview step of the upload page). The bytes
+    live here, not on a worker's disk, so any worker can show the preview and run the import; the
+    row is deleted when the import runs, and left-overs after a day by the next upload."""
+
+    organisation = models.ForeignKey(
+        "licensing.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=255, blank=True)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"CSV upload {self.filename or self.pk}"
+
+
+class CsvColumnMapping(models.Model):
+    """What a CSV column name means for one organisation (remembered from its last mapped import
+    and pre-selected next time). `column` is the normalised name (lower case, letters and digits
+    only); `field` is a portal field (records.FIELDS), or "" for a column the import ignores."""
+
+    organisation = models.ForeignKey(
+        "licensing.Organisation", on_delete=models.CASCADE, related_name="csv_column_mappings"
+    )
+    column = models.CharField(max_length=100)
+    field = models.CharField(max_length=40, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "column"], name="csv_column_mapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.column} -> {self.field or 'ignore'}"

@@ -8,18 +8,23 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from licensing import policy
 from licensing.exports import ExportColumn, export_response, token_aware
-from licensing.forms.inventory import CilImportForm, CsvImportForm, EventsImportForm
-from licensing.models import ImportRun, ImportSource, ImportStatus
+from licensing.forms.inventory import (
+    CilImportForm,
+    CsvImportForm,
+    CsvMappingForm,
+    EventsImportForm,
+)
+from licensing.models import CsvUpload, ImportRun, ImportSource, ImportStatus
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
 from licensing.services.errors import DomainError
-from licensing.services.inventory import runs
+from licensing.services.inventory import csv_mapping, runs
 from licensing.services.inventory.csv_import import import_csv
 from licensing.services.inventory.events import import_kms_events
 from licensing.services.inventory.records import FIELDS
@@ -86,6 +91,19 @@ def import_csv_upload(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose a CSV file to import.")
         return redirect("licensing:import_list")
     upload = form.cleaned_data["file"]
+    if upload.size <= settings.INVENTORY_UPLOAD_MAX_BYTES:
+        # A file with its own column names (or asked for) goes to the preview and mapping step.
+        data = upload.read()
+        try:
+            header, _rows = csv_mapping.read_preview(data, rows=0)
+        except csv_mapping.UnreadableUpload:
+            header = []  # the import refuses it with the reason
+        if header and (form.cleaned_data["preview"] or not csv_mapping.headers_are_portal(header)):
+            staged = csv_mapping.stage(
+                actor=request.user, organisation=org, data=data, filename=upload.name
+            )
+            return redirect("licensing:import_csv_map", token=csv_mapping.token_for(staged))
+        upload.seek(0)
     run = import_csv(
         actor=request.user,
         organisation=org,
@@ -97,6 +115,61 @@ def import_csv_upload(request: HttpRequest) -> HttpResponse:
     )
     _uploaded_runs_message(request, run)
     return redirect("licensing:import_detail", pk=run.pk)
+
+
+def _staged_upload(request: HttpRequest, token: str) -> CsvUpload:
+    pk = csv_mapping.upload_id(token, request.user)
+    if pk is None:
+        raise Http404("This upload has expired or is not yours; upload the file again.")
+    return get_scoped_or_404(
+        request,
+        CsvUpload.objects.select_related("organisation"),
+        policy.Action.MANAGE_CLIENTS,
+        pk=pk,
+        actor=request.user,
+    )
+
+
+@login_required
+def import_csv_map(request: HttpRequest, token: str) -> HttpResponse:
+    """The preview of an uploaded CSV (first rows) with one select per column; POST imports it
+    with that mapping, which the organisation keeps for next time."""
+    staged = _staged_upload(request, token)
+    org = staged.organisation
+    try:
+        header, rows = csv_mapping.read_preview(bytes(staged.data))
+    except csv_mapping.UnreadableUpload:
+        staged.delete()
+        messages.error(request, "The file cannot be read as CSV; upload it again.")
+        return redirect("licensing:import_list")
+    status = 200
+    if request.method == "POST":
+        form = CsvMappingForm(request.POST, header=header)
+        if form.is_valid():
+            try:
+                run = csv_mapping.import_mapped(
+                    actor=request.user,
+                    upload=staged,
+                    mapping=form.mapping(),
+                    ip_address=audit.client_ip(request),
+                )
+            except DomainError as exc:
+                exc.apply_to_form(form)
+            else:
+                _uploaded_runs_message(request, run)
+                return redirect("licensing:import_detail", pk=run.pk)
+        status = 400
+    else:
+        form = CsvMappingForm(header=header, suggested=csv_mapping.suggestions(org, header))
+    width = len(header)
+    context = {
+        "upload": staged,
+        "form": form,
+        "columns": form.columns(),
+        "rows": [(row + [""] * width)[:width] for row in rows],
+        "preview_rows": csv_mapping.PREVIEW_ROWS,
+    }
+    return render(request, "licensing/inventory/import_map.html", context, status=status)
 
 
 @login_required

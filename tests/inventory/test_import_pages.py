@@ -47,9 +47,16 @@ def test_admin_uploads_a_csv_and_sees_the_result(as_admin, org):
 
 
 def test_a_refused_file_shows_why(as_admin):
-    r = upload(as_admin, b"colour\nred\n")
+    r = upload(as_admin, b"hostname,license_status\npc-1,1\n\xff\n")
     page = as_admin.get(r["Location"], follow=True)
-    assert b"Unknown column" in page.content and not Client.objects.exists()
+    assert b"not UTF-8" in page.content and not Client.objects.exists()
+
+
+def test_a_file_with_other_column_names_goes_to_the_column_mapping(as_admin):
+    # Unknown names are no longer refused: the file is previewed and its columns mapped
+    # (tests/inventory/test_csv_mapping.py).
+    r = upload(as_admin, b"colour\nred\n")
+    assert "/imports/csv/map/" in r["Location"] and not ImportRun.objects.exists()
 
 
 def test_an_auditor_cannot_import(as_auditor):

@@ -63,14 +63,45 @@ STAGE_COLUMNS = (
     "seen_at",
 )
 
-# The shared parser's status words (DOMAIN.md section 6) plus a few spellings seen in exports.
+# The shared parser's status words (DOMAIN.md section 6) plus the spellings seen in exports:
+# SCCM/MECM and Lansweeper reports, spreadsheets in English, Norwegian and German. Keys are
+# lower case with spaces as "_" (how `clean` normalises a value); digits 0..6 are the codes.
 STATUS_WORDS = {
     **STATUS_CODES,
     "initial_grace": 2,
     "notifications": 5,
+    # licensed
+    "activated": 1,
+    "active": 1,
+    "permanently_activated": 1,
+    "lisensiert": 1,
+    "aktivert": 1,
+    "lizenziert": 1,
+    "aktiviert": 1,
+    # unlicensed
+    "not_licensed": 0,
+    "unlicenced": 0,
+    "not_activated": 0,
+    "ikke_lisensiert": 0,
+    "ulisensiert": 0,
+    "ikke_aktivert": 0,
+    "nicht_lizenziert": 0,
+    "nicht_aktiviert": 0,
+    # grace periods and notification
+    "oob_grace_period": 2,
+    "initial_grace_period": 2,
+    "grace": 2,
+    "grace_period": 2,
+    "oot_grace_period": 3,
+    "non_genuine": 4,
+    "non_genuine_grace_period": 4,
+    "notification_mode": 5,
+    "varsling": 5,
+    "benachrichtigung": 5,
+    "extended_grace_period": 6,
 }
-TRUE_WORDS = {"1", "true", "yes", "y", "t"}
-FALSE_WORDS = {"0", "false", "no", "n", "f"}
+TRUE_WORDS = {"1", "true", "yes", "y", "t", "ja", "j"}
+FALSE_WORDS = {"0", "false", "no", "n", "f", "nei", "nein"}
 MAX_GRACE_MINUTES = 10_000_000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # Clocks differ; a report up to a day ahead of ours is taken, later ones are refused.
@@ -239,7 +270,7 @@ def clean(record: Mapping[str, Any], idx: int, lookups: Lookups) -> tuple[str, s
         elif isinstance(raw_status, int):
             code = int(raw_status)
         else:
-            word = _text(raw_status).lower().strip("-").strip().replace(" ", "_")
+            word = _text(raw_status).lower().strip("-").strip().replace(" ", "_").replace("-", "_")
             if word.isdigit():
                 code = int(word)
             elif word in STATUS_WORDS:
