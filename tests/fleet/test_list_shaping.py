@@ -40,7 +40,7 @@ def csv_hostnames(response) -> list[str]:
 @pytest.fixture
 def sixty(org, other_org):
     """60 clients with many ties on flag, state and edition (some without an edition)."""
-    editions = list(Edition.objects.order_by("pk")[:3]) + [None]
+    editions = [*Edition.objects.order_by("pk")[:3], None]
     flags = list(ComplianceFlag.values)
     states = list(LicenseStatus.values)
     made = [
