@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import django_filters
+from django import forms as django_forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -93,6 +94,8 @@ class ClientFilterSet(django_filters.FilterSet):
         choices=[("false", "No (live clients)"), ("true", "Yes"), ("all", "Both")],
         empty_label=None,
         label="Retired",
+        # The default: the filter form's script leaves it out of the URL.
+        widget=django_forms.Select(attrs={"data-default": "false"}),
     )
     # ?flag_changed_after=2026-11-30: the flag changed on or after that day (UTC).
     flag_changed_after = django_filters.DateFilter(

@@ -350,8 +350,9 @@ class KeysetPaginator:
         base = params.copy()
         for k in ("cursor", "page"):
             base.pop(k, None)
-        # Short URLs: an empty parameter is the same as an absent one, and links drop it.
-        for k in [k for k, values in base.lists() if not any(v.strip() for v in values)]:
+        # Short URLs: an empty parameter (or a yes/no select's "unknown") is the same as an
+        # absent one, and links drop it.
+        for k in [k for k, vs in base.lists() if all(v.strip() in ("", "unknown") for v in vs)]:
             base.pop(k)
         if per_page_error:
             base.pop("per_page", None)

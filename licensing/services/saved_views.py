@@ -25,7 +25,7 @@ def clean_query(query: str, allowed: Iterable[str]) -> str:
     for key, values in QueryDict(query).lists():
         if key in ("sort", "per_page") or (key.startswith(prefixes) and key != "organisation"):
             for value in values:
-                if value.strip():
+                if value.strip() not in ("", "unknown"):
                     kept.appendlist(key, value.strip())
     return kept.urlencode()
 

@@ -44,13 +44,17 @@ document.addEventListener("click", (event) => {
   root.setAttribute("data-bs-theme", next);
   try { localStorage.setItem("portal-theme", next); } catch (e) { /* private mode: this page only */ }
 });
-// Short URLs: a GET form sends no empty parameter (the server treats empty as absent anyway).
+// Short URLs: a GET form sends no empty parameter (the server treats empty as absent anyway):
+// "" , a yes/no filter's "unknown", or a field's own default (data-default) is not sent.
+function isEmptyParam(el, value) {
+  return value === "" || value === "unknown" || (el && el.dataset && el.dataset.default === value);
+}
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || (form.method || "get").toLowerCase() !== "get") return;
   const emptied = [];
   for (const el of form.elements) {
-    if (el.name && !el.disabled && "value" in el && el.type !== "checkbox" && el.type !== "radio" && el.value === "") {
+    if (el.name && !el.disabled && "value" in el && el.type !== "checkbox" && el.type !== "radio" && isEmptyParam(el, el.value)) {
       el.disabled = true;
       emptied.push(el);
     }
@@ -62,11 +66,13 @@ document.addEventListener("submit", (event) => {
 document.addEventListener("htmx:configRequest", (event) => {
   if (event.detail.verb !== "get") return;
   const params = event.detail.parameters;
+  const form = event.detail.elt instanceof HTMLFormElement ? event.detail.elt : event.detail.elt.closest("form");
   const keys = params instanceof FormData ? Array.from(new Set(params.keys())) : Object.keys(params);
   keys.forEach((key) => {
     const value = params instanceof FormData ? params.getAll(key) : params[key];
     const values = Array.isArray(value) ? value : [value];
-    if (values.every((v) => v === "" || v === undefined || v === null)) {
+    const el = form ? form.elements.namedItem(key) : null;
+    if (values.every((v) => v === undefined || v === null || isEmptyParam(el instanceof Element ? el : null, v))) {
       if (params instanceof FormData) params.delete(key); else delete params[key];
     }
   });

@@ -126,11 +126,13 @@ def test_page_size_is_validated_never_an_error_page(as_admin, sixty, per_page, s
 def test_empty_parameters_are_absent_and_links_drop_them(as_admin, sixty):
     response = as_admin.get(
         "/clients/?q=&compliance_flag=&edition=&sort=&per_page=&last_renewal_after=&retired="
+        "&stale=unknown&flagged=unknown"
     )
     assert response.status_code == 200
     assert len(rows(response)) == 50
     nxt = html.unescape(NEXT.search(response.content.decode()).group(1))
     assert "q=" not in nxt and "compliance_flag=" not in nxt and "per_page=" not in nxt
+    assert "unknown" not in nxt
     assert "No client matches" not in response.content.decode()
 
 
@@ -139,6 +141,7 @@ def test_the_filter_form_script_disables_empty_fields(as_admin, sixty):
 
     script = (settings.BASE_DIR / "static" / "js" / "portal.js").read_text()
     assert "htmx:configRequest" in script and "el.disabled = true" in script
+    assert 'value === "unknown"' in script and "dataset.default" in script
 
 
 # --- saved views ----------------------------------------------------------------------------
