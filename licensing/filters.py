@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import django_filters
+from django import forms as django_forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -56,6 +57,10 @@ def _visible(model: type, *related: str) -> Any:
     return queryset
 
 
+class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
+    """`?ids=3,5,8`: a comma-separated list of whole numbers."""
+
+
 class ClientFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Hostname, FQDN or CMID")
     edition = django_filters.ModelChoiceFilter(queryset=Edition.objects.all())
@@ -89,11 +94,15 @@ class ClientFilterSet(django_filters.FilterSet):
         choices=[("false", "No (live clients)"), ("true", "Yes"), ("all", "Both")],
         empty_label=None,
         label="Retired",
+        # The default: the filter form's script leaves it out of the URL.
+        widget=django_forms.Select(attrs={"data-default": "false"}),
     )
     # ?flag_changed_after=2026-11-30: the flag changed on or after that day (UTC).
     flag_changed_after = django_filters.DateFilter(
         field_name="flag_changed_at", lookup_expr="date__gte", label="Flag changed since"
     )
+    # ?ids=3,5,8: exactly these clients (the list's "Export the selection"); not in the form.
+    ids = NumberInFilter(field_name="pk", lookup_expr="in", label="Selected clients")
 
     class Meta:
         model = Client
@@ -112,6 +121,7 @@ class ClientFilterSet(django_filters.FilterSet):
             "flagged",
             "flag_changed_after",
             "retired",
+            "ids",
         ]
 
     def __init__(self, *args: Any, organisation: Any = None, **kwargs: Any) -> None:

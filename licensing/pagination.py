@@ -15,7 +15,8 @@ How to use it (a list view)::
     # template: {% include "licensing/partials/_pager.html" with page=page %}
 
 The request carries `?sort=<name>` or `?sort=-<name>` (descending, from the whitelist only),
-`?per_page=` (25/50/100/200) and `?cursor=` (opaque, signed with django.core.signing).
+`?per_page=` (25/50/100/200; another number is clamped to the nearest with
+`page.per_page_error` saying so) and `?cursor=` (opaque, signed with django.core.signing).
 
 The order of a list is (sort column, id). A page after a cursor `(v, i)` is
 `WHERE (col, id) > (v, i) ORDER BY col, id LIMIT n+1` (a row-value comparison that PostgreSQL
@@ -126,6 +127,7 @@ class KeysetPage:
     count: int | None = None  # exact when <= COUNT_CAP, else None
     capped: bool = False
     cursor_error: str = ""
+    per_page_error: str = ""
     is_first: bool = True
     sort_urls: dict[str, str] = field(default_factory=dict)
     query_without_cursor: str = ""
@@ -206,11 +208,26 @@ class KeysetPaginator:
         return name, raw.startswith("-")
 
     def parse_per_page(self, raw: str | None) -> int:
+        return self.clamp_per_page(raw)[0]
+
+    def clamp_per_page(self, raw: str | None) -> tuple[int, str]:
+        """(page size, message): empty means the default; a size that is not offered is
+        clamped to the nearest one that is (a number) or the default (anything else), with a
+        message saying so, never an error page."""
+        raw = (raw or "").strip()
+        if not raw:
+            return self.page_size, ""
+        offered = ", ".join(str(n) for n in PAGE_SIZES)
         try:
-            value = int(raw or "")
+            value = int(raw)
         except ValueError:
-            return self.page_size
-        return value if value in PAGE_SIZES else self.page_size
+            return self.page_size, (
+                f"Rows per page must be one of {offered}: showing {self.page_size}."
+            )
+        if value in PAGE_SIZES:
+            return value, ""
+        nearest = min(PAGE_SIZES, key=lambda n: (abs(n - value), n))
+        return nearest, f"{value:,} rows per page is not offered ({offered}): showing {nearest}."
 
     def make_cursor(self, sort: str, direction: str, pos: _Position) -> str:
         payload = [sort, direction, pos.segment, _encode(pos.value), _encode(pos.pk)]
@@ -307,7 +324,7 @@ class KeysetPaginator:
         name, descending = self.parse_sort(params.get("sort"))
         key = self.sorts[name]
         sort = f"-{name}" if descending else name
-        per_page = self.parse_per_page(params.get("per_page"))
+        per_page, per_page_error = self.clamp_per_page(params.get("per_page"))
 
         cursor_error = ""
         direction, pos = "n", None
@@ -333,6 +350,14 @@ class KeysetPaginator:
         base = params.copy()
         for k in ("cursor", "page"):
             base.pop(k, None)
+        # Short URLs: an empty parameter (or a yes/no select's "unknown") is the same as an
+        # absent one, and links drop it.
+        for k in [k for k, vs in base.lists() if all(v.strip() in ("", "unknown") for v in vs)]:
+            base.pop(k)
+        if per_page_error:
+            base.pop("per_page", None)
+            if per_page != self.page_size:
+                base["per_page"] = str(per_page)
         if not rows:  # an empty list, or every row after a stale cursor is gone
             has_next = has_previous = False
         next_url = previous_url = None
@@ -354,6 +379,7 @@ class KeysetPaginator:
             previous_url=previous_url,
             first_url=_url(base),
             cursor_error=cursor_error,
+            per_page_error=per_page_error,
             is_first=pos is None,
             query_without_cursor=base.urlencode(),
         )

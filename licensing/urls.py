@@ -49,6 +49,12 @@ urlpatterns = [
     path("clients/<int:pk>/", fleet.client_detail, name="client_detail"),
     path("clients/retire/", fleet.client_set_retired, {"retire": True}, name="client_retire"),
     path("clients/restore/", fleet.client_set_retired, {"retire": False}, name="client_restore"),
+    path("clients/recheck/", fleet.client_recheck, name="client_recheck"),
+    path(
+        "clients/export-selection/", fleet.client_export_selection, name="client_export_selection"
+    ),
+    path("clients/views/", fleet.saved_view_save, name="saved_view_save"),
+    path("clients/views/<int:pk>/delete/", fleet.saved_view_delete, name="saved_view_delete"),
     path("audit/", fleet.audit_list, name="audit_list"),
     path("audit/export.csv", fleet.audit_export, name="audit_export"),
     path("reports/", fleet.reports, name="reports"),

@@ -47,6 +47,7 @@ from licensing.models.mak import (
 from licensing.models.offline import OfflineActivation, OfflineStatus
 from licensing.models.ops import Heartbeat, OutboxMessage, SentNotification
 from licensing.models.organisation import Membership, Organisation, Role
+from licensing.models.saved_views import SavedView
 from licensing.models.signin import GroupMapping, GroupSource
 from licensing.models.tokens import ApiToken, TokenScope
 from licensing.models.webhooks import (
@@ -92,6 +93,7 @@ __all__ = [
     "Product",
     "RequestStatus",
     "Role",
+    "SavedView",
     "TokenScope",
 ]
 __all__ += [

@@ -113,6 +113,13 @@ class Client(models.Model):
             models.Index(
                 fields=["organisation", "compliance_flag", "hostname"], name="client_org_flag_host"
             ),
+            # The flag and licence-state sorts of the list (keyset order is (column, id)).
+            models.Index(
+                fields=["organisation", "compliance_flag", "id"], name="client_org_flag_id"
+            ),
+            models.Index(
+                fields=["organisation", "license_status", "id"], name="client_org_state_id"
+            ),
             models.Index(fields=["organisation", "cmid"], name="client_org_cmid"),
             # Foreign-key lookups are equalities, never "IS NULL": the NULLs (no KMS host, no MAK
             # key, edition not reported) stay out of these indexes, so ingest does not maintain

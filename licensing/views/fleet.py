@@ -43,8 +43,9 @@ from licensing.models import (
     MakPool,
     Organisation,
     RequestStatus,
+    SavedView,
 )
-from licensing.pagination import KeysetPaginator, SortKey
+from licensing.pagination import PAGE_SIZES, KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
 from licensing.services.daily.attention import needs_attention
@@ -54,10 +55,12 @@ from licensing.services.fleet_summary import (
     breakdown_by_organisation,
     client_breakdown,
 )
+from licensing.services.inventory.recheck import recheck
 from licensing.services.inventory.remedies import remedy_for
 from licensing.services.inventory.retire import set_retired
 from licensing.services.kms import discovery
 from licensing.services.mak.forecast import forecast_pools
+from licensing.services.saved_views import clean_query, delete_view, save_view
 from licensing.views.htmx import render_page_or_partial
 
 # --- client list --------------------------------------------------------------------------------
@@ -66,6 +69,11 @@ CLIENT_SORTS = {
     "hostname": SortKey("hostname", label="Hostname"),
     "last_renewal": SortKey("last_renewal_at", nullable=True, label="Last renewal"),
     "deadline": SortKey("renewal_deadline", nullable=True, label="Renewal deadline"),
+    # Indexed as (organisation, column, id): migration 1310.
+    "flag": SortKey("compliance_flag", label="Flag"),
+    "state": SortKey("license_status", label="Licence state"),
+    # Edition names live in the small edition table: a join, no index range (docs/daily-work.md).
+    "edition": SortKey("edition__name", nullable=True, label="Edition"),
 }
 client_paginator = KeysetPaginator(CLIENT_SORTS, default="hostname", salt="client_list")
 
@@ -136,6 +144,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
     queryset = queryset.select_related("edition", "kms_host")
     page = client_paginator.paginate(request, queryset)
     filtered = bool(errors) or any(v for k, v in request.GET.items() if k.startswith(_FILTERS))
+    view_query = clean_query(page.query_without_cursor, _FILTERS)
     context = {
         "org": org,
         "filterset": filterset,
@@ -146,6 +155,9 @@ def client_list(request: HttpRequest) -> HttpResponse:
         "flags": ComplianceFlag,
         "now": timezone.now(),
         "stale_before": timezone.now() - timedelta(days=org.stale_after_days),
+        "page_sizes": PAGE_SIZES,
+        "saved_views": SavedView.objects.for_organisation(org).filter(user=request.user),
+        "view_query": view_query,
     }
     return render_page_or_partial(request, "licensing/client_list.html", context, partial="results")
 
@@ -172,29 +184,40 @@ def client_export(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def client_set_retired(request: HttpRequest, retire: bool) -> HttpResponse:
-    """Retire or restore the ticked clients (`ids`), or every client matching the list's filter
-    (`all_matching=1` with the list's `query`): "select all N matching" over keyset pages."""
-    org = resolve_organisation(request, policy.Action.MANAGE_CLIENTS)
+def _list_back(request: HttpRequest) -> str:
     query = request.POST.get("query", "")
-    back = (
-        f"{reverse('licensing:client_list')}?{query}" if query else reverse("licensing:client_list")
-    )
+    url = reverse("licensing:client_list")
+    nxt = request.POST.get("next", "")
+    if nxt.startswith("/clients/") and "//" not in nxt:
+        return nxt
+    return f"{url}?{query}" if query else url
+
+
+def _bulk_selection(request: HttpRequest, org: Organisation) -> tuple[QuerySet | None, str]:
+    """The clients a bulk action acts on: the ticked rows (`ids`), or every client matching the
+    list's filter (`all_matching=1` with the list's `query`): "select all N matching" over keyset
+    pages. None (with a message) when the list's filter is not valid."""
+    query = request.POST.get("query", "")
     if request.POST.get("all_matching") == "1":
         filterset = ClientFilterSet(
             QueryDict(query), queryset=Client.objects.for_organisation(org), organisation=org
         )
         if filter_errors(filterset):
             messages.error(request, "The list's filter is not valid: nothing was changed.")
-            return redirect(back)
-        clients = filterset.qs
-        selection = f"all matching: {query}"
-    else:
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
-        clients = Client.objects.filter(pk__in=ids)
-        selection = f"{len(ids)} ticked"
+            return None, ""
+        return filterset.qs, f"all matching: {query}"
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
+    return Client.objects.filter(pk__in=ids), f"{len(ids)} ticked"
+
+
+@login_required
+@require_POST
+def client_set_retired(request: HttpRequest, retire: bool) -> HttpResponse:
+    """Retire or restore the ticked clients, or every client matching the list's filter."""
+    org = resolve_organisation(request, policy.Action.MANAGE_CLIENTS)
+    clients, selection = _bulk_selection(request, org)
+    if clients is None:
+        return redirect(_list_back(request))
     try:
         result = set_retired(
             actor=request.user,
@@ -219,10 +242,97 @@ def client_set_retired(request: HttpRequest, retire: bool) -> HttpResponse:
                 else "."
             ),
         )
-    nxt = request.POST.get("next", "")
-    if nxt.startswith("/clients/") and "//" not in nxt:
-        return redirect(nxt)
-    return redirect(back)
+    return redirect(_list_back(request))
+
+
+@login_required
+@require_POST
+def client_recheck(request: HttpRequest) -> HttpResponse:
+    """Re-check now: recompute the flag of the ticked (or all matching) clients."""
+    org = resolve_organisation(request, policy.Action.MANAGE_CLIENTS)
+    clients, selection = _bulk_selection(request, org)
+    if clients is None:
+        return redirect(_list_back(request))
+    try:
+        result = recheck(
+            actor=request.user,
+            organisation=org,
+            clients=clients,
+            ip_address=audit.client_ip(request),
+            selection=selection,
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Re-checked {result.checked:,} client{'s' * (result.checked != 1)}: "
+            + (
+                f"{result.changed:,} changed (flag, reason or deadline)."
+                if result.changed
+                else "nothing changed."
+            ),
+        )
+    return redirect(_list_back(request))
+
+
+MAX_EXPORT_IDS = 1000
+
+
+@login_required
+@require_POST
+def client_export_selection(request: HttpRequest) -> HttpResponse:
+    """The bulk form's "Export the selection": a 303 to the GET export of the ticked ids (or of
+    the list's filter), so the export itself stays GET-only and its link can be shared."""
+    org = resolve_organisation(request, policy.Action.EXPORT)
+    export = reverse("licensing:client_export")
+    params = QueryDict(request.POST.get("query", ""), mutable=True)
+    for key in ("cursor", "ids", "per_page"):
+        params.pop(key, None)
+    params["organisation"] = org.slug
+    if request.POST.get("all_matching") != "1":
+        ids = [i for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
+        if not ids:
+            messages.error(request, "Tick at least one row, or all matching rows, to export.")
+            return redirect(_list_back(request))
+        if len(ids) > MAX_EXPORT_IDS:
+            messages.error(request, f"Tick at most {MAX_EXPORT_IDS:,} rows, or all matching.")
+            return redirect(_list_back(request))
+        params["ids"] = ",".join(ids)
+    return redirect(f"{export}?{params.urlencode(safe=',')}", permanent=False)
+
+
+@login_required
+@require_POST
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    org = resolve_organisation(request, policy.Action.VIEW)
+    query = clean_query(request.POST.get("query", ""), _FILTERS)
+    try:
+        view, created = save_view(
+            user=request.user,
+            organisation=org,
+            name=request.POST.get("name", ""),
+            query=query,
+            ip_address=audit.client_ip(request),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect(_list_back(request))
+    messages.success(request, f"View “{view.name}” {'saved' if created else 'updated'}.")
+    return redirect(f"{reverse('licensing:client_list')}?organisation={org.slug}&{view.query}")
+
+
+@login_required
+@require_POST
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    org = resolve_organisation(request, policy.Action.VIEW)
+    # Only the user's own views of this organisation: anyone else's is a 404.
+    view = SavedView.objects.for_organisation(org).filter(user=request.user, pk=pk).first()
+    if view is None:
+        raise Http404("No such saved view.")
+    delete_view(user=request.user, view=view, ip_address=audit.client_ip(request))
+    messages.success(request, f"View “{view.name}” deleted.")
+    return redirect(_list_back(request))
 
 
 # --- client detail ------------------------------------------------------------------------------

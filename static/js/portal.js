@@ -44,3 +44,46 @@ document.addEventListener("click", (event) => {
   root.setAttribute("data-bs-theme", next);
   try { localStorage.setItem("portal-theme", next); } catch (e) { /* private mode: this page only */ }
 });
+// Short URLs: a GET form sends no empty parameter (the server treats empty as absent anyway):
+// "" , a yes/no filter's "unknown", or a field's own default (data-default) is not sent.
+function isEmptyParam(el, value) {
+  return value === "" || value === "unknown" || (el && el.dataset && el.dataset.default === value);
+}
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || (form.method || "get").toLowerCase() !== "get") return;
+  const emptied = [];
+  for (const el of form.elements) {
+    if (el.name && !el.disabled && "value" in el && el.type !== "checkbox" && el.type !== "radio" && isEmptyParam(el, el.value)) {
+      el.disabled = true;
+      emptied.push(el);
+    }
+  }
+  // Re-enabled after the browser has read the form, so the page (bfcache) keeps working fields.
+  setTimeout(() => emptied.forEach((el) => { el.disabled = false; }), 0);
+});
+// The same for htmx requests of GET forms (filters that refresh the list as you type).
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.verb !== "get") return;
+  const params = event.detail.parameters;
+  const form = event.detail.elt instanceof HTMLFormElement ? event.detail.elt : event.detail.elt.closest("form");
+  const keys = params instanceof FormData ? Array.from(new Set(params.keys())) : Object.keys(params);
+  keys.forEach((key) => {
+    const value = params instanceof FormData ? params.getAll(key) : params[key];
+    const values = Array.isArray(value) ? value : [value];
+    const el = form ? form.elements.namedItem(key) : null;
+    if (values.every((v) => v === undefined || v === null || isEmptyParam(el instanceof Element ? el : null, v))) {
+      if (params instanceof FormData) params.delete(key); else delete params[key];
+    }
+  });
+});
+// "Tick every row on this page": <input type="checkbox" data-check-all="ids"> ticks the rows'
+// checkboxes named "ids" of the same form.
+document.addEventListener("change", (event) => {
+  const box = event.target.closest("[data-check-all]");
+  if (!box) return;
+  const name = box.getAttribute("data-check-all");
+  document.querySelectorAll(`input[type=checkbox][name="${name}"]`).forEach((el) => {
+    el.checked = box.checked;
+  });
+});

@@ -107,7 +107,9 @@ def test_unknown_sort_and_page_size_fall_back_to_the_whitelist(org, tied_clients
     page = page_for(
         paginator, Client.objects.for_organisation(org), "sort=cmid;drop table&per_page=100000"
     )
-    assert page.sort == "hostname" and page.per_page == 50
+    # A page size that is not offered is clamped to the nearest one, and the page says so.
+    assert page.sort == "hostname" and page.per_page == 200
+    assert "100,000 rows per page is not offered" in page.per_page_error
     assert page.count == 23 and not page.capped
 
 

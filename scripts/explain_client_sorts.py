@@ -1,0 +1,52 @@
+"""EXPLAIN ANALYZE of the client list's keyset pages for each sort, on a seeded database:
+    DEBUG=1 DATABASE_URL=... .venv/bin/python scripts/explain_client_sorts.py [org-slug]
+Prints, per sort and direction, the plan's top node, the index used and the execution time
+of the first page and of a page after a cursor (the 51 rows the list reads)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import django
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from licensing.filters import ClientFilterSet  # noqa: E402
+from licensing.models import Client, Organisation  # noqa: E402
+from licensing.views.fleet import CLIENT_SORTS, client_paginator  # noqa: E402
+
+
+def main() -> None:
+    slug = sys.argv[1] if len(sys.argv) > 1 else "contoso"
+    org = Organisation.objects.get(slug=slug)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE licensing_client")
+    base = ClientFilterSet(
+        None, queryset=Client.objects.for_organisation(org), organisation=org
+    ).qs.select_related("edition", "kms_host")
+    print(f"{slug}: {base.count():,} live clients")
+    for name, key in CLIENT_SORTS.items():
+        for desc in (False, True):
+            first = client_paginator._segment_qs(base, key, 0, desc, None)[:51]
+            rows = list(first)
+            after = client_paginator._position(rows[-1], key)
+            later = client_paginator._segment_qs(base, key, 0, desc, after)[:51]
+            for label, qs in (("page 1", first), ("page 2", later)):
+                plan = qs.explain(analyze=True)
+                ms = re.search(r"Execution Time: ([\d.]+) ms", plan).group(1)
+                idx = sorted(set(re.findall(r"using (\w+)", plan)))
+                sort = "Sort" if re.search(r"^\s*(->\s*)?(Incremental )?Sort", plan, re.M) else ""
+                print(
+                    f"{'-' if desc else ''}{name:13} {label}: {ms:>8} ms  "
+                    f"index={','.join(idx) or '-'} {sort}"
+                )
+
+
+if __name__ == "__main__":
+    main()
