@@ -50,6 +50,7 @@ urlpatterns = [
     path("clients/retire/", fleet.client_set_retired, {"retire": True}, name="client_retire"),
     path("clients/restore/", fleet.client_set_retired, {"retire": False}, name="client_restore"),
     path("audit/", fleet.audit_list, name="audit_list"),
+    path("audit/<int:pk>/", fleet.audit_detail, name="audit_detail"),
     path("audit/export.csv", fleet.audit_export, name="audit_export"),
     path("reports/", fleet.reports, name="reports"),
     path("editions/export.csv", fleet.edition_export, name="edition_export"),
