@@ -46,6 +46,14 @@ def test_bench(org, other_org, admin_user):
             FROM generate_series(1, %s) g""",
             [org.pk, other_org.pk, third.pk, admin_user.pk, ROWS],
         )
+        cursor.execute(
+            f"""INSERT INTO {table} (at, organisation_id, actor_label, action, object_type,
+                object_id, object_repr, changes)
+            SELECT now() - interval '300 days' - (g || ' minutes')::interval, %s, 'bench',
+                   'rare.thing', '', '', '', '{{}}'::jsonb
+            FROM generate_series(1, 20) g""",
+            [org.pk],
+        )
         cursor.execute(f"ANALYZE {table}")
     sql, params = (
         audit.visible_to_organisation(org).order_by("-at", "-id")[:51].query.sql_with_params()
@@ -62,6 +70,12 @@ def test_bench(org, other_org, admin_user):
         .order_by("-at", "-id")[:51]
         .query.sql_with_params()
     )
+    rare = (
+        audit.visible_to_organisation(org)
+        .filter(action__startswith="rare.")
+        .order_by("-at", "-id")[:51]
+        .query.sql_with_params()
+    )
     history = (
         audit.visible_to_organisation(org)
         .filter(object_type="kmshost", object_id="42")
@@ -75,4 +89,5 @@ def test_bench(org, other_org, admin_user):
     print(f"plain DISTINCT of one organisation: {_ms(distinct, [org.pk]):.1f} ms")
     print(f"first page, no filter: {_ms(*[sql, params]):.1f} ms")
     print(f"first page, action area3.: {_ms(*picked):.1f} ms")
+    print(f"first page, a rare action (20 entries): {_ms(*rare):.1f} ms")
     print(f"one object's history: {_ms(*history):.1f} ms")
