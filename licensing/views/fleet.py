@@ -515,10 +515,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     get_scoped_or_404 (404 for other organisations, 403 for a role without the audit log); a
     sign-in entry (no organisation) through the log of the organisation being looked at, so it
     opens exactly when it is listed there."""
-    entry = (
-        AuditEvent.objects.exclude(organisation__isnull=True).for_user(request.user).filter(pk=pk)
-    ).first()
-    if entry is not None:
+    if AuditEvent.objects.filter(pk=pk, organisation__isnull=False).exists():
         entry = get_scoped_or_404(
             request,
             AuditEvent.objects.select_related("actor", "organisation"),
