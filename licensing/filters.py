@@ -201,17 +201,41 @@ class ClientFilterSet(django_filters.FilterSet):
 
 
 class AuditEventFilterSet(django_filters.FilterSet):
+    """The audit log's filters (page and CSV). `action` is a prefix: the picker offers each area
+    ("mak_key.") and each action; any other text still filters as a prefix. `object_type` and
+    `object_id` select one object's history (the "History" links of the object pages)."""
+
     action = django_filters.CharFilter(
-        field_name="action", lookup_expr="startswith", label="Action starts with"
+        field_name="action", lookup_expr="startswith", label="Action"
     )
     actor = django_filters.CharFilter(
         field_name="actor_label", lookup_expr="icontains", label="Actor"
     )
     at = django_filters.DateFromToRangeFilter(field_name="at", label="Date")
+    object_type = django_filters.CharFilter(field_name="object_type", label="Object type")
+    object_id = django_filters.CharFilter(field_name="object_id", label="Object id")
 
     class Meta:
         model = AuditEvent
-        fields = ["action", "actor", "at"]
+        fields = ["action", "actor", "at", "object_type", "object_id"]
+
+    def __init__(self, *args: Any, action_names: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if action_names is None:
+            return
+        from django import forms
+
+        from licensing.services.audit import action_choices
+
+        current = (self.data or {}).get("action") or ""
+        if current and current not in action_names and not current.endswith("."):
+            action_names = [*action_names, current]  # an old link's prefix stays visible
+        choices = action_choices(action_names)
+        if current.endswith(".") and not any(
+            value == current for _, group in choices[1:] for value, _ in group
+        ):
+            choices.append(("Other", [(current, current)]))
+        self.form.fields["action"].widget = forms.Select(choices=choices)
 
 
 class KmsHostFilterSet(django_filters.FilterSet):

@@ -56,6 +56,7 @@ urlpatterns = [
     path("clients/views/", fleet.saved_view_save, name="saved_view_save"),
     path("clients/views/<int:pk>/delete/", fleet.saved_view_delete, name="saved_view_delete"),
     path("audit/", fleet.audit_list, name="audit_list"),
+    path("audit/<int:pk>/", fleet.audit_detail, name="audit_detail"),
     path("audit/export.csv", fleet.audit_export, name="audit_export"),
     path("reports/", fleet.reports, name="reports"),
     path("editions/export.csv", fleet.edition_export, name="edition_export"),

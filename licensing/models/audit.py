@@ -39,7 +39,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["organisation", "-at"], name="audit_org_time")]
+        indexes = [
+            models.Index(fields=["organisation", "-at"], name="audit_org_time"),
+            # One object's history (the "History" links of object pages).
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"

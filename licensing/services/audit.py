@@ -110,3 +110,155 @@ def client_ip(request: Any) -> str | None:
         if not trusted(address):
             return str(address)
     return str(_address(hops[0])) if hops else remote
+
+
+# --- reading the trail ---------------------------------------------------------------------------
+
+# Sign-in events belong to a person, not to an organisation (organisation is empty): an
+# organisation's log shows those of its members, and failed attempts made with a member's name.
+PERSONAL_PREFIXES = ("auth.",)
+
+
+def visible_to_organisation(organisation: Any) -> models.QuerySet[AuditEvent]:
+    """The entries an organisation's audit log lists (page, detail and CSV alike): its own, plus
+    the sign-in events of its members."""
+    from django.db.models import Q, Value
+    from django.db.models.functions import Concat
+
+    from licensing.models import Membership
+
+    org_id = getattr(organisation, "pk", organisation)
+    members = Membership.objects.filter(organisation_id=org_id)
+    personal = Q(organisation__isnull=True) & (
+        Q(actor_id__in=members.values("user_id"))
+        | Q(
+            actor_id__isnull=True,
+            actor_label__in=members.annotate(
+                label=Concat(Value("anonymous:"), "user__username")
+            ).values("label"),
+        )
+    )
+    prefixes = Q()
+    for prefix in PERSONAL_PREFIXES:
+        prefixes |= Q(action__startswith=prefix)
+    return AuditEvent.objects.filter(Q(organisation_id=org_id) | (personal & prefixes))
+
+
+def known_actions() -> list[str]:
+    """Every action name in the trail, by a loose index scan of the `action` index (one index
+    probe per distinct name, so it stays fast however many entries there are). Action names
+    come from the code, never from users, so listing them reveals nothing of another
+    organisation."""
+    from django.db import connection
+
+    table = AuditEvent._meta.db_table
+    sql = f"""
+        WITH RECURSIVE names(action) AS (
+            (SELECT action FROM {table} ORDER BY action LIMIT 1)
+            UNION ALL
+            SELECT (SELECT a.action FROM {table} a WHERE a.action > names.action
+                    ORDER BY a.action LIMIT 1)
+            FROM names WHERE names.action IS NOT NULL
+        )
+        SELECT action FROM names WHERE action IS NOT NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def action_choices(actions: list[str]) -> list[tuple[str, Any]]:
+    """Choices for the action picker: one group per area prefix ("mak_key"), led by "all of the
+    area" (value "mak_key.", a prefix) and then each action."""
+    groups: dict[str, list[str]] = {}
+    for action in sorted(set(actions)):
+        area = action.split(".", 1)[0]
+        groups.setdefault(area, []).append(action)
+    choices: list[tuple[str, Any]] = [("", "Any action")]
+    for area, names in groups.items():
+        options = [(f"{area}.", f"All {area.replace('_', ' ')} actions")] if len(names) > 1 else []
+        options += [(name, name) for name in names]
+        choices.append((area.replace("_", " ").capitalize(), options))
+    return choices
+
+
+# Actions whose two-item lists are [before, after] pairs (the services' convention for updates);
+# elsewhere a two-item list is a value (e.g. a sign-in's methods).
+_PAIR_SUFFIXES = ("update", "_changed", "state_change", "dns_settings", ".retire")
+
+
+def stores_before_after(action: str) -> bool:
+    return action.endswith(_PAIR_SUFFIXES)
+
+
+def display(value: Any) -> str:
+    """A stored value in words: empty for None, yes/no, lists joined, mappings as JSON."""
+    import json
+
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        if all(not isinstance(v, list | tuple | dict) for v in value):
+            return ", ".join(display(v) for v in value) if value else "(none)"
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def change_rows(event: AuditEvent) -> list[dict[str, Any]]:
+    """The entry's `changes` as table rows: {"field", "before", "after", "changed"} when the
+    entry stores before/after, else {"field", "value"}. Values are what was stored (masked at
+    write time; secrets are never stored)."""
+    changes = event.changes if isinstance(event.changes, dict) else {"value": event.changes}
+    pairs = stores_before_after(event.action)
+    rows: list[dict[str, Any]] = []
+    for field, value in changes.items():
+        label = str(field).replace("_", " ")
+        if pairs and isinstance(value, list) and len(value) == 2:
+            rows.append(
+                {
+                    "field": label,
+                    "before": display(value[0]),
+                    "after": display(value[1]),
+                    "pair": True,
+                    "changed": value[0] != value[1],
+                }
+            )
+        else:
+            rows.append({"field": label, "value": display(value), "pair": False})
+    return rows
+
+
+# Object pages an entry can link to (object_type is the model's name, as record() stores it).
+OBJECT_PAGES = {
+    "client": "licensing:client_detail",
+    "makpool": "licensing:pool_detail",
+    "kmshost": "licensing:host_detail",
+    "agreement": "licensing:agreement_detail",
+}
+
+
+def object_url(entry: AuditEvent) -> str | None:
+    from django.urls import NoReverseMatch, reverse
+
+    name = OBJECT_PAGES.get(entry.object_type)
+    if name is None or not entry.object_id.isdigit():
+        return None
+    try:
+        return reverse(name, args=[int(entry.object_id)])
+    except NoReverseMatch:
+        return None
+
+
+def history_url(organisation: Any, object_type: str, object_id: Any) -> str:
+    """The audit log filtered to one object: the "History" link of an object page."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    slug = getattr(organisation, "slug", organisation)
+    query = urlencode({"organisation": slug, "object_type": object_type, "object_id": object_id})
+    return f"{reverse('licensing:audit_list')}?{query}"

@@ -601,7 +601,9 @@ def global_overview(request: HttpRequest) -> HttpResponse:
 def audit_list(request: HttpRequest) -> HttpResponse:
     org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
     filterset = AuditEventFilterSet(
-        request.GET or None, queryset=AuditEvent.objects.for_organisation(org)
+        request.GET or None,
+        queryset=audit.visible_to_organisation(org),
+        action_names=audit.known_actions(),
     )
     errors = filter_errors(filterset)
     queryset = filterset.queryset.none() if errors else filterset.qs
@@ -616,13 +618,51 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render_page_or_partial(request, "licensing/audit_list.html", context, partial="results")
 
 
+@login_required
+@require_GET
+def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One entry, with its changes field by field. An organisation's entry is found through
+    get_scoped_or_404 (404 for other organisations, 403 for a role without the audit log); a
+    sign-in entry (no organisation) through the log of the organisation being looked at, so it
+    opens exactly when it is listed there."""
+    if AuditEvent.objects.filter(pk=pk, organisation__isnull=False).exists():
+        entry = get_scoped_or_404(
+            request,
+            AuditEvent.objects.select_related("actor", "organisation"),
+            policy.Action.VIEW_AUDIT,
+            pk=pk,
+        )
+        org = entry.organisation
+    else:
+        org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
+        entry = (
+            audit.visible_to_organisation(org)
+            .filter(organisation__isnull=True, pk=pk)
+            .select_related("actor")
+            .first()
+        )
+        if entry is None:
+            raise Http404("Not found.")
+    context = {
+        "org": org,
+        "entry": entry,
+        "rows": audit.change_rows(entry),
+        "pairs": audit.stores_before_after(entry.action),
+        "object_url": audit.object_url(entry),
+        "history_url": audit.history_url(org, entry.object_type, entry.object_id)
+        if entry.object_type and entry.object_id
+        else None,
+    }
+    return render(request, "licensing/audit_detail.html", context)
+
+
 @token_aware
 @require_GET
 def audit_export(request: HttpRequest) -> HttpResponse:
     org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
     policy.require(request.user, policy.Action.EXPORT, org)
     filterset = AuditEventFilterSet(
-        request.GET or None, queryset=AuditEvent.objects.for_organisation(org)
+        request.GET or None, queryset=audit.visible_to_organisation(org)
     )
     if (refused := invalid_filter_response(filterset)) is not None:
         return refused
