@@ -7,6 +7,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("licensing", "1310_list_sorts_saved_views"),
         ("licensing", "1320_csv_column_mapping"),
+        ("licensing", "1300_audit_object_index"),
     ]
 
     operations = []
