@@ -5,6 +5,12 @@ document.addEventListener("change", (event) => {
     el.form.requestSubmit();
   }
 });
+// A form that destroys something asks first: <form data-confirm="Delete this ...?"> (the
+// Content Security Policy forbids inline onsubmit handlers).
+document.addEventListener("submit", (event) => {
+  const question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) event.preventDefault();
+});
 // Copy-to-clipboard buttons: <button data-copy-target="#id">.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy-target]");

@@ -20,6 +20,8 @@ from django.core.management import call_command
 from licensing.management.commands.seed_demo import DEMO_PASSWORD
 from licensing.models import (
     ActivationRequest,
+    Agreement,
+    AuditEvent,
     Client,
     ComplianceFlag,
     HostState,
@@ -28,6 +30,7 @@ from licensing.models import (
     MakPool,
     Organisation,
 )
+from licensing.services import audit
 
 WIDTHS = (1440, 390)
 FULL_AXE = "contoso-admin"
@@ -85,6 +88,27 @@ def _addresses() -> list[str]:
     run = ImportRun.objects.filter(organisation=contoso).order_by("id").first()
     if run is not None:
         addresses.append(f"/imports/{run.pk}/")
+    # The pages of licences, offline activation, sign-in, notifications and the audit entry.
+    agreement = Agreement.objects.filter(organisation=contoso).order_by("id").first()
+    audit.record(
+        action="organisation.update",
+        actor="seed",
+        organisation=contoso,
+        obj=contoso,
+        changes={"at_risk_days": [30, 21]},
+    )
+    entry = AuditEvent.objects.filter(organisation=contoso).order_by("id").first()
+    addresses += [
+        "/licences/",
+        "/licences/agreements/",
+        "/licences/editions/",
+        "/offline/",
+        "/organisation/webhooks/",
+        "/organisation/sign-in/",
+        "/account/",
+        "/account/notifications/",
+    ]
+    addresses += [f"/licences/agreements/{agreement.pk}/", f"/audit/{entry.pk}/"]
     assert ActivationRequest.objects.exists()
     return addresses
 
