@@ -58,10 +58,6 @@ TRUE_UP_COLUMNS = [
 ]
 
 
-def _ip(request: HttpRequest) -> str | None:
-    return audit.client_ip(request)
-
-
 def _agreement_or_404(request: HttpRequest, pk: int, action: policy.Action) -> Agreement:
     return get_scoped_or_404(
         request, Agreement.objects.select_related("organisation"), action, pk=pk
@@ -145,7 +141,10 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             agreement = agreements.create_agreement(
-                actor=request.user, organisation=org, ip_address=_ip(request), **form.cleaned_data
+                actor=request.user,
+                organisation=org,
+                ip_address=audit.client_ip(request),
+                **form.cleaned_data,
             )
         except DomainError as exc:
             exc.apply_to_form(form)
@@ -167,7 +166,10 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             data = {k: v for k, v in form.cleaned_data.items() if v is not None}
             try:
                 line = agreements.add_entitlement(
-                    actor=request.user, agreement=agreement, ip_address=_ip(request), **data
+                    actor=request.user,
+                    agreement=agreement,
+                    ip_address=audit.client_ip(request),
+                    **data,
                 )
             except DomainError as exc:
                 exc.apply_to_form(form)
@@ -197,7 +199,7 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
             agreements.update_agreement(
                 actor=request.user,
                 agreement=agreement,
-                ip_address=_ip(request),
+                ip_address=audit.client_ip(request),
                 **form.cleaned_data,
             )
         except DomainError as exc:
@@ -214,7 +216,9 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def agreement_delete(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = _agreement_or_404(request, pk, policy.Action.MANAGE_LICENCES)
-    agreements.delete_agreement(actor=request.user, agreement=agreement, ip_address=_ip(request))
+    agreements.delete_agreement(
+        actor=request.user, agreement=agreement, ip_address=audit.client_ip(request)
+    )
     messages.success(request, f"{agreement} and its licences deleted.")
     return redirect("licensing:agreement_list")
 
@@ -228,7 +232,7 @@ def entitlement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = {k: v for k, v in form.cleaned_data.items() if v is not None}
         try:
             agreements.update_entitlement(
-                actor=request.user, entitlement=line, ip_address=_ip(request), **data
+                actor=request.user, entitlement=line, ip_address=audit.client_ip(request), **data
             )
         except DomainError as exc:
             exc.apply_to_form(form)
@@ -242,7 +246,9 @@ def entitlement_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def entitlement_delete(request: HttpRequest, pk: int) -> HttpResponse:
     line = _entitlement_or_404(request, pk, policy.Action.MANAGE_LICENCES)
-    agreements.delete_entitlement(actor=request.user, entitlement=line, ip_address=_ip(request))
+    agreements.delete_entitlement(
+        actor=request.user, entitlement=line, ip_address=audit.client_ip(request)
+    )
     messages.success(request, f"Removed {line.quantity} licences of {line.edition}.")
     return redirect("licensing:agreement_detail", pk=line.agreement_id)
 
@@ -257,7 +263,7 @@ def entitlement_import(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user,
             agreement=agreement,
             csv_text=form.cleaned_data["file"],
-            ip_address=_ip(request),
+            ip_address=audit.client_ip(request),
         )
         if report.ok:
             n = len(report.created)
@@ -306,7 +312,7 @@ def true_up_record(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
                 agreement=agreement,
                 on=form.cleaned_data["on"],
-                ip_address=_ip(request),
+                ip_address=audit.client_ip(request),
             )
         except DomainError as exc:
             messages.error(request, str(exc))
@@ -331,7 +337,7 @@ def edition_list(request: HttpRequest) -> HttpResponse:
                 edition = editions.add_edition(
                     actor=request.user,
                     organisation=org,
-                    ip_address=_ip(request),
+                    ip_address=audit.client_ip(request),
                     **form.cleaned_data,
                 )
             except DomainError as exc:
@@ -353,7 +359,10 @@ def edition_delete(request: HttpRequest, pk: int) -> HttpResponse:
     edition = get_object_or_404(Edition, pk=pk)  # the catalogue is shared by organisations
     try:
         editions.delete_edition(
-            actor=request.user, organisation=org, edition=edition, ip_address=_ip(request)
+            actor=request.user,
+            organisation=org,
+            edition=edition,
+            ip_address=audit.client_ip(request),
         )
     except DomainError as exc:
         messages.error(request, str(exc))
