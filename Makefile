@@ -11,7 +11,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint bench clean stop vendor docs prod-check
+.PHONY: help venv run test lint bench clean stop vendor docs prod-check messages
 
 help:
 	@echo "make run    - set up and run the portal with demo data (embedded PostgreSQL, file broker)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - benchmarks at 1,000,000 clients (separate database), writes bench/results.json"
 	@echo "make stop   - stop the embedded PostgreSQL of make run"
 	@echo "make docs   - build the documentation site into .run/site"
+	@echo "make messages - collect the strings to translate into locale/<lang>/LC_MESSAGES/django.po"
 	@echo "make prod-check - start gunicorn, a Celery worker and beat in production mode and check them"
 
 .tools/bin/uv:
@@ -38,6 +39,7 @@ run: venv
 	if [ -z "$${DATABASE_URL:-}" ]; then export DATABASE_URL="$$($(PY) scripts/embedded_pg.py start portal)"; fi
 	export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-filesystem://}"
 	export DEBUG="$${DEBUG:-1}"
+	$(PY) manage.py compilemessages -v0 $(I18N_IGNORE)
 	$(PY) manage.py migrate --no-input -v0
 	$(PY) manage.py seed_demo
 	OIDC_PID=
@@ -58,6 +60,14 @@ run: venv
 	echo "Portal: http://$(HOST):$(PORT)/  (demo logins above, password demo-portal-2026)"
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
+# Only the portal's own catalogues: not the virtualenv's packages, docs or tests.
+I18N_IGNORE := --ignore=.venv --ignore=.tools --ignore=.run --ignore=tests --ignore=bench --ignore=docs --ignore=deploy --ignore=scripts
+
+messages: venv
+	# Collect every marked string (LANGUAGE=xx starts a new language); translate the new entries
+	# in locale/<lang>/LC_MESSAGES/django.po, then `make test`.
+	$(PY) manage.py makemessages $(if $(LANGUAGE),--locale $(LANGUAGE),--all) --no-obsolete --add-location file $(I18N_IGNORE)
+
 stop:
 	$(PY) scripts/embedded_pg.py stop
 
@@ -67,6 +77,7 @@ test: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py compilemessages -v0 $(I18N_IGNORE)
 	$(PY) -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
 
 lint: venv

@@ -10,11 +10,12 @@ import psycopg
 from django import db
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.locale import LocaleMiddleware
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject, empty
 
 from licensing.scoping import organisation_or_none
-from licensing.services import metrics
+from licensing.services import language, metrics
 from portal import observability, replica
 
 
@@ -22,6 +23,19 @@ def attach_organisation(request: HttpRequest) -> None:
     """Set `request.organisation` (lazily) from the one resolver, so the header, the switcher
     and the page agree, `?organisation=` included; None where the resolver would answer 404."""
     request.organisation = SimpleLazyObject(partial(organisation_or_none, request))  # type: ignore[attr-defined]
+
+
+class PortalLocaleMiddleware(LocaleMiddleware):
+    """Django's locale middleware with the portal's choice of language
+    (licensing.services.language.for_request): the person's choice, then the browser; English
+    for the API and CSV exports. Adds Content-Language and Vary: Accept-Language."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        from django.utils import translation
+
+        code = language.for_request(request)
+        translation.activate(code)
+        request.LANGUAGE_CODE = translation.get_language()
 
 
 class CurrentOrganisationMiddleware:

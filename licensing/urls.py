@@ -33,6 +33,7 @@ urlpatterns = [
         name="group_mapping_remove",
     ),
     path("account/", signin.account, name="account"),
+    path("account/language/", signin.account_language, name="account_language"),
     path("organisation/webhooks/", webhooks.webhook_list, name="webhook_list"),
     path("organisation/webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
     path("organisation/webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook_test"),

@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page language: the user's profile, then the browser; English for the API.
+    "licensing.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -384,8 +386,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
-# --- i18n
+# --- i18n: English and Norwegian Bokmål. Pages follow the user's choice, then the browser;
+# the API and CSV exports are always English (licensing.middleware.PortalLocaleMiddleware).
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("nb", "Norsk bokmål")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers per language (ISO dates in English, 29.11.2026 in Norwegian).
+FORMAT_MODULE_PATH = ["portal.formats"]
+# Plain {{ number }} stays unlocalised (ids in attributes); people's numbers use |intcomma.
+USE_THOUSAND_SEPARATOR = False
+LANGUAGE_COOKIE_NAME = "portal_language"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

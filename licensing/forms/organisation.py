@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 
 class OrganisationSettingsForm(forms.Form):
@@ -20,5 +21,14 @@ class OrganisationSettingsForm(forms.Form):
         help_text=(
             "A client that has not reported for longer is marked “stale” on the client list "
             "and counted under Needs attention: retire it if it is gone (1 to 3650)."
+        ),
+    )
+    language = forms.ChoiceField(
+        label="Language of e-mails",
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=(
+            "E-mails and webhook messages are written in this language for members who have not "
+            "chosen their own on their account page."
         ),
     )

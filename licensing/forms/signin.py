@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from licensing.models import GroupSource, Role
 
@@ -56,3 +58,12 @@ class GroupMappingForm(forms.Form):
         "id). Directory: the group's distinguished name, e.g. CN=Licensing,OU=Groups,DC=corp,DC=example,DC=com.",
     )
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("As my browser asks")), *settings.LANGUAGES],
+        required=False,
+        help_text=_("Pages and the e-mails you receive. CSV files and the API stay in English."),
+    )

@@ -47,6 +47,7 @@ from licensing.models.mak import (
 from licensing.models.offline import OfflineActivation, OfflineStatus
 from licensing.models.ops import Heartbeat, OutboxMessage, SentNotification
 from licensing.models.organisation import Membership, Organisation, Role
+from licensing.models.profile import Profile
 from licensing.models.saved_views import SavedView
 from licensing.models.signin import GroupMapping, GroupSource
 from licensing.models.tokens import ApiToken, TokenScope
@@ -91,6 +92,7 @@ __all__ = [
     "OfflineStatus",
     "Organisation",
     "Product",
+    "Profile",
     "RequestStatus",
     "Role",
     "SavedView",

@@ -36,6 +36,8 @@ class Organisation(models.Model):
     # A client that has not reported for more days than this is "stale" (marked on the client
     # list and page, a filter, a count on the dashboard): likely gone, or its agent is broken.
     stale_after_days = models.PositiveSmallIntegerField(default=90)
+    # The language of e-mails and webhook messages to members who chose none themselves.
+    language = models.CharField(max_length=8, default="en-gb", choices=settings.LANGUAGES)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganisationQuerySet.as_manager()

@@ -11,6 +11,9 @@ delivers each event once however often the caller runs (outbox retries, two work
 claims ``<once_key>`` through ``outbox.send_once``; webhooks write one delivery row per
 destination and key (unique) and post it from the task ``licensing.webhooks.deliver``.
 
+Language: each e-mail recipient reads the message in their own language (profile), else in the
+organisation's; webhooks post it in the organisation's (``licensing.services.language``).
+
 Choices: ``EVENTS`` names every event. A person may mute the e-mail of an event
 (``NotificationMute``, page *My notifications*); an organisation's admins choose which events
 each webhook destination receives (``WebhookDestination.events``, empty = all).
@@ -31,8 +34,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
-from licensing.services import outbox
+from licensing.services import language, outbox
 
 TEMPLATE_DIR = "licensing/notifications"
 
@@ -67,6 +71,8 @@ class Delivery:
     organisation_id: int | None
     recipients: Sequence[str]
     context: dict[str, Any] = field(default_factory=dict)
+    # The language `message` is written in: the organisation's.
+    language: str = language.ENGLISH
 
 
 def portal_url(name: str, *args: Any, query: str = "") -> str:
@@ -75,14 +81,15 @@ def portal_url(name: str, *args: Any, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
-def render(event: str, context: dict[str, Any]) -> Message:
+def render(event: str, context: dict[str, Any], in_language: str = language.ENGLISH) -> Message:
     base = f"{TEMPLATE_DIR}/{event.replace('.', '/')}"
-    subject = " ".join(render_to_string(f"{base}/subject.txt", context).split())
-    text = render_to_string(f"{base}/body.txt", context).strip() + "\n"
-    try:
-        html: str | None = render_to_string(f"{base}/body.html", context)
-    except TemplateDoesNotExist:
-        html = None
+    with translation.override(in_language):
+        subject = " ".join(render_to_string(f"{base}/subject.txt", context).split())
+        text = render_to_string(f"{base}/body.txt", context).strip() + "\n"
+        try:
+            html: str | None = render_to_string(f"{base}/body.html", context)
+        except TemplateDoesNotExist:
+            html = None
     return Message(event=event, subject=subject, text=text, html=html)
 
 
@@ -99,13 +106,21 @@ def unmuted(event: str, recipients: Sequence[str]) -> list[str]:
 
 
 def send_email(delivery: Delivery) -> int:
-    """E-mail channel: one message to all recipients who did not mute the event, sent once per
-    ``once_key``."""
+    """E-mail channel: one message per language to the recipients who did not mute the event,
+    each sent once per ``once_key`` (the organisation's language keeps the plain key)."""
     to = unmuted(delivery.message.event, list(delivery.recipients)) if delivery.recipients else []
-    if not to:
-        return 0
-    message = delivery.message
+    reached = 0
+    for code, group in language.of_recipients(to, delivery.organisation_id).items():
+        if code == delivery.language:
+            message, key = delivery.message, delivery.once_key
+        else:
+            message = render(delivery.message.event, delivery.context, code)
+            key = f"{delivery.once_key}@{code}"
+        reached += outbox.send_once(key, _sender(message, group))
+    return reached
 
+
+def _sender(message: Message, to: list[str]) -> Callable[[], int]:
     def send() -> int:
         mail = EmailMultiAlternatives(message.subject, message.text, None, to)
         if message.html:
@@ -113,7 +128,7 @@ def send_email(delivery: Delivery) -> int:
         mail.send()
         return len(to)
 
-    return outbox.send_once(delivery.once_key, send)
+    return send
 
 
 def send_webhooks(delivery: Delivery) -> int:
@@ -137,13 +152,15 @@ def notify(
 ) -> int:
     """Render `event` with `context` and deliver it on every channel; returns the number of
     e-mail recipients reached (0 when this `once_key` was delivered before)."""
-    message = render(event, context)
+    in_language = language.organisation_language(organisation_id)
+    message = render(event, context, in_language)
     delivery = Delivery(
         message=message,
         once_key=once_key,
         organisation_id=organisation_id,
         recipients=recipients,
         context=context,
+        language=in_language,
     )
     reached: list[int] = []
     errors: list[Exception] = []

@@ -31,6 +31,7 @@ def update_organisation_settings(
     organisation: Organisation,
     at_risk_days: int,
     stale_after_days: int | None = None,
+    language: str | None = None,
     ip_address: str | None = None,
 ) -> SettingsChange:
     """Change the organisation's at-risk days (how long before a KMS client's 180-day validity
@@ -46,9 +47,12 @@ def update_organisation_settings(
         old = org.at_risk_days
         old_stale = org.stale_after_days
         org.at_risk_days = at_risk_days
+        old_language = org.language
         if stale_after_days is not None:
             org.stale_after_days = stale_after_days
-        edited = ("at_risk_days", "stale_after_days")
+        if language is not None:
+            org.language = language
+        edited = ("at_risk_days", "stale_after_days", "language")
         try:
             # The model's own field and range constraint are the one definition of the rule.
             org.clean_fields(exclude=[f.name for f in org._meta.fields if f.name not in edited])
@@ -62,7 +66,11 @@ def update_organisation_settings(
             raise InvalidInput(field_errors=errors) from None
         changes = {
             name: [before, getattr(org, name)]
-            for name, before in (("at_risk_days", old), ("stale_after_days", old_stale))
+            for name, before in (
+                ("at_risk_days", old),
+                ("stale_after_days", old_stale),
+                ("language", old_language),
+            )
             if getattr(org, name) != before
         }
         if not changes:
@@ -77,6 +85,7 @@ def update_organisation_settings(
             ip_address=ip_address,
         )
         organisation.stale_after_days = org.stale_after_days
+        organisation.language = org.language
         if at_risk_days == old:
             # Staleness is read at query time: nothing to re-flag.
             return SettingsChange(organisation=org, changed=True)

@@ -227,6 +227,7 @@ def send_test(
             "actor": actor,
             "url": notify.portal_url("licensing:webhook_list"),
         },
+        destination.organisation.language,
     )
     ids = _insert_deliveries(
         [destination.pk],

@@ -21,7 +21,11 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
     org = resolve_organisation(request, policy.Action.MANAGE_ORGANISATION)
     form = OrganisationSettingsForm(
         request.POST or None,
-        initial={"at_risk_days": org.at_risk_days, "stale_after_days": org.stale_after_days},
+        initial={
+            "at_risk_days": org.at_risk_days,
+            "stale_after_days": org.stale_after_days,
+            "language": org.language,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -30,6 +34,7 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
                 organisation=org,
                 at_risk_days=form.cleaned_data["at_risk_days"],
                 stale_after_days=form.cleaned_data["stale_after_days"],
+                language=form.cleaned_data["language"] or None,
                 ip_address=audit.client_ip(request),
             )
         except DomainError as exc:

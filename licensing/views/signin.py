@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -20,12 +21,13 @@ from licensing import policy
 from licensing.forms.signin import (
     ConfirmPasswordForm,
     GroupMappingForm,
+    LanguageForm,
     RequireSecondFactorForm,
     SecondFactorConfirmForm,
 )
 from licensing.models import AuditEvent, GroupMapping
 from licensing.scoping import resolve_organisation
-from licensing.services import audit, reauth
+from licensing.services import audit, language, reauth
 from licensing.services.errors import DomainError
 from licensing.services.signin import events, second_factor
 from licensing.services.signin import settings as signin_settings
@@ -54,10 +56,23 @@ def account(request: HttpRequest) -> HttpResponse:
         "methods": second_factor.methods(request),
         "multi_factor_session": second_factor.session_is_multi_factor(request),
         "requiring": second_factor.organisations_requiring(user),
+        "language_form": LanguageForm(initial={"language": language.chosen_by(user)}),
     }
     response = render(request, "licensing/signin/account.html", context)
     add_never_cache_headers(response)
     return response
+
+
+@login_required
+@require_POST
+def account_language(request: HttpRequest) -> HttpResponse:
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the languages offered."))
+        return redirect("licensing:account")
+    language.choose(request, form.cleaned_data["language"])
+    messages.success(request, _("Language saved."))
+    return redirect("licensing:account")
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -14,7 +14,7 @@ from allauth.mfa.signals import authenticator_added, authenticator_removed
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from licensing.services import audit
+from licensing.services import audit, language
 from licensing.services.signin import ldap as directory
 from licensing.services.signin import mapping, second_factor
 
@@ -59,6 +59,8 @@ def _signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         return
     methods = sign_in_method(request, user)
     second_factor.remember_sign_in(request, methods)
+    if hasattr(request, "session"):
+        language.remember_at_sign_in(request, user)
     audit.record(
         action=SIGNED_IN,
         actor=user,
