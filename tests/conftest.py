@@ -173,6 +173,21 @@ def tasks_in_process(monkeypatch):
 # django_db(transaction=True)) ends with a flush that empties the table. This is the one place
 # that puts them back: after each such test, once every fixture (and the flush) has finished.
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the translation catalogues once, before any worker starts, when a .po is newer
+    than its .mo (`make test` has compiled them already; this serves a targeted run)."""
+    if hasattr(config, "workerinput"):
+        return
+    from pathlib import Path
+
+    import polib
+
+    for po in (Path(__file__).resolve().parent.parent / "locale").glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            polib.pofile(str(po)).save_as_mofile(str(mo))
+
+
 _TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "real_celery_worker"}
 
 

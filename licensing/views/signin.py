@@ -37,6 +37,14 @@ RECENT_SIGN_INS = 20
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
+    return _account_page(
+        request, LanguageForm(initial={"language": language.chosen_by(request.user)})
+    )
+
+
+def _account_page(
+    request: HttpRequest, language_form: LanguageForm, status: int = 200
+) -> HttpResponse:
     user = request.user
     recent = AuditEvent.objects.filter(actor=user, action__in=events.SIGN_IN_ACTIONS)[
         :RECENT_SIGN_INS
@@ -56,9 +64,9 @@ def account(request: HttpRequest) -> HttpResponse:
         "methods": second_factor.methods(request),
         "multi_factor_session": second_factor.session_is_multi_factor(request),
         "requiring": second_factor.organisations_requiring(user),
-        "language_form": LanguageForm(initial={"language": language.chosen_by(user)}),
+        "language_form": language_form,
     }
-    response = render(request, "licensing/signin/account.html", context)
+    response = render(request, "licensing/signin/account.html", context, status=status)
     add_never_cache_headers(response)
     return response
 
@@ -68,8 +76,7 @@ def account(request: HttpRequest) -> HttpResponse:
 def account_language(request: HttpRequest) -> HttpResponse:
     form = LanguageForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose one of the languages offered."))
-        return redirect("licensing:account")
+        return _account_page(request, form, status=400)
     language.choose(request, form.cleaned_data["language"])
     messages.success(request, _("Language saved."))
     return redirect("licensing:account")
