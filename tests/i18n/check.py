@@ -165,7 +165,7 @@ def untranslated_in(path: Path) -> list[Finding]:
         texts = collector.texts
     else:
         texts = [flat]
-    rel = str(path.relative_to(ROOT))
+    rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     return [Finding(rel, " ".join(t.split())) for t in texts if words_left(t)]
 
 
