@@ -103,7 +103,7 @@ class Finding:
     text: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.text.replace(PLACEHOLDER, '…')!r}"
+        return f"{self.path}: {self.text!r}"
 
 
 def words_left(text: str) -> list[str]:
@@ -166,7 +166,9 @@ def untranslated_in(path: Path) -> list[Finding]:
     else:
         texts = [flat]
     rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-    return [Finding(rel, " ".join(t.split())) for t in texts if words_left(t)]
+    return [
+        Finding(rel, " ".join(t.replace(PLACEHOLDER, "…").split())) for t in texts if words_left(t)
+    ]
 
 
 def untranslated_template_text(root: Path = TEMPLATES) -> list[Finding]:

@@ -7,11 +7,20 @@ import subprocess
 from pathlib import Path
 
 import polib
+import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from tests.i18n import check
 
-CATALOGUE = check.LOCALE / "nb" / "LC_MESSAGES" / "django.po"
+# Every language but English (the language of the code) has a catalogue to keep complete.
+TRANSLATED = [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def catalogue(code: str) -> Path:
+    return check.LOCALE / code / "LC_MESSAGES" / "django.po"
+
+
 IGNORED = [".venv", ".tools", ".run", "tests", "bench", "docs", "deploy", "scripts"]
 
 
@@ -35,28 +44,37 @@ def test_the_scanner_sees_unmarked_text_and_accepts_marked_text(tmp_path):
     }
 
 
-def test_the_nb_catalogue_has_every_marked_message_translated(tmp_path):
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_the_catalogue_has_every_marked_message_translated(code, tmp_path):
     """makemessages over the tree (as `make messages` runs it) adds nothing untranslated, and no
     message is fuzzy. The catalogue is restored afterwards, byte for byte."""
     kept = tmp_path / "django.po"
-    shutil.copyfile(CATALOGUE, kept)
+    shutil.copyfile(catalogue(code), kept)
     try:
         call_command(
-            "makemessages", locale=["nb"], no_obsolete=True, ignore_patterns=IGNORED, verbosity=0
+            "makemessages", locale=[code], no_obsolete=True, ignore_patterns=IGNORED, verbosity=0
         )
-        problems = check.catalogue_problems("nb")
-        current = {e.msgid for e in polib.pofile(str(CATALOGUE))}
+        problems = check.catalogue_problems(code)
+        current = {e.msgid for e in polib.pofile(str(catalogue(code)))}
     finally:
-        shutil.copyfile(kept, CATALOGUE)
+        shutil.copyfile(kept, catalogue(code))
     assert not problems, "\n".join(problems)
     committed = {e.msgid for e in polib.pofile(str(kept))}
     assert current - committed == set(), "run `make messages` and translate the new messages"
 
 
-def test_the_catalogue_compiles_with_gettexts_checks(tmp_path):
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_the_catalogue_compiles_with_gettexts_checks(code, tmp_path):
     """msgfmt --check: placeholders match between English and Norwegian, plural forms, header."""
     result = subprocess.run(
-        ["msgfmt", "--check", "--check-format", "-o", str(tmp_path / "django.mo"), str(CATALOGUE)],
+        [
+            "msgfmt",
+            "--check",
+            "--check-format",
+            "-o",
+            str(tmp_path / "django.mo"),
+            str(catalogue(code)),
+        ],
         capture_output=True,
         text=True,
     )
