@@ -233,8 +233,9 @@ def _outbox_and_webhooks() -> Iterator[Metric]:
 
 
 def _queue() -> Iterator[Metric]:
+    from celery import current_app as app  # the portal's app (portal/__init__.py creates it)
+
     from licensing.services import outbox
-    from portal.celery import app
 
     g = GaugeMetricFamily(
         "portal_celery_queue_length", "Messages waiting in the broker queue.", labels=["queue"]

@@ -6,7 +6,8 @@ when present, ``body.html``. No service builds a message as a string.
 
 The rendered message is handed to every channel in ``CHANNELS``. A channel is a callable
 ``(delivery: Delivery) -> int`` returning how many recipients it reached; e-mail is the first,
-the organisation's webhook destinations (Teams, Slack, signed JSON) the second. Each channel
+the organisation's webhook destinations (Teams, Slack, signed JSON) the second
+(``webhooks.queue_deliveries``, added to ``CHANNELS`` by ``LicensingConfig.ready``). Each channel
 delivers each event once however often the caller runs (outbox retries, two workers): e-mail
 claims ``<once_key>`` through ``outbox.send_once``; webhooks write one delivery row per
 destination and key (unique) and post it from the task ``licensing.webhooks.deliver``.
@@ -131,15 +132,9 @@ def _sender(message: Message, to: list[str]) -> Callable[[], int]:
     return send
 
 
-def send_webhooks(delivery: Delivery) -> int:
-    """Webhook channel: one delivery per subscribed destination of the organisation, queued
-    through the outbox in the caller's transaction (see licensing/services/webhooks.py)."""
-    from licensing.services import webhooks
-
-    return webhooks.queue_deliveries(delivery)
-
-
-CHANNELS: list[Callable[[Delivery], int]] = [send_email, send_webhooks]
+# E-mail first; licensing/services/webhooks.py adds its channel when the app is ready
+# (LicensingConfig.ready), so this module needs none of the channels it serves.
+CHANNELS: list[Callable[[Delivery], int]] = [send_email]
 
 
 def notify(
