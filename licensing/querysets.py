@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.db import models
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 
-def member_organisation_ids(user: AbstractBaseUser | AnonymousUser) -> models.QuerySet:
-    from licensing.models import Membership
+def _memberships() -> models.QuerySet:
+    # By name from the app registry: the models import this module for their managers.
+    return apps.get_model("licensing", "Membership").objects.all()
 
-    return Membership.objects.filter(user_id=user.pk).values("organisation_id")
+
+def member_organisation_ids(user: AbstractBaseUser | AnonymousUser) -> models.QuerySet:
+    return _memberships().filter(user_id=user.pk).values("organisation_id")
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -55,13 +59,10 @@ class OrganisationQuerySet(models.QuerySet):
 
 def member_emails(organisation_id: int, role: str) -> list[str]:
     """Addresses of the organisation's active members with this role (for notifications)."""
-    from licensing.models import Membership
-
     return sorted(
         set(
-            Membership.objects.filter(
-                organisation_id=organisation_id, role=role, user__is_active=True
-            )
+            _memberships()
+            .filter(organisation_id=organisation_id, role=role, user__is_active=True)
             .exclude(user__email="")
             .values_list("user__email", flat=True)
         )
