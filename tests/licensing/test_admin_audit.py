@@ -95,6 +95,7 @@ def test_membership_inline_add_and_delete_are_audited(site, org, admin_user):
         "slug": org.slug,
         "at_risk_days": org.at_risk_days,
         "stale_after_days": org.stale_after_days,
+        "language": org.language,
         "memberships-TOTAL_FORMS": "2",
         "memberships-INITIAL_FORMS": "1",
         "memberships-MIN_NUM_FORMS": "0",

@@ -157,6 +157,7 @@ def test_admin_edits_land_in_the_audit_trail(superuser):
             "dns_resolvers": "",
             "at_risk_days": 20,
             "stale_after_days": 90,
+            "language": "en-gb",
             "memberships-TOTAL_FORMS": 0,
             "memberships-INITIAL_FORMS": 0,
         },
