@@ -38,8 +38,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from licensing import policy
+from licensing import policy, stored_text
 from licensing.crypto import decrypt_secret, encrypt_secret
 from licensing.models import (
     DeliveryStatus,
@@ -403,6 +404,16 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# A failed post's error is stored in English (`WebhookDelivery.last_error`); the deliveries table
+# shows it in the reader's language (`delivery_error`).
+NO_ANSWER = gettext_noop("no answer within %(seconds)s s")
+CONNECTION_FAILED = gettext_noop("connection failed: %(reason)s")
+
+
+def delivery_error(text: str) -> str:
+    return stored_text.translate(text, (NO_ANSWER, CONNECTION_FAILED))
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
     """POST; returns (HTTP status or None, error text without the URL)."""
     # The scheme was checked when the URL was stored (https, or http when allowed).
@@ -414,18 +425,21 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
     except urllib.error.HTTPError as exc:  # an answer other than 2xx
         return exc.code, f"HTTP {exc.code}"
     except TimeoutError:
-        return None, f"no answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} s"
+        return None, NO_ANSWER % {"seconds": f"{settings.WEBHOOK_TIMEOUT_SECONDS:g}"}
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, (TimeoutError, socket.timeout)):
-            return None, f"no answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} s"
+            return None, NO_ANSWER % {"seconds": f"{settings.WEBHOOK_TIMEOUT_SECONDS:g}"}
         # The reason's class and errno text, never the URL (Slack/Teams URLs carry a secret).
         return (
             None,
-            f"connection failed: {type(reason).__name__}: {getattr(reason, 'strerror', '') or ''}".strip(),
+            CONNECTION_FAILED
+            % {
+                "reason": f"{type(reason).__name__}: {getattr(reason, 'strerror', '') or ''}".strip()
+            },
         )
     except (OSError, ValueError) as exc:
-        return None, f"connection failed: {type(exc).__name__}"
+        return None, CONNECTION_FAILED % {"reason": type(exc).__name__}
 
 
 def _retryable(code: int | None) -> bool:

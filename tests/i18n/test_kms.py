@@ -18,6 +18,7 @@ from licensing.models import (
     OfflineActivation,
     Profile,
     Role,
+    WebhookDelivery,
     WebhookKind,
 )
 from licensing.services import webhooks
@@ -117,8 +118,20 @@ def test_the_webhook_pages_in_norwegian(as_admin, admin_user, org):
         url="https://hooks.example.test/services/T0/B0/x",
         events=[],
     )
+    WebhookDelivery.objects.create(
+        destination=created.destination,
+        organisation=org,
+        event="kms.state_change",
+        once_key="k1",
+        subject="[KMS] kms1.contoso.test",
+        text="-",
+        attempts=1,
+        last_error=webhooks.NO_ANSWER % {"seconds": "10"},
+    )
     html = page(as_admin, reverse("licensing:webhook_list"), **NB)
     assert "Legg til et mål" in html and "Nylige leveringer" in html
+    assert "ingen svar innen 10 s" in html and "Prøver på nytt" in html
+    assert "no answer within" not in html
     assert "Slack (innkommende webhook)" in html
     for english in ("Add a destination", "Recent deliveries", "Slack (incoming webhook)"):
         assert english not in html
