@@ -37,6 +37,17 @@ def page(client, url: str, **headers: str) -> str:
     return response.content.decode()
 
 
+def destination(org, actor, kind: str) -> webhooks.CreatedDestination:
+    return webhooks.create_destination(
+        actor=actor,
+        organisation=org,
+        name="Drift",
+        kind=kind,
+        url="https://hooks.example.test/services/T0/B0/x",
+        events=[],
+    )
+
+
 def test_the_host_list_in_norwegian(as_admin, org):
     host(
         org,
@@ -110,14 +121,7 @@ def test_the_offline_page_in_norwegian(as_admin, org):
 
 
 def test_the_webhook_pages_in_norwegian(as_admin, admin_user, org):
-    created = webhooks.create_destination(
-        actor=admin_user,
-        organisation=org,
-        name="Drift",
-        kind=WebhookKind.SLACK,
-        url="https://hooks.example.test/services/T0/B0/x",
-        events=[],
-    )
+    created = destination(org, admin_user, WebhookKind.SLACK)
     WebhookDelivery.objects.create(
         destination=created.destination,
         organisation=org,
@@ -177,14 +181,7 @@ def test_a_state_change_email_to_a_norwegian_reader_is_norwegian(org):
 def test_the_webhook_test_message_of_a_norwegian_organisation_is_norwegian(org, admin_user):
     org.language = "nb"
     org.save(update_fields=["language"])
-    created = webhooks.create_destination(
-        actor=admin_user,
-        organisation=org,
-        name="Drift",
-        kind=WebhookKind.TEAMS,
-        url="https://contoso.example.test/workflows/abc",
-        events=[],
-    )
+    created = destination(org, admin_user, WebhookKind.TEAMS)
     delivery = webhooks.send_test(actor=admin_user, destination=created.destination)
     assert delivery.subject == "[Lisensiering] Testmelding for Drift (Contoso Test)"
     assert "Dette er en testmelding fra Volume Licensing Portal" in delivery.text
