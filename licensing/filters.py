@@ -14,6 +14,8 @@ import django_filters
 from django import forms as django_forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.models import (
     ActivationMethod,
@@ -232,19 +234,25 @@ class AuditEventFilterSet(django_filters.FilterSet):
             action_names = [*action_names, current]  # an old link's prefix stays visible
         choices = action_choices(action_names)
         if current.endswith(".") and not any(
-            value == current for _, group in choices[1:] for value, _ in group
+            value == current for _heading, group in choices[1:] for value, _label in group
         ):
             choices.append(("Other", [(current, current)]))
         self.form.fields["action"].widget = forms.Select(choices=choices)
 
 
 class KmsHostFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Host name starts with")
-    state = django_filters.ChoiceFilter(choices=HostState.choices, empty_label="Any state")
-    product_group = django_filters.ChoiceFilter(
-        choices=KmsProductGroup.choices, empty_label="Any version"
+    q = django_filters.CharFilter(method="search", label=_("Host name starts with"))
+    state = django_filters.ChoiceFilter(
+        choices=HostState.choices,
+        empty_label=_("Any state"),
+        label=pgettext_lazy("KMS host state", "State"),
     )
-    retired = django_filters.BooleanFilter(method="filter_retired", label="Retired")
+    product_group = django_filters.ChoiceFilter(
+        choices=KmsProductGroup.choices, empty_label=_("Any version"), label=_("Product group")
+    )
+    retired = django_filters.BooleanFilter(
+        method="filter_retired", label=pgettext_lazy("KMS host", "Retired")
+    )
 
     class Meta:
         model = KmsHost

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from licensing.models import DEFAULT_KMS_PORT, KmsProductGroup
 from licensing.probes import parse_resolver
@@ -12,36 +13,46 @@ from licensing.services.kms import hosts
 
 class HostForm(forms.Form):
     fqdn = forms.CharField(
-        label="FQDN",
+        label=_("FQDN"),
         max_length=253,
-        help_text="The host's fully qualified DNS name, as its SRV record names it.",
+        help_text=_("The host's fully qualified DNS name, as its SRV record names it."),
     )
     port = forms.IntegerField(
-        min_value=1, max_value=65535, initial=DEFAULT_KMS_PORT, help_text="1688 unless changed."
+        label=_("Port"),
+        min_value=1,
+        max_value=65535,
+        initial=DEFAULT_KMS_PORT,
+        help_text=_("1688 unless changed."),
     )
     product_group = forms.ChoiceField(
-        label="KMS host key for",
+        label=_("KMS host key for"),
         choices=KmsProductGroup.choices,
         initial=KmsProductGroup.OFFICE_2024,
     )
     host_key = forms.CharField(
-        label="Host key (CSVLK)",
+        label=_("Host key (CSVLK)"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Optional. Stored encrypted; shown masked; revealing it is audited.",
+        help_text=_("Optional. Stored encrypted; shown masked; revealing it is audited."),
     )
     activation_threshold = forms.IntegerField(
-        min_value=1, max_value=50, initial=5, help_text="5 for Office (and Windows Server)."
+        label=_("Activation threshold"),
+        min_value=1,
+        max_value=50,
+        initial=5,
+        help_text=_("5 for Office (and Windows Server)."),
     )
     poll_interval_minutes = forms.IntegerField(
-        label="Poll every (minutes)", min_value=1, max_value=1440, initial=15
+        label=_("Poll every (minutes)"), min_value=1, max_value=1440, initial=15
     )
 
 
 class ReporterTokenForm(forms.Form):
-    name = forms.CharField(label="Token name", max_length=100, initial="slmgr /dlv scheduled task")
-    days = forms.IntegerField(label="Valid (days)", min_value=1, max_value=365, initial=365)
+    name = forms.CharField(
+        label=_("Token name"), max_length=100, initial=_("slmgr /dlv scheduled task")
+    )
+    days = forms.IntegerField(label=_("Valid (days)"), min_value=1, max_value=365, initial=365)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         # The host page shows this form beside the report upload: ids of their own.
@@ -51,7 +62,7 @@ class ReporterTokenForm(forms.Form):
 
 class HostKeyRevealForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -59,7 +70,7 @@ class HostKeyRevealForm(forms.Form):
 
 class ReportUploadForm(forms.Form):
     text = forms.CharField(
-        label="Output of slmgr.vbs /dlv",
+        label=_("Output of slmgr.vbs /dlv"),
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "font-monospace"}),
         max_length=512 * 1024,
     )
@@ -67,16 +78,16 @@ class ReportUploadForm(forms.Form):
 
 class DnsSettingsForm(forms.Form):
     dns_domains = forms.CharField(
-        label="DNS domains",
+        label=_("DNS domains"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "font-monospace"}),
-        help_text="One per line. The portal reads _vlmcs._tcp.<domain> in each.",
+        help_text=_("One per line. The portal reads _vlmcs._tcp.<domain> in each."),
     )
     dns_resolvers = forms.CharField(
-        label="DNS resolvers",
+        label=_("DNS resolvers"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "font-monospace"}),
-        help_text="One IP (or IP:port) per line; empty = the portal server's own resolvers.",
+        help_text=_("One IP (or IP:port) per line; empty = the portal server's own resolvers."),
     )
 
     def clean_dns_domains(self) -> list[str]:

@@ -6,13 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class ConfirmationForm(forms.Form):
     confirmation_id = forms.CharField(
-        label="Confirmation ID",
+        label=_("Confirmation ID"),
         max_length=120,
-        help_text="From Microsoft (telephone or a connected machine); spaces and dashes are fine.",
+        help_text=_(
+            "From Microsoft (telephone or a connected machine); spaces and dashes are fine."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
 
@@ -23,8 +26,10 @@ class ConfirmationForm(forms.Form):
 
 class OfflineImportForm(forms.Form):
     file = forms.FileField(
-        label="CILX file with Confirmation IDs",
-        help_text="The file exported here, after VAMT on a connected machine added the Confirmation IDs.",
+        label=_("CILX file with Confirmation IDs"),
+        help_text=_(
+            "The file exported here, after VAMT on a connected machine added the Confirmation IDs."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".cil,.cilx,.xml"}),
     )
 

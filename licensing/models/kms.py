@@ -1,5 +1,7 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.querysets import ScopedQuerySet
 
@@ -15,13 +17,13 @@ class KmsProductGroup(models.TextChoices):
 
 
 class HostState(models.TextChoices):
-    PENDING = "pending", "Pending (no status report yet)"
-    HEALTHY = "healthy", "Healthy"
-    BELOW_THRESHOLD = "below_threshold", "Below activation threshold"
-    UNREACHABLE = "unreachable", "Unreachable"
-    NOT_PUBLISHED = "not_published", "Not published in DNS"
-    REPORT_OVERDUE = "report_overdue", "Status report overdue"
-    RETIRED = "retired", "Retired"
+    PENDING = "pending", _("Pending (no status report yet)")
+    HEALTHY = "healthy", _("Healthy")
+    BELOW_THRESHOLD = "below_threshold", _("Below activation threshold")
+    UNREACHABLE = "unreachable", _("Unreachable")
+    NOT_PUBLISHED = "not_published", _("Not published in DNS")
+    REPORT_OVERDUE = "report_overdue", _("Status report overdue")
+    RETIRED = "retired", pgettext_lazy("KMS host", "Retired")
 
 
 DEFAULT_KMS_PORT = 1688

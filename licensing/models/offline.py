@@ -1,14 +1,15 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from licensing.querysets import ScopedQuerySet
 
 
 class OfflineStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for a Confirmation ID"
-    CONFIRMED = "confirmed", "Confirmation ID recorded"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Waiting for a Confirmation ID")
+    CONFIRMED = "confirmed", _("Confirmation ID recorded")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class OfflineActivation(models.Model):
@@ -24,14 +25,14 @@ class OfflineActivation(models.Model):
     client = models.ForeignKey(
         "licensing.Client", on_delete=models.CASCADE, related_name="offline_activations"
     )
-    sku_id = models.UUIDField("SKU ID", null=True, blank=True)
+    sku_id = models.UUIDField(_("SKU ID"), null=True, blank=True)
     product_name = models.CharField(max_length=200, blank=True)
     last5 = models.CharField(max_length=5, blank=True)
     mak_key = models.ForeignKey(
         "licensing.MakKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    installation_id = models.CharField("Installation ID", max_length=80)
-    confirmation_id = models.CharField("Confirmation ID", max_length=80, blank=True)
+    installation_id = models.CharField(_("Installation ID"), max_length=80)
+    confirmation_id = models.CharField(_("Confirmation ID"), max_length=80, blank=True)
     status = models.CharField(
         max_length=10, choices=OfflineStatus.choices, default=OfflineStatus.PENDING
     )

@@ -4,14 +4,16 @@ them: the webhook channel of `licensing.services.notify`."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.querysets import ScopedQuerySet
 
 
 class WebhookKind(models.TextChoices):
-    TEAMS = "teams", "Microsoft Teams (Workflows webhook, Adaptive Card)"
-    SLACK = "slack", "Slack (incoming webhook)"
-    JSON = "json", "Generic JSON, signed with HMAC-SHA256"
+    TEAMS = "teams", _("Microsoft Teams (Workflows webhook, Adaptive Card)")
+    SLACK = "slack", _("Slack (incoming webhook)")
+    JSON = "json", _("Generic JSON, signed with HMAC-SHA256")
 
 
 class WebhookDestination(models.Model):
@@ -43,7 +45,9 @@ class WebhookDestination(models.Model):
             models.UniqueConstraint(
                 fields=["organisation", "name"],
                 name="webhook_destination_unique_name",
-                violation_error_message="This organisation already has a destination of that name.",
+                violation_error_message=_(
+                    "This organisation already has a destination of that name."
+                ),
             )
         ]
 
@@ -52,9 +56,9 @@ class WebhookDestination(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", pgettext_lazy("delivery", "Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", pgettext_lazy("delivery", "Failed")
 
 
 class WebhookDelivery(models.Model):

@@ -10,6 +10,7 @@ import dns.exception
 import dns.nameserver
 import dns.rdatatype
 import dns.resolver
+from django.utils.translation import gettext as _
 
 SRV_PREFIX = "_vlmcs._tcp."
 
@@ -48,11 +49,11 @@ def parse_resolver(value: str) -> tuple[str, int]:
     if value.startswith("["):
         host, sep, rest = value[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"'{value}' is not a resolver address.")
+            raise ValueError(_("'%(value)s' is not a resolver address.") % {"value": value})
         if rest:
             port = _port(rest[1:], value)
     elif value.count(":") == 1:
-        host, _, port_text = value.partition(":")
+        host, _colon, port_text = value.partition(":")
         port = _port(port_text, value)
     else:
         host = value
@@ -60,14 +61,18 @@ def parse_resolver(value: str) -> tuple[str, int]:
         ipaddress.ip_address(host)
     except ValueError:
         raise ValueError(
-            f"'{value}' is not an IP address (a resolver is given as an IP, optionally with :port)."
+            _(
+                "'%(value)s' is not an IP address (a resolver is given as an IP, optionally "
+                "with :port)."
+            )
+            % {"value": value}
         ) from None
     return host, port
 
 
 def _port(text: str, value: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise ValueError(f"'{value}' has no valid port (1 to 65535).")
+        raise ValueError(_("'%(value)s' has no valid port (1 to 65535).") % {"value": value})
     return int(text)
 
 

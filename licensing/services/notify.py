@@ -36,20 +36,23 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from licensing.services import language, outbox
 
 TEMPLATE_DIR = "licensing/notifications"
 
 # Every event the portal notifies about: name -> what people see in their choices. A new event
-# is added here and gets its templates under TEMPLATE_DIR/<area>/<name>/.
-EVENTS: dict[str, str] = {
-    "kms.state_change": "A KMS host changed state",
-    "kms.rogue_srv": "An unregistered KMS host appeared in DNS",
-    "mak.low_water": "A MAK pool fell below its low-water mark",
-    "mak.request_created": "Extra MAK activations were requested",
-    "mak.request_decided": "A request for extra activations was decided",
-    "inventory.digest": "Daily digest of newly flagged clients",
+# is added here and gets its templates under TEMPLATE_DIR/<area>/<name>/. The descriptions are
+# read in each person's language.
+EVENTS: dict[str, str | Promise] = {
+    "kms.state_change": _("A KMS host changed state"),
+    "kms.rogue_srv": _("An unregistered KMS host appeared in DNS"),
+    "mak.low_water": _("A MAK pool fell below its low-water mark"),
+    "mak.request_created": _("Extra MAK activations were requested"),
+    "mak.request_decided": _("A request for extra activations was decided"),
+    "inventory.digest": _("Daily digest of newly flagged clients"),
 }
 # Sent on demand only ("Send test" on a webhook destination); never muted, never subscribed.
 TEST_EVENT = "ops.webhook_test"

@@ -36,9 +36,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from licensing import policy
+from licensing import policy, stored_text
 from licensing.crypto import decrypt_secret, encrypt_secret
 from licensing.models import (
     DeliveryStatus,
@@ -47,7 +49,7 @@ from licensing.models import (
     WebhookDestination,
     WebhookKind,
 )
-from licensing.services import audit, outbox
+from licensing.services import audit, language, outbox
 from licensing.services.errors import ConflictError, InvalidInput
 
 if TYPE_CHECKING:
@@ -72,16 +74,15 @@ def _check_url(url: str) -> str:
     if parts.scheme not in allowed or not parts.hostname:
         raise InvalidInput(
             field_errors={
-                "url": "Enter the full webhook URL starting with https:// "
-                + (
-                    "(or http://)."
-                    if settings.WEBHOOK_ALLOW_HTTP
-                    else "(plain http is not allowed)."
+                "url": _("Enter the full webhook URL starting with https:// (or http://).")
+                if settings.WEBHOOK_ALLOW_HTTP
+                else _(
+                    "Enter the full webhook URL starting with https:// (plain http is not allowed)."
                 )
             }
         )
     if len(url) > 2000:
-        raise InvalidInput(field_errors={"url": "A webhook URL has at most 2,000 characters."})
+        raise InvalidInput(field_errors={"url": _("A webhook URL has at most 2,000 characters.")})
     return url
 
 
@@ -90,7 +91,11 @@ def _check_events(events: list[str]) -> list[str]:
 
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
-        raise InvalidInput(field_errors={"events": f"Unknown event(s): {', '.join(unknown)}."})
+        raise InvalidInput(
+            field_errors={
+                "events": _("Unknown event(s): %(events)s.") % {"events": ", ".join(unknown)}
+            }
+        )
     return [e for e in EVENTS if e in set(events)]
 
 
@@ -116,19 +121,19 @@ def create_destination(
     url = _check_url(url)
     name = (name or "").strip()
     if not name:
-        raise InvalidInput(field_errors={"name": "Give the destination a name."})
+        raise InvalidInput(field_errors={"name": _("Give the destination a name.")})
     if kind not in WebhookKind.values:
-        raise InvalidInput(field_errors={"kind": "Choose Teams, Slack or generic JSON."})
+        raise InvalidInput(field_errors={"kind": _("Choose Teams, Slack or generic JSON.")})
     if WebhookDestination.objects.filter(organisation=organisation, name=name).exists():
         raise ConflictError(
-            "This organisation already has a destination of that name.",
-            field_errors={"name": "This organisation already has a destination of that name."},
+            _("This organisation already has a destination of that name."),
+            field_errors={"name": _("This organisation already has a destination of that name.")},
         )
     secret = secret.strip()
     if kind == WebhookKind.JSON:
         if secret and len(secret) < 16:
             raise InvalidInput(
-                field_errors={"secret": "A signing secret has at least 16 characters."}
+                field_errors={"secret": _("A signing secret has at least 16 characters.")}
             )
         secret = secret or secrets.token_urlsafe(32)
     else:
@@ -357,9 +362,10 @@ def build_request(dest: WebhookDestination, row: WebhookDelivery) -> tuple[bytes
             ],
         }
         if row.link:
-            card["actions"] = [
-                {"type": "Action.OpenUrl", "title": "Open in the portal", "url": row.link}
-            ]
+            # The card's words in the organisation's language, like the message it carries.
+            with translation.override(language.organisation_language(row.organisation_id)):
+                title = _("Open in the portal")
+            card["actions"] = [{"type": "Action.OpenUrl", "title": title, "url": row.link}]
         payload: dict[str, Any] = {
             "type": "message",
             "attachments": [
@@ -398,6 +404,16 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# A failed post's error is stored in English (`WebhookDelivery.last_error`); the deliveries table
+# shows it in the reader's language (`delivery_error`).
+NO_ANSWER = gettext_noop("no answer within %(seconds)s s")
+CONNECTION_FAILED = gettext_noop("connection failed: %(reason)s")
+
+
+def delivery_error(text: str) -> str:
+    return stored_text.translate(text, (NO_ANSWER, CONNECTION_FAILED))
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
     """POST; returns (HTTP status or None, error text without the URL)."""
     # The scheme was checked when the URL was stored (https, or http when allowed).
@@ -409,18 +425,21 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, s
     except urllib.error.HTTPError as exc:  # an answer other than 2xx
         return exc.code, f"HTTP {exc.code}"
     except TimeoutError:
-        return None, f"no answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} s"
+        return None, NO_ANSWER % {"seconds": f"{settings.WEBHOOK_TIMEOUT_SECONDS:g}"}
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, (TimeoutError, socket.timeout)):
-            return None, f"no answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} s"
+            return None, NO_ANSWER % {"seconds": f"{settings.WEBHOOK_TIMEOUT_SECONDS:g}"}
         # The reason's class and errno text, never the URL (Slack/Teams URLs carry a secret).
         return (
             None,
-            f"connection failed: {type(reason).__name__}: {getattr(reason, 'strerror', '') or ''}".strip(),
+            CONNECTION_FAILED
+            % {
+                "reason": f"{type(reason).__name__}: {getattr(reason, 'strerror', '') or ''}".strip()
+            },
         )
     except (OSError, ValueError) as exc:
-        return None, f"connection failed: {type(exc).__name__}"
+        return None, CONNECTION_FAILED % {"reason": type(exc).__name__}
 
 
 def _retryable(code: int | None) -> bool:

@@ -1,11 +1,13 @@
-"""`{% load kms_tags %}`: the KMS host state badge."""
+"""`{% load kms_tags %}`: the KMS host state badge and the KMS area's words in the page language."""
 
 from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from licensing.models import HostState
+from licensing.services.kms import reasons
 
 register = template.Library()
 
@@ -56,8 +58,20 @@ def every(minutes: int | None) -> str:
         return "—"
     if minutes % 1440 == 0:
         days = minutes // 1440
-        return "every day" if days == 1 else f"every {days} days"
+        return ngettext("every day", "every %(count)s days", days) % {"count": days}
     if minutes % 60 == 0:
         hours = minutes // 60
-        return "every hour" if hours == 1 else f"every {hours} hours"
-    return f"every {minutes} minute{'s' * (minutes != 1)}"
+        return ngettext("every hour", "every %(count)s hours", hours) % {"count": hours}
+    return ngettext("every minute", "every %(count)s minutes", minutes) % {"count": minutes}
+
+
+@register.filter
+def state_reason(text: str | None) -> str:
+    """A host's stored state reason (or a poll's note) in the page's language."""
+    return reasons.state_reason(text) if text else ""
+
+
+@register.filter
+def report_error(text: str | None) -> str:
+    """Why a stored status report was not read, in the page's language."""
+    return reasons.report_error(text) if text else ""

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -48,25 +50,27 @@ from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit, reauth
 from licensing.services.agent import install_command
 from licensing.services.errors import DomainError
-from licensing.services.kms import discovery, hosts, polling, reports
+from licensing.services.kms import discovery, hosts, polling, reasons, reports
 from licensing.services.tokens import create_api_token
 from licensing.views import signin
 from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 from licensing.views.kms_chart import count_chart
 
 HOST_SORTS = {
-    "fqdn": SortKey("fqdn", label="Host"),
-    "state": SortKey("state", label="State"),
-    "count": SortKey("current_count", nullable=True, label="Count"),
-    "polled": SortKey("last_polled_at", nullable=True, label="Last poll"),
-    "report": SortKey("last_report_at", nullable=True, label="Last report"),
+    "fqdn": SortKey("fqdn", label=gettext_lazy("Host")),
+    "state": SortKey("state", label=pgettext_lazy("KMS host state", "State")),
+    "count": SortKey(
+        "current_count", nullable=True, label=pgettext_lazy("KMS activation count", "Count")
+    ),
+    "polled": SortKey("last_polled_at", nullable=True, label=gettext_lazy("Last poll")),
+    "report": SortKey("last_report_at", nullable=True, label=gettext_lazy("Last report")),
 }
 PAGINATOR = KeysetPaginator(HOST_SORTS, default="fqdn", salt="kms_host_list")
 CHART_POLLS = 300
 HISTORY_ROWS = 10
 # The poll history of a host page: newest first, HISTORY_ROWS a page (keyset, like every list).
 poll_paginator = KeysetPaginator(
-    {"polled": SortKey("polled_at", label="Polled")},
+    {"polled": SortKey("polled_at", label=gettext_lazy("Polled"))},
     default="-polled",
     salt="host_polls",
     page_size=HISTORY_ROWS,
@@ -169,8 +173,11 @@ def host_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{host.fqdn} added. It is polled within a minute; create a reporter token "
-                "below so it can post its status.",
+                _(
+                    "%(fqdn)s added. It is polled within a minute; create a reporter token "
+                    "below so it can post its status."
+                )
+                % {"fqdn": host.fqdn},
             )
             return redirect("licensing:host_detail", pk=host.pk)
     return render(request, "licensing/kms/host_form.html", {"form": form, "host": None})
@@ -180,7 +187,7 @@ def host_create(request: HttpRequest) -> HttpResponse:
 def host_edit(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_scoped_or_404(request, KmsHost.objects.all(), policy.Action.MANAGE_HOSTS, pk=pk)
     if host.retired_at is not None:
-        messages.error(request, "This host is retired; retired hosts cannot be edited.")
+        messages.error(request, _("This host is retired; retired hosts cannot be edited."))
         return redirect("licensing:host_detail", pk=host.pk)
     initial = {name: getattr(host, name) for name in hosts.EDITABLE}
     form = HostForm(request.POST or None, initial=initial)
@@ -197,7 +204,7 @@ def host_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             exc.apply_to_form(form)
         else:
-            messages.success(request, "Host saved.")
+            messages.success(request, _("Host saved."))
             return redirect("licensing:host_detail", pk=host.pk)
     return render(request, "licensing/kms/host_form.html", {"form": form, "host": host})
 
@@ -208,7 +215,9 @@ def host_retire(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_scoped_or_404(request, KmsHost.objects.all(), policy.Action.MANAGE_HOSTS, pk=pk)
     hosts.retire_host(actor=request.user, host=host, ip_address=audit.client_ip(request))
     messages.success(
-        request, f"{host.fqdn} retired: no more polls, its reporter tokens are revoked."
+        request,
+        _("%(fqdn)s retired: no more polls, its reporter tokens are revoked.")
+        % {"fqdn": host.fqdn},
     )
     return redirect("licensing:host_detail", pk=host.pk)
 
@@ -344,7 +353,7 @@ def host_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
     if wants_fragment(request):
         context = _detail_context(request, host, poll_queued_at=timezone.now())
         return vary_on_htmx(render(request, "licensing/kms/host_detail.html#state", context))
-    messages.success(request, "Poll queued: refresh this page in a few seconds.")
+    messages.success(request, _("Poll queued: refresh this page in a few seconds."))
     return vary_on_htmx(redirect("licensing:host_detail", pk=host.pk))
 
 
@@ -358,10 +367,10 @@ def host_token_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReporterTokenForm(request.POST)
     created = None
     if host.retired_at is not None:
-        form.add_error(None, "This host is retired; it takes no status reports.")
+        form.add_error(None, _("This host is retired; it takes no status reports."))
     elif form.is_valid():
         try:
-            _, created = create_api_token(
+            _token, created = create_api_token(
                 actor=request.user,
                 organisation=host.organisation,
                 name=form.cleaned_data["name"],
@@ -377,7 +386,7 @@ def host_token_create(request: HttpRequest, pk: int) -> HttpResponse:
         # server-side session for the one page that shows it (never in a cookie or a message).
         request.session[_CREATED_TOKEN_KEY.format(host.pk)] = created
         messages.success(
-            request, "Reporter token created: copy it below now, it is shown only this once."
+            request, _("Reporter token created: copy it below now, it is shown only this once.")
         )
         return redirect(reverse("licensing:host_detail", args=[host.pk]) + "#created-token")
     context = _detail_context(request, host, token_form=form)
@@ -404,9 +413,16 @@ def host_report_upload(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("text", str(exc))
         else:
             if report.accepted:
-                messages.success(request, f"Status report stored: count {report.current_count}.")
+                messages.success(
+                    request,
+                    _("Status report stored: count %(count)s.") % {"count": report.current_count},
+                )
                 return redirect("licensing:host_detail", pk=host.pk)
-            form.add_error("text", f"Not stored as a status: {report.error}")
+            form.add_error(
+                "text",
+                _("Not stored as a status: %(error)s")
+                % {"error": reasons.report_error(report.error)},
+            )
     context = _detail_context(request, host, upload_form=form)
     return render(request, "licensing/kms/host_detail.html", context, status=400)
 
@@ -436,7 +452,7 @@ def host_reveal_key(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
         if password and not reauth.confirm_password(request, password):
-            form.add_error("password", "That is not your password.")
+            form.add_error("password", _("That is not your password."))
         else:
             try:
                 key = hosts.reveal_host_key(
@@ -472,7 +488,7 @@ def dns_settings(request: HttpRequest) -> HttpResponse:
     form = DnsSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not can_edit:
-            raise PermissionDenied("Your role does not allow: manage organisation.")
+            raise PermissionDenied(_("Your role does not allow: manage organisation."))
         if form.is_valid():
             discovery.update_dns_settings(
                 actor=request.user,
@@ -481,7 +497,7 @@ def dns_settings(request: HttpRequest) -> HttpResponse:
                 dns_resolvers=form.cleaned_data["dns_resolvers"],
                 ip_address=audit.client_ip(request),
             )
-            messages.success(request, "DNS settings saved; SRV records are checked again now.")
+            messages.success(request, _("DNS settings saved; SRV records are checked again now."))
             return redirect("licensing:host_list")
     return render(
         request,
@@ -496,7 +512,7 @@ def dns_scan(request: HttpRequest) -> HttpResponse:
     org: Organisation = resolve_organisation(request)
     policy.require(request.user, policy.Action.MANAGE_HOSTS, org)
     discovery.queue_discovery(actor=request.user, organisation=org)
-    messages.success(request, "DNS check queued: refresh in a few seconds.")
+    messages.success(request, _("DNS check queued: refresh in a few seconds."))
     return redirect("licensing:host_list")
 
 

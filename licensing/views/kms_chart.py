@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils.formats import date_format
+
 
 @dataclass
 class CountChart:
@@ -77,8 +79,13 @@ def count_chart(
         chart.points.append((x, y, count, at))
     if run:
         chart.lines.append(" ".join(run))
-    fmt = "%H:%M" if t0.date() == t1.date() else "%d %b %H:%M"
-    chart.x_labels = [(x_of(t0), t0.strftime(fmt))]
+    same_day = t0.date() == t1.date()
+
+    def label(at: datetime) -> str:  # the day in the page's language ("29 Nov", "29. nov.")
+        time = at.strftime("%H:%M")
+        return time if same_day else f"{date_format(at, 'MONTH_DAY_FORMAT')} {time}"
+
+    chart.x_labels = [(x_of(t0), label(t0))]
     if t1 != t0:
-        chart.x_labels.append((x_of(t1), t1.strftime(fmt)))
+        chart.x_labels.append((x_of(t1), label(t1)))
     return chart

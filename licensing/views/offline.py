@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from licensing import policy
@@ -53,7 +54,7 @@ def offline_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = ConfirmationForm(request.POST, item_id=item.pk)
     if not form.is_valid():
-        messages.error(request, "Enter the Confirmation ID.")
+        messages.error(request, _("Enter the Confirmation ID."))
         return redirect("licensing:offline_list")
     try:
         item, warning = offline.record_confirmation(
@@ -63,14 +64,23 @@ def offline_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             ip_address=audit.client_ip(request),
         )
     except DomainError as exc:
-        messages.error(request, f"{item.client.hostname}: {exc}")
+        messages.error(
+            request, _("%(hostname)s: %(error)s") % {"hostname": item.client.hostname, "error": exc}
+        )
         return redirect("licensing:offline_list")
     if warning:
         messages.warning(request, warning)
     messages.success(
         request,
-        f"Confirmation ID recorded for {item.client.hostname}; one activation of MAK key "
-        f"{item.mak_key.masked if item.mak_key else ''} used. On the client run: {item.command}",
+        _(
+            "Confirmation ID recorded for %(hostname)s; one activation of MAK key %(key)s used. "
+            "On the client run: %(command)s"
+        )
+        % {
+            "hostname": item.client.hostname,
+            "key": item.mak_key.masked if item.mak_key else "",
+            "command": item.command,
+        },
     )
     return redirect("licensing:offline_list")
 
@@ -89,7 +99,10 @@ def offline_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Offline activation of {item.client.hostname} cancelled.")
+        messages.success(
+            request,
+            _("Offline activation of %(hostname)s cancelled.") % {"hostname": item.client.hostname},
+        )
     return redirect("licensing:offline_list")
 
 
@@ -111,7 +124,7 @@ def offline_import(request: HttpRequest) -> HttpResponse:
     policy.require(request.user, policy.Action.MANAGE_KEYS, org)
     form = OfflineImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose the CILX file to import.")
+        messages.error(request, _("Choose the CILX file to import."))
         return redirect("licensing:offline_list")
     run_cil_upload(request, form, org)
     return redirect("licensing:offline_list")

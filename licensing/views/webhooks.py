@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from licensing import policy
@@ -35,7 +36,9 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             exc.apply_to_form(form)
         else:
-            messages.success(request, f"Destination “{created.destination.name}” added.")
+            messages.success(
+                request, _("Destination “%(name)s” added.") % {"name": created.destination.name}
+            )
             if created.secret:
                 # Shown once, like an API token; only its ciphertext is stored.
                 return render(
@@ -87,7 +90,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             exc.apply_to_form(form)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("licensing:webhook_detail", pk=dest.pk)
     return render(
         request,
@@ -109,7 +112,7 @@ def webhook_test(request: HttpRequest, pk: int) -> HttpResponse:
     webhooks.send_test(actor=request.user, destination=dest, ip_address=audit.client_ip(request))
     messages.info(
         request,
-        "Test message queued. Its delivery appears below within seconds (reload the page).",
+        _("Test message queued. Its delivery appears below within seconds (reload the page)."),
     )
     return redirect("licensing:webhook_detail", pk=dest.pk)
 
@@ -121,7 +124,7 @@ def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
     webhooks.delete_destination(
         actor=request.user, destination=dest, ip_address=audit.client_ip(request)
     )
-    messages.success(request, f"Destination “{dest.name}” deleted.")
+    messages.success(request, _("Destination “%(name)s” deleted.") % {"name": dest.name})
     return redirect("licensing:webhook_list")
 
 
@@ -136,6 +139,6 @@ def notification_choices(request: HttpRequest) -> HttpResponse:
         webhooks.set_email_choices(
             user=request.user, email_events=form.cleaned_data["email_events"]
         )
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect("licensing:notification_choices")
     return render(request, "licensing/webhooks/notification_choices.html", {"form": form})

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from licensing import crypto, policy
 from licensing.models import (
@@ -23,6 +25,7 @@ from licensing.models import (
 )
 from licensing.services import audit, reauth
 from licensing.services.errors import NON_FIELD, ConflictError, DomainError, InvalidInput
+from licensing.services.kms import reasons
 
 # RFC 1123 host names: labels of letters, digits and inner hyphens; at least two labels.
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -32,40 +35,46 @@ def normalise_fqdn(raw: str) -> str:
     """Lower-case FQDN without the trailing dot, or InvalidInput with a readable reason."""
     fqdn = (raw or "").strip().rstrip(".").lower()
     if not fqdn:
-        raise InvalidInput(field_errors={"fqdn": "Give the host's fully qualified domain name."})
+        raise InvalidInput(field_errors={"fqdn": _("Give the host's fully qualified domain name.")})
     if len(fqdn) > 253:
-        raise InvalidInput(field_errors={"fqdn": "A DNS name has at most 253 characters."})
+        raise InvalidInput(field_errors={"fqdn": _("A DNS name has at most 253 characters.")})
     labels = fqdn.split(".")
     if len(labels) < 2:
         raise InvalidInput(
             field_errors={
-                "fqdn": f"'{fqdn}' is not fully qualified: add the domain (e.g. {fqdn}.contoso.com)."
+                "fqdn": _(
+                    "'%(fqdn)s' is not fully qualified: add the domain (e.g. %(fqdn)s.contoso.com)."
+                )
+                % {"fqdn": fqdn}
             }
         )
     for label in labels:
         if not _LABEL.match(label):
             raise InvalidInput(
                 field_errors={
-                    "fqdn": f"'{label}' is not a valid DNS label: use letters, digits and "
-                    "hyphens (not at the start or end), at most 63 characters."
+                    "fqdn": _(
+                        "'%(label)s' is not a valid DNS label: use letters, digits and "
+                        "hyphens (not at the start or end), at most 63 characters."
+                    )
+                    % {"label": label}
                 }
             )
     if labels[-1].isdigit():
-        raise InvalidInput(field_errors={"fqdn": "Give the host's DNS name, not an IP address."})
+        raise InvalidInput(field_errors={"fqdn": _("Give the host's DNS name, not an IP address.")})
     return fqdn
 
 
 def _validate_numbers(*, port: int, activation_threshold: int, poll_interval_minutes: int) -> None:
     errors = {}
     if not 1 <= int(port) <= 65535:
-        errors["port"] = "The port must be between 1 and 65535 (KMS listens on 1688 by default)."
+        errors["port"] = _("The port must be between 1 and 65535 (KMS listens on 1688 by default).")
     if not 1 <= int(activation_threshold) <= 50:
-        errors["activation_threshold"] = (
+        errors["activation_threshold"] = _(
             "The activation threshold is between 1 and 50 (5 for Office and Windows Server, "
             "25 for Windows clients)."
         )
     if not 1 <= int(poll_interval_minutes) <= 1440:
-        errors["poll_interval_minutes"] = "Poll every 1 to 1440 minutes."
+        errors["poll_interval_minutes"] = _("Poll every 1 to 1440 minutes.")
     if errors:
         raise InvalidInput(field_errors=errors)
 
@@ -97,9 +106,12 @@ def _check_csvlk_limit(organisation_id: int, fingerprint: str, *, other_than: in
     if live.count() >= CSVLK_MAX_HOSTS:
         raise InvalidInput(
             field_errors={
-                "host_key": f"This host key is already stored on {CSVLK_MAX_HOSTS} live KMS "
-                f"hosts: Microsoft activates one KMS host key on at most {CSVLK_MAX_HOSTS} hosts "
-                "(0xC004C008). Retire a host that no longer uses it, or ask Microsoft for more."
+                "host_key": _(
+                    "This host key is already stored on %(max)s live KMS hosts: Microsoft "
+                    "activates one KMS host key on at most %(max)s hosts (0xC004C008). Retire a "
+                    "host that no longer uses it, or ask Microsoft for more."
+                )
+                % {"max": CSVLK_MAX_HOSTS}
             }
         )
 
@@ -109,12 +121,17 @@ def _duplicate_error(organisation: Organisation, fqdn: str) -> InvalidInput:
     if other is not None and other.retired_at is not None:
         return InvalidInput(
             field_errors={
-                "fqdn": f"{fqdn} is registered already (retired on "
-                f"{other.retired_at:%Y-%m-%d}); retired hosts keep their history."
+                "fqdn": _(
+                    "%(fqdn)s is registered already (retired on %(date)s); retired hosts keep "
+                    "their history."
+                )
+                % {"fqdn": fqdn, "date": date_format(other.retired_at, "SHORT_DATE_FORMAT")}
             }
         )
     return InvalidInput(
-        field_errors={"fqdn": f"{fqdn} is registered already in this organisation."}
+        field_errors={
+            "fqdn": _("%(fqdn)s is registered already in this organisation.") % {"fqdn": fqdn}
+        }
     )
 
 
@@ -136,7 +153,7 @@ def register_host(
     fqdn = normalise_fqdn(fqdn)
     if product_group not in KmsProductGroup.values:
         raise InvalidInput(
-            field_errors={"product_group": "Choose the Office version of the host key."}
+            field_errors={"product_group": _("Choose the Office version of the host key.")}
         )
     _validate_numbers(
         port=port,
@@ -200,10 +217,14 @@ def update_host(
     policy.require(actor, policy.Action.MANAGE_HOSTS, host.organisation)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise InvalidInput(field_errors={NON_FIELD: f"Cannot change {', '.join(sorted(unknown))}."})
+        raise InvalidInput(
+            field_errors={
+                NON_FIELD: _("Cannot change %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+            }
+        )
     host = KmsHost.objects.select_for_update().get(pk=host.pk)
     if host.retired_at is not None:
-        raise ConflictError("This host is retired; retired hosts cannot be edited.")
+        raise ConflictError(_("This host is retired; retired hosts cannot be edited."))
     if "fqdn" in changes:
         changes["fqdn"] = normalise_fqdn(changes["fqdn"])
         if (
@@ -215,7 +236,7 @@ def update_host(
             raise _duplicate_error(host.organisation, changes["fqdn"])
     if "product_group" in changes and changes["product_group"] not in KmsProductGroup.values:
         raise InvalidInput(
-            field_errors={"product_group": "Choose the Office version of the host key."}
+            field_errors={"product_group": _("Choose the Office version of the host key.")}
         )
     _validate_numbers(
         port=changes.get("port", host.port),
@@ -275,7 +296,7 @@ def retire_host(*, actor: Any, host: KmsHost, ip_address: str | None = None) -> 
     host.retired_at = now
     host.state = HostState.RETIRED
     host.state_changed_at = now
-    host.state_reason = "Retired by an administrator."
+    host.state_reason = reasons.RETIRED
     host.next_poll_at = None
     host.save(
         update_fields=["retired_at", "state", "state_changed_at", "state_reason", "next_poll_at"]
@@ -305,10 +326,10 @@ def reveal_host_key(
     policy.require(actor, policy.Action.REVEAL_SECRET, host.organisation)
     if not reauth.is_fresh(password_confirmed_at):
         raise DomainError(
-            "Confirm your password to reveal a host key.", code="password_confirmation_required"
+            _("Confirm your password to reveal a host key."), code="password_confirmation_required"
         )
     if not host.host_key_ciphertext:
-        raise DomainError("No host key is stored for this host.", code="no_host_key")
+        raise DomainError(_("No host key is stored for this host."), code="no_host_key")
     key = crypto.decrypt_product_key(host.host_key_ciphertext)
     audit.record(
         action="kms_host.reveal_key",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 
+from django.utils.translation import gettext_lazy as _
+
 from licensing.models import DnsFinding, HostPoll, HostState, Role
 from licensing.querysets import member_emails
 from licensing.services import notify
@@ -70,14 +72,23 @@ def notify_rogue_srv(*, finding_id: int, opened_at: str) -> int:
     )
 
 
+# What to do about each state, in the words of the recipient's language (rendered per language).
 _ADVICE = {
-    HostState.HEALTHY: "Nothing to do.",
-    HostState.BELOW_THRESHOLD: "Clients cannot activate until the count reaches the threshold: "
-    "check that clients reach this host and that images were generalised (duplicate CMIDs).",
-    HostState.UNREACHABLE: "Clients cannot reach the KMS port: check the Software Protection "
-    "service, the firewall rule for the port, and the host itself.",
-    HostState.NOT_PUBLISHED: "Clients using DNS auto-discovery will not find this host: check "
-    "DNS publishing (slmgr /sdns), DnsDomainPublishList and the zone's permissions.",
-    HostState.REPORT_OVERDUE: "The scheduled task that posts slmgr.vbs /dlv has stopped: check "
-    "the task and its reporter token (tokens expire).",
+    HostState.HEALTHY: _("Nothing to do."),
+    HostState.BELOW_THRESHOLD: _(
+        "Clients cannot activate until the count reaches the threshold: check that clients "
+        "reach this host and that images were generalised (duplicate CMIDs)."
+    ),
+    HostState.UNREACHABLE: _(
+        "Clients cannot reach the KMS port: check the Software Protection service, the "
+        "firewall rule for the port, and the host itself."
+    ),
+    HostState.NOT_PUBLISHED: _(
+        "Clients using DNS auto-discovery will not find this host: check DNS publishing "
+        "(slmgr /sdns), DnsDomainPublishList and the zone's permissions."
+    ),
+    HostState.REPORT_OVERDUE: _(
+        "The scheduled task that posts slmgr.vbs /dlv has stopped: check the task and its "
+        "reporter token (tokens expire)."
+    ),
 }

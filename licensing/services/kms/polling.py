@@ -21,12 +21,14 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.models import HostPoll, HostState, HostStatusReport, KmsHost
 from licensing.probes import SrvLookup, TcpResult
 from licensing.services import audit, outbox
 from licensing.services.errors import ConflictError
+from licensing.services.kms import reasons
 from licensing.services.kms.discovery import record_srv_findings
 from licensing.services.kms.probing import probe_host
 
@@ -46,7 +48,7 @@ def queue_poll(*, actor: Any, host: KmsHost, ip_address: str | None = None) -> N
     """ "Poll now": the poll is queued in the same transaction as the audit entry."""
     policy.require(actor, policy.Action.MANAGE_HOSTS, host.organisation)
     if host.retired_at is not None:
-        raise ConflictError("This host is retired; it is not polled any more.")
+        raise ConflictError(_("This host is retired; it is not polled any more."))
     with transaction.atomic():
         audit.record(
             action="kms_host.poll_now",
@@ -136,37 +138,35 @@ def decide_state(
     """The state a poll puts the host in (rule in the module docstring). Pure: no writes."""
     published, detail = srv_verdict(host.fqdn, host.port, lookups)
     if not tcp.reachable:
-        return Verdict(HostState.UNREACHABLE, tcp.error or "No TCP connection.", published, detail)
+        return Verdict(HostState.UNREACHABLE, tcp.error or reasons.NO_TCP, published, detail)
     if published is False:
         wrong_port = [d for d in detail if d["ports"]]
         if wrong_port:
             d = wrong_port[0]
-            reason = (
-                f"_vlmcs._tcp.{d['domain']} points at this host with port "
-                f"{', '.join(map(str, d['ports']))}, not {host.port}."
-            )
+            reason = reasons.WRONG_PORT % {
+                "domain": d["domain"],
+                "ports": ", ".join(map(str, d["ports"])),
+                "port": host.port,
+            }
         else:
             domains = ", ".join(d["domain"] for d in detail if not d["error"])
-            reason = f"No _vlmcs._tcp SRV record for this host in {domains}."
+            reason = reasons.NOT_IN_SRV % {"domains": domains}
         return Verdict(HostState.NOT_PUBLISHED, reason, published, detail)
     window = timedelta(hours=REPORT_OVERDUE_HOURS)
     if report is None:
         if now - host.created_at >= window:
             return Verdict(
                 HostState.REPORT_OVERDUE,
-                f"No status report received since the host was registered "
-                f"({REPORT_OVERDUE_HOURS:g} h ago or more).",
+                reasons.NEVER_REPORTED % {"hours": f"{REPORT_OVERDUE_HOURS:g}"},
                 published,
                 detail,
             )
-        return Verdict(
-            HostState.PENDING, "Reachable; waiting for the first status report.", published, detail
-        )
+        return Verdict(HostState.PENDING, reasons.WAITING_FOR_REPORT, published, detail)
     if now - report.received_at >= window:
         hours = (now - report.received_at).total_seconds() / 3600
         return Verdict(
             HostState.REPORT_OVERDUE,
-            f"The newest status report is {hours:.0f} h old (more than {REPORT_OVERDUE_HOURS:g} h).",
+            reasons.REPORT_TOO_OLD % {"age": f"{hours:.0f}", "hours": f"{REPORT_OVERDUE_HOURS:g}"},
             published,
             detail,
         )
@@ -174,21 +174,20 @@ def decide_state(
     if count is None or count < 0:
         return Verdict(
             HostState.BELOW_THRESHOLD,
-            "The host reports no current count (KMS not enabled, or no requests yet).",
+            reasons.NO_COUNT,
             published,
             detail,
         )
     if count < host.activation_threshold:
         return Verdict(
             HostState.BELOW_THRESHOLD,
-            f"Current count {count} is under the activation threshold of "
-            f"{host.activation_threshold}: clients cannot activate (0xC004F038).",
+            reasons.BELOW_THRESHOLD % {"count": count, "threshold": host.activation_threshold},
             published,
             detail,
         )
     return Verdict(
         HostState.HEALTHY,
-        f"Current count {count} (threshold {host.activation_threshold}).",
+        reasons.HEALTHY % {"count": count, "threshold": host.activation_threshold},
         published,
         detail,
     )
@@ -222,7 +221,9 @@ def poll_host(*, host_id: int, now: datetime | None = None) -> HostPoll | None:
         report = newest_report(host)
         verdict = decide_state(host=host, tcp=tcp, lookups=lookups, report=report, now=now)
         notes = [verdict.reason] + [
-            f"DNS {d['domain']}: {d['error']}" for d in verdict.srv_detail if d["error"]
+            reasons.DNS_ERROR % {"domain": d["domain"], "error": d["error"]}
+            for d in verdict.srv_detail
+            if d["error"]
         ]
         poll = HostPoll.objects.create(
             host=host,

@@ -13,12 +13,15 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from licensing.keyformat import redact
 from licensing.models import HostStatusReport, KmsHost
 from licensing.parsers import UnreadableStatusText, decode_upload, parse_status
 from licensing.services import outbox
 from licensing.services.errors import ConflictError, TooLarge
+from licensing.services.kms import reasons
 
 MAX_REPORT_BYTES = 512 * 1024
 COUNTERS = ("total_requests", "failed_requests")
@@ -119,12 +122,18 @@ def submit_status_report(
     oversized body (nothing stored)."""
     now = now or timezone.now()
     if host.retired_at is not None:
-        raise ConflictError("This KMS host is retired; it takes no status reports.")
+        raise ConflictError(_("This KMS host is retired; it takes no status reports."))
     size = len(data.encode() if isinstance(data, str) else data)
     if size > MAX_REPORT_BYTES:
         raise TooLarge(
-            f"The report is {size:,} bytes; the limit is {MAX_REPORT_BYTES:,}. "
-            "Send the output of slmgr.vbs /dlv for the KMS host licence only.",
+            _(
+                "The report is %(size)s bytes; the limit is %(limit)s. "
+                "Send the output of slmgr.vbs /dlv for the KMS host licence only."
+            )
+            % {
+                "size": number_format(size, force_grouping=True),
+                "limit": number_format(MAX_REPORT_BYTES, force_grouping=True),
+            },
             code="report_too_large",
         )
     try:
@@ -142,8 +151,7 @@ def submit_status_report(
         return _reject(
             host,
             text,
-            "This is the output of ospp.vbs /dstatus (an Office client), not slmgr.vbs /dlv "
-            "run on the KMS host.",
+            reasons.CLIENT_STATUS,
             submitted_by,
             source_ip,
             now,
@@ -153,8 +161,7 @@ def submit_status_report(
         return _reject(
             host,
             text,
-            "No licence in the text has the 'Key Management Service is enabled on this machine' "
-            "block: run slmgr.vbs /dlv all (or /dlv <Office activation ID>) on the KMS host.",
+            reasons.NO_KMS_LICENCE,
             submitted_by,
             source_ip,
             now,

@@ -14,6 +14,7 @@ from xml.sax.saxutils import quoteattr
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.crypto import mask_last5
@@ -38,12 +39,12 @@ def normalise_confirmation_id(value: str) -> tuple[str, str]:
     """(digits, warning) or InvalidInput naming the problem."""
     digits = _SEPARATORS.sub("", value or "")
     if not digits:
-        raise InvalidInput(field_errors={"confirmation_id": ["Enter the Confirmation ID."]})
+        raise InvalidInput(field_errors={"confirmation_id": [_("Enter the Confirmation ID.")]})
     if not digits.isdigit():
         raise InvalidInput(
             field_errors={
                 "confirmation_id": [
-                    "A Confirmation ID is digits only (spaces and dashes are ignored)."
+                    _("A Confirmation ID is digits only (spaces and dashes are ignored).")
                 ]
             }
         )
@@ -51,15 +52,19 @@ def normalise_confirmation_id(value: str) -> tuple[str, str]:
         raise InvalidInput(
             field_errors={
                 "confirmation_id": [
-                    f"A Confirmation ID is groups of six digits (usually {CID_DIGITS}); "
-                    f"this one has {len(digits)} digits."
+                    _(
+                        "A Confirmation ID is groups of six digits (usually %(usual)s); this "
+                        "one has %(count)s digits."
+                    )
+                    % {"usual": CID_DIGITS, "count": len(digits)}
                 ]
             }
         )
     warning = (
         ""
         if len(digits) == CID_DIGITS
-        else f"This Confirmation ID has {len(digits)} digits; Office's usually have {CID_DIGITS}."
+        else _("This Confirmation ID has %(count)s digits; Office's usually have %(usual)s.")
+        % {"count": len(digits), "usual": CID_DIGITS}
     )
     return digits, warning
 
@@ -146,7 +151,7 @@ def queue_many(
         OfflineActivation.objects.filter(
             organisation=organisation,
             status=OfflineStatus.PENDING,
-            client_id__in={client_id for client_id, _ in newest},
+            client_id__in={client_id for client_id, _seen in newest},
         )
         .exclude(pk__in=[item.pk for item in items])
         .select_related("client")
@@ -230,7 +235,8 @@ def record_confirmation(
     item = OfflineActivation.objects.select_for_update().get(pk=item.pk)
     if item.status != OfflineStatus.PENDING:
         raise ConflictError(
-            f"This offline activation is already {item.get_status_display().lower()}."
+            _("This offline activation is already %(status)s.")
+            % {"status": str(item.get_status_display()).lower()}
         )
     from licensing.services.mak.allocation import record_activation
 
@@ -271,7 +277,7 @@ def cancel(*, actor: Any, item: OfflineActivation, ip_address: str | None = None
     policy.require(actor, policy.Action.MANAGE_KEYS, item.organisation_id)
     item = OfflineActivation.objects.select_for_update().get(pk=item.pk)
     if item.status != OfflineStatus.PENDING:
-        raise ConflictError("Only a pending offline activation can be cancelled.")
+        raise ConflictError(_("Only a pending offline activation can be cancelled."))
     item.status = OfflineStatus.CANCELLED
     item.save(update_fields=["status"])
     audit.record(
