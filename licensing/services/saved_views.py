@@ -38,7 +38,9 @@ def save_view(
     policy.require(user, policy.Action.VIEW, organisation)
     name = " ".join(name.split())
     if not name:
-        raise InvalidInput(_("Give the view a name."), field_errors={"name": [_("Give it a name.")]})
+        raise InvalidInput(
+            _("Give the view a name."), field_errors={"name": [_("Give it a name.")]}
+        )
     if len(name) > 80:
         raise InvalidInput(
             _("A view's name is at most 80 characters."), field_errors={"name": [_("Too long.")]}

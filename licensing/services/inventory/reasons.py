@@ -20,17 +20,13 @@ REASONS = [
     gettext_noop("Client reports Unlicensed"),
     gettext_noop("Client reports the Notification state (red title bar): it is not activated"),
     gettext_noop("Client reports non-genuine grace"),
-    gettext_noop(
-        "Client reports out-of-tolerance grace (hardware change): activate the MAK again"
-    ),
+    gettext_noop("Client reports out-of-tolerance grace (hardware change): activate the MAK again"),
     gettext_noop("Client reports out-of-tolerance grace: no KMS renewal within %(days)s days"),
     gettext_noop("Hardware change or reinstall reported: needs a new MAK activation"),
     gettext_noop(
         "Client reports extended grace: not activated, and when its grace ends is unknown"
     ),
-    gettext_noop(
-        "Client reports initial grace: not activated, and when its grace ends is unknown"
-    ),
+    gettext_noop("Client reports initial grace: not activated, and when its grace ends is unknown"),
     gettext_noop("Never activated: the %(days)s-day grace after install has ended"),
     gettext_noop("Not activated: the grace period the client reported has ended"),
     gettext_noop(
@@ -39,9 +35,7 @@ REASONS = [
     ),
     gettext_noop("Not activated: fewer than %(days)s days of grace left"),
     gettext_noop("Not activated yet: within its grace period"),
-    gettext_noop(
-        "No KMS renewal for %(days)s days or more: the out-of-tolerance grace has ended"
-    ),
+    gettext_noop("No KMS renewal for %(days)s days or more: the out-of-tolerance grace has ended"),
     gettext_noop(
         "No KMS renewal for %(days)s days or more: activation lapsed, Office shows notifications"
     ),
