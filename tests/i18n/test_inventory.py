@@ -20,7 +20,6 @@ from licensing.services.inventory import rules, sweep
 from licensing.services.inventory.digest import send_daily_digests
 from licensing.services.inventory.reasons import REASONS, translated
 from tests import factories
-from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 
