@@ -64,47 +64,47 @@ class NumberInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
 
 
 class ClientFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Hostname, FQDN or CMID")
-    edition = django_filters.ModelChoiceFilter(queryset=Edition.objects.all())
+    q = django_filters.CharFilter(method="search", label=_("Hostname, FQDN or CMID"))
+    edition = django_filters.ModelChoiceFilter(queryset=Edition.objects.all(), label=_("Edition"))
     activation_method = django_filters.ChoiceFilter(
-        choices=ActivationMethod.choices, label="Activation"
+        choices=ActivationMethod.choices, label=_("Activation")
     )
     # A ChoiceFilter (not Typed) so the form offers an empty choice; the column casts "0".
     license_status = django_filters.ChoiceFilter(
-        choices=LicenseStatus.choices, label="Licence state"
+        choices=LicenseStatus.choices, label=_("Licence state")
     )
-    compliance_flag = django_filters.ChoiceFilter(choices=ComplianceFlag.choices, label="Flag")
-    kms_host = django_filters.ModelChoiceFilter(queryset=_visible(KmsHost), label="KMS host")
+    compliance_flag = django_filters.ChoiceFilter(choices=ComplianceFlag.choices, label=_("Flag"))
+    kms_host = django_filters.ModelChoiceFilter(queryset=_visible(KmsHost), label=_("KMS host"))
     mak_pool = django_filters.ModelChoiceFilter(
-        field_name="mak_key__pool", queryset=_visible(MakPool, "edition"), label="MAK pool"
+        field_name="mak_key__pool", queryset=_visible(MakPool, "edition"), label=_("MAK pool")
     )
     # ?last_renewal_after=2026-01-01&last_renewal_before=2026-03-31 (whole days, UTC)
     last_renewal = django_filters.DateFromToRangeFilter(
-        field_name="last_renewal_at", label="Last renewal"
+        field_name="last_renewal_at", label=_("Last renewal")
     )
     never_activated = django_filters.BooleanFilter(
-        method="filter_never_activated", label="Never activated"
+        method="filter_never_activated", label=_("Never activated")
     )
     past_deadline = django_filters.BooleanFilter(
-        method="filter_past_deadline", label="Past the renewal deadline"
+        method="filter_past_deadline", label=_("Past the renewal deadline")
     )
-    stale = django_filters.BooleanFilter(method="filter_stale", label="Stale (no recent report)")
-    flagged = django_filters.BooleanFilter(method="filter_flagged", label="Flagged (not OK)")
+    stale = django_filters.BooleanFilter(method="filter_stale", label=_("Stale (no recent report)"))
+    flagged = django_filters.BooleanFilter(method="filter_flagged", label=_("Flagged (not OK)"))
     # Retired clients are left out unless asked for: ?retired=true (only them), ?retired=all.
     retired = django_filters.ChoiceFilter(
         method="filter_retired",
-        choices=[("false", "No (live clients)"), ("true", "Yes"), ("all", "Both")],
+        choices=[("false", _("No (live clients)")), ("true", _("Yes")), ("all", _("Both"))],
         empty_label=None,
-        label="Retired",
+        label=_("Retired"),
         # The default: the filter form's script leaves it out of the URL.
         widget=django_forms.Select(attrs={"data-default": "false"}),
     )
     # ?flag_changed_after=2026-11-30: the flag changed on or after that day (UTC).
     flag_changed_after = django_filters.DateFilter(
-        field_name="flag_changed_at", lookup_expr="date__gte", label="Flag changed since"
+        field_name="flag_changed_at", lookup_expr="date__gte", label=_("Flag changed since")
     )
     # ?ids=3,5,8: exactly these clients (the list's "Export the selection"); not in the form.
-    ids = NumberInFilter(field_name="pk", lookup_expr="in", label="Selected clients")
+    ids = NumberInFilter(field_name="pk", lookup_expr="in", label=_("Selected clients"))
 
     class Meta:
         model = Client

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from licensing.models import KmsHost, Organisation
 from licensing.services.inventory.csv_mapping import FIELD_LABELS
@@ -12,15 +13,17 @@ from licensing.services.inventory.csv_mapping import FIELD_LABELS
 
 class CsvImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="UTF-8 CSV with a header line; see the columns below.",
+        label=_("CSV file"),
+        help_text=_("UTF-8 CSV with a header line; see the columns below."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     preview = forms.BooleanField(
-        label="Preview and map the columns first",
+        label=_("Preview and map the columns first"),
         required=False,
-        help_text="A file with other column names (SCCM/MECM, Lansweeper, a spreadsheet) always "
-        "gets the preview.",
+        help_text=_(
+            "A file with other column names (SCCM/MECM, Lansweeper, a spreadsheet) always "
+            "gets the preview."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -36,11 +39,11 @@ class CsvMappingForm(forms.Form):
         self, *args: Any, header: list[str], suggested: list[str] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", "Ignore this column"), *FIELD_LABELS.items()]
+        choices = [("", _("Ignore this column")), *FIELD_LABELS.items()]
         self.header = header
         for i, name in enumerate(header):
             self.fields[f"col_{i}"] = forms.ChoiceField(
-                label=name[:100] or f"Column {i + 1}",
+                label=name[:100] or _("Column %(number)s") % {"number": i + 1},
                 choices=choices,
                 required=False,
                 initial=(suggested or [""] * len(header))[i],
@@ -55,15 +58,15 @@ class CsvMappingForm(forms.Form):
 
 class EventsImportForm(forms.Form):
     file = forms.FileField(
-        label="Export file",
-        help_text="CSV or text export of event 12290 from the KMS host.",
+        label=_("Export file"),
+        help_text=_("CSV or text export of event 12290 from the KMS host."),
     )
     kms_host = forms.ModelChoiceField(
-        label="KMS host",
+        label=_("KMS host"),
         queryset=KmsHost.objects.none(),
         required=False,
-        empty_label="(not recorded)",
-        help_text="The host the export comes from: its clients are linked to it.",
+        empty_label=_("(not recorded)"),
+        help_text=_("The host the export comes from: its clients are linked to it."),
     )
 
     def __init__(self, *args: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
@@ -76,8 +79,10 @@ class EventsImportForm(forms.Form):
 
 class CilImportForm(forms.Form):
     file = forms.FileField(
-        label="CIL / CILX file",
-        help_text="Saved or exported from VAMT (full, or 'Installation ID and Product ID only').",
+        label=_("CIL / CILX file"),
+        help_text=_(
+            "Saved or exported from VAMT (full, or 'Installation ID and Product ID only')."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".cil,.cilx,.xml"}),
     )
 

@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.querysets import ScopedQuerySet
 
@@ -13,24 +15,24 @@ class ActivationMethod(models.TextChoices):
 class LicenseStatus(models.IntegerChoices):
     """The seven Office licence states (WMI LicenseStatus, events 12288/12290, ospp.vbs)."""
 
-    UNLICENSED = 0, "Unlicensed"
-    LICENSED = 1, "Licensed"
-    OOB_GRACE = 2, "Initial (OOB) grace"
-    OOT_GRACE = 3, "Out-of-tolerance grace"
-    NON_GENUINE_GRACE = 4, "Non-genuine grace"
-    NOTIFICATION = 5, "Notification"
-    EXTENDED_GRACE = 6, "Extended grace"
+    UNLICENSED = 0, pgettext_lazy("licence state", "Unlicensed")
+    LICENSED = 1, _("Licensed")
+    OOB_GRACE = 2, _("Initial (OOB) grace")
+    OOT_GRACE = 3, _("Out-of-tolerance grace")
+    NON_GENUINE_GRACE = 4, _("Non-genuine grace")
+    NOTIFICATION = 5, pgettext_lazy("licence state", "Notification")
+    EXTENDED_GRACE = 6, _("Extended grace")
 
 
 class ComplianceFlag(models.TextChoices):
     """Every client carries exactly one flag; `licensing.services.inventory.rules` decides which."""
 
-    OK = "ok", "OK"
-    AT_RISK = "at_risk", "At risk"
-    EXPIRED = "expired", "Expired"
-    GRACE_EXPIRING = "grace_expiring", "Grace expiring"
-    UNLICENSED = "unlicensed", "Unlicensed"
-    REACTIVATION_NEEDED = "reactivation_needed", "Reactivation needed"
+    OK = "ok", pgettext_lazy("compliance flag", "OK")
+    AT_RISK = "at_risk", _("At risk")
+    EXPIRED = "expired", _("Expired")
+    GRACE_EXPIRING = "grace_expiring", _("Grace expiring")
+    UNLICENSED = "unlicensed", pgettext_lazy("compliance flag", "Unlicensed")
+    REACTIVATION_NEEDED = "reactivation_needed", _("Reactivation needed")
 
 
 class Client(models.Model):

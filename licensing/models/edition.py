@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from licensing.keyformat import KEY_ALPHABET, PRODUCT_KEY_REGEX
 
@@ -21,7 +22,7 @@ class Product(models.TextChoices):
     PROJECT_STANDARD = "project_std", "Project Standard"
     VISIO_PROFESSIONAL = "visio_pro", "Visio Professional"
     VISIO_STANDARD = "visio_std", "Visio Standard"
-    APPLICATION = "app", "Single application"
+    APPLICATION = "app", _("Single application")
 
 
 class Edition(models.Model):
@@ -50,7 +51,9 @@ class Edition(models.Model):
             models.CheckConstraint(
                 condition=Q(gvlk__regex=PRODUCT_KEY_REGEX),
                 name="edition_gvlk_shape",
-                violation_error_message="A GVLK is five groups of five characters from the product key alphabet.",
+                violation_error_message=_(
+                    "A GVLK is five groups of five characters from the product key alphabet."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(version__in=OfficeVersion.values), name="edition_version_valid"

@@ -1,23 +1,25 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 
 from licensing.querysets import ScopedQuerySet
 
 
 class ImportSource(models.TextChoices):
-    API = "api", "API (bulk JSON)"
-    STATUS_TEXT = "status_text", "ospp.vbs / slmgr.vbs text"
-    CSV = "csv", "CSV inventory"
-    EVENTS_12290 = "events_12290", "KMS host event 12290 export"
-    WMI = "wmi", "Agent report (WMI)"
-    VAMT_CIL = "vamt_cil", "VAMT CIL/CILX file"
+    API = "api", _("API (bulk JSON)")
+    STATUS_TEXT = "status_text", _("ospp.vbs / slmgr.vbs text")
+    CSV = "csv", _("CSV inventory")
+    EVENTS_12290 = "events_12290", _("KMS host event 12290 export")
+    WMI = "wmi", _("Agent report (WMI)")
+    VAMT_CIL = "vamt_cil", _("VAMT CIL/CILX file")
 
 
 class ImportStatus(models.TextChoices):
-    DONE = "done", "Imported"
-    REFUSED = "refused", "Refused (nothing written)"
-    FAILED = "failed", "Failed (nothing written)"
+    DONE = "done", _("Imported")
+    REFUSED = "refused", _("Refused (nothing written)")
+    FAILED = "failed", _("Failed (nothing written)")
 
 
 class ImportRun(models.Model):
@@ -64,7 +66,9 @@ class ImportRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_source_display()} #{self.pk}"
+        # Stored as the audit entry's object name: English whatever the page language.
+        with override(settings.LANGUAGE_CODE):
+            return f"{self.get_source_display()} #{self.pk}"
 
     @property
     def duration_seconds(self) -> float | None:

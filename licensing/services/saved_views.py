@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.models import Organisation, SavedView
@@ -37,20 +38,25 @@ def save_view(
     policy.require(user, policy.Action.VIEW, organisation)
     name = " ".join(name.split())
     if not name:
-        raise InvalidInput("Give the view a name.", field_errors={"name": ["Give it a name."]})
+        raise InvalidInput(
+            _("Give the view a name."), field_errors={"name": [_("Give it a name.")]}
+        )
     if len(name) > 80:
         raise InvalidInput(
-            "A view's name is at most 80 characters.", field_errors={"name": ["Too long."]}
+            _("A view's name is at most 80 characters."), field_errors={"name": [_("Too long.")]}
         )
     if len(query) > 2000:
-        raise InvalidInput("This filter is too long to save as a view.")
+        raise InvalidInput(_("This filter is too long to save as a view."))
     mine = SavedView.objects.for_organisation(organisation).filter(user=user)
     with transaction.atomic():
         view = mine.select_for_update().filter(name=name).first()
         created = view is None
         if created:
             if mine.count() >= MAX_VIEWS:
-                raise InvalidInput(f"You have {MAX_VIEWS} saved views already: delete one first.")
+                raise InvalidInput(
+                    _("You have %(count)s saved views already: delete one first.")
+                    % {"count": MAX_VIEWS}
+                )
             view = SavedView.objects.create(
                 user=user, organisation=organisation, name=name, query=query
             )

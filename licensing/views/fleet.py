@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
@@ -17,6 +18,8 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, override
 from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
@@ -77,10 +80,12 @@ CLIENT_SORTS = {
 }
 client_paginator = KeysetPaginator(CLIENT_SORTS, default="hostname", salt="client_list")
 
-LICENSE_STATE_LABEL = Case(
-    *[When(license_status=value, then=Value(label)) for value, label in LicenseStatus.choices],
-    output_field=CharField(),
-)
+# The CSV names the state in English whatever the page language (labels are translatable).
+with override(settings.LANGUAGE_CODE):
+    LICENSE_STATE_LABEL = Case(
+        *[When(license_status=v, then=Value(str(label))) for v, label in LicenseStatus.choices],
+        output_field=CharField(),
+    )
 
 # The client CSV: one row per client, exactly the rows of the list's current filter.
 CLIENT_EXPORT_COLUMNS = [
@@ -203,7 +208,7 @@ def _bulk_selection(request: HttpRequest, org: Organisation) -> tuple[QuerySet |
             QueryDict(query), queryset=Client.objects.for_organisation(org), organisation=org
         )
         if filter_errors(filterset):
-            messages.error(request, "The list's filter is not valid: nothing was changed.")
+            messages.error(request, _("The list's filter is not valid: nothing was changed."))
             return None, ""
         return filterset.qs, f"all matching: {query}"
     ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
@@ -230,18 +235,33 @@ def client_set_retired(request: HttpRequest, retire: bool) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        verb = "Retired" if retire else "Restored"
-        messages.success(
-            request,
-            f"{verb} {result.changed:,} client{'s' * (result.changed != 1)}"
-            + (": " + ", ".join(result.hostnames[:5]) if result.hostnames else "")
-            + ("…" if result.changed > 5 else "")
-            + (
-                ". They keep their history; the list shows them with Retired: Yes."
-                if retire
-                else "."
-            ),
-        )
+        n = result.changed
+        hostnames = ", ".join(result.hostnames[:5]) + ("…" if n > 5 else "")
+        if retire and hostnames:
+            text = ngettext(
+                "Retired %(count)s client: %(hostnames)s. They keep their history; the list shows "
+                "them with Retired: Yes.",
+                "Retired %(count)s clients: %(hostnames)s. They keep their history; the list "
+                "shows them with Retired: Yes.",
+                n,
+            )
+        elif retire:
+            text = ngettext(
+                "Retired %(count)s client. They keep their history; the list shows them with "
+                "Retired: Yes.",
+                "Retired %(count)s clients. They keep their history; the list shows them with "
+                "Retired: Yes.",
+                n,
+            )
+        elif hostnames:
+            text = ngettext(
+                "Restored %(count)s client: %(hostnames)s.",
+                "Restored %(count)s clients: %(hostnames)s.",
+                n,
+            )
+        else:
+            text = ngettext("Restored %(count)s client.", "Restored %(count)s clients.", n)
+        messages.success(request, text % {"count": intcomma(n), "hostnames": hostnames})
     return redirect(_list_back(request))
 
 
@@ -264,14 +284,21 @@ def client_recheck(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
+        n = result.checked
+        if result.changed:
+            text = ngettext(
+                "Re-checked %(count)s client: %(changed)s changed (flag, reason or deadline).",
+                "Re-checked %(count)s clients: %(changed)s changed (flag, reason or deadline).",
+                n,
+            )
+        else:
+            text = ngettext(
+                "Re-checked %(count)s client: nothing changed.",
+                "Re-checked %(count)s clients: nothing changed.",
+                n,
+            )
         messages.success(
-            request,
-            f"Re-checked {result.checked:,} client{'s' * (result.checked != 1)}: "
-            + (
-                f"{result.changed:,} changed (flag, reason or deadline)."
-                if result.changed
-                else "nothing changed."
-            ),
+            request, text % {"count": intcomma(n), "changed": intcomma(result.changed)}
         )
     return redirect(_list_back(request))
 
@@ -293,10 +320,14 @@ def client_export_selection(request: HttpRequest) -> HttpResponse:
     if request.POST.get("all_matching") != "1":
         ids = [i for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
         if not ids:
-            messages.error(request, "Tick at least one row, or all matching rows, to export.")
+            messages.error(request, _("Tick at least one row, or all matching rows, to export."))
             return redirect(_list_back(request))
         if len(ids) > MAX_EXPORT_IDS:
-            messages.error(request, f"Tick at most {MAX_EXPORT_IDS:,} rows, or all matching.")
+            messages.error(
+                request,
+                _("Tick at most %(count)s rows, or all matching.")
+                % {"count": intcomma(MAX_EXPORT_IDS)},
+            )
             return redirect(_list_back(request))
         params["ids"] = ",".join(ids)
     return redirect(f"{export}?{params.urlencode(safe=',')}", permanent=False)
@@ -318,7 +349,8 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
         return redirect(_list_back(request))
-    messages.success(request, f"View “{view.name}” {'saved' if created else 'updated'}.")
+    text = _("View “%(name)s” saved.") if created else _("View “%(name)s” updated.")
+    messages.success(request, text % {"name": view.name})
     return redirect(f"{reverse('licensing:client_list')}?organisation={org.slug}&{view.query}")
 
 
@@ -329,9 +361,9 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
     # Only the user's own views of this organisation: anyone else's is a 404.
     view = SavedView.objects.for_organisation(org).filter(user=request.user, pk=pk).first()
     if view is None:
-        raise Http404("No such saved view.")
+        raise Http404(_("No such saved view."))
     delete_view(user=request.user, view=view, ip_address=audit.client_ip(request))
-    messages.success(request, f"View “{view.name}” deleted.")
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
     return redirect(_list_back(request))
 
 

@@ -8,8 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from licensing import policy
@@ -72,12 +74,20 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 def _uploaded_runs_message(request: HttpRequest, run: ImportRun) -> None:
     if run.status == ImportStatus.REFUSED:
-        messages.error(request, f"Nothing was imported: {run.message}")
+        messages.error(request, _("Nothing was imported: %(reason)s") % {"reason": run.message})
     else:
         messages.success(
             request,
-            f"Imported: {run.created:,} created, {run.updated:,} updated, {run.unchanged:,} unchanged, "
-            f"{run.rejected:,} rejected.",
+            _(
+                "Imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged, "
+                "%(rejected)s rejected."
+            )
+            % {
+                "created": intcomma(run.created),
+                "updated": intcomma(run.updated),
+                "unchanged": intcomma(run.unchanged),
+                "rejected": intcomma(run.rejected),
+            },
         )
 
 
@@ -88,7 +98,7 @@ def import_csv_upload(request: HttpRequest) -> HttpResponse:
     policy.require(request.user, policy.Action.MANAGE_CLIENTS, org)
     form = CsvImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose a CSV file to import.")
+        messages.error(request, _("Choose a CSV file to import."))
         return redirect("licensing:import_list")
     upload = form.cleaned_data["file"]
     if upload.size <= settings.INVENTORY_UPLOAD_MAX_BYTES:
@@ -120,7 +130,7 @@ def import_csv_upload(request: HttpRequest) -> HttpResponse:
 def _staged_upload(request: HttpRequest, token: str) -> CsvUpload:
     pk = csv_mapping.upload_id(token, request.user)
     if pk is None:
-        raise Http404("This upload has expired or is not yours; upload the file again.")
+        raise Http404(_("This upload has expired or is not yours; upload the file again."))
     return get_scoped_or_404(
         request,
         CsvUpload.objects.select_related("organisation"),
@@ -140,7 +150,7 @@ def import_csv_map(request: HttpRequest, token: str) -> HttpResponse:
         header, rows = csv_mapping.read_preview(bytes(staged.data))
     except csv_mapping.UnreadableUpload:
         staged.delete()
-        messages.error(request, "The file cannot be read as CSV; upload it again.")
+        messages.error(request, _("The file cannot be read as CSV; upload it again."))
         return redirect("licensing:import_list")
     status = 200
     if request.method == "POST":
@@ -181,7 +191,7 @@ def import_events_upload(request: HttpRequest) -> HttpResponse:
     policy.require(request.user, policy.Action.MANAGE_CLIENTS, org)
     form = EventsImportForm(request.POST, request.FILES, organisation=org)
     if not form.is_valid():
-        messages.error(request, "Choose an event 12290 export to import.")
+        messages.error(request, _("Choose an event 12290 export to import."))
         return redirect("licensing:import_list")
     upload = form.cleaned_data["file"]
     limit = settings.INVENTORY_UPLOAD_MAX_BYTES
@@ -225,7 +235,7 @@ def run_cil_upload(request: HttpRequest, form: Any, org: Any) -> ImportRun | Non
             ip_address=audit.client_ip(request),
         )
     except DomainError as exc:
-        messages.error(request, f"Nothing was imported: {exc}")
+        messages.error(request, _("Nothing was imported: %(reason)s") % {"reason": exc})
         return None
     messages.success(request, run.message)
     return run
@@ -238,7 +248,7 @@ def import_cil_upload(request: HttpRequest) -> HttpResponse:
     policy.require(request.user, policy.Action.MANAGE_CLIENTS, org)
     form = CilImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose a VAMT CIL or CILX file to import.")
+        messages.error(request, _("Choose a VAMT CIL or CILX file to import."))
         return redirect("licensing:import_list")
     run = run_cil_upload(request, form, org)
     if run is None:

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from licensing.models import CsvColumnMapping, CsvUpload, ImportRun, ImportSource, Organisation
 from licensing.services import audit
@@ -130,20 +132,20 @@ SYNONYMS: dict[str, str] = {
     "hardwarechanged": "reactivation_required",
 }
 
-FIELD_LABELS: dict[str, str] = {
-    "hostname": "Hostname (required)",
+FIELD_LABELS: dict[str, Any] = {
+    "hostname": gettext_lazy("Hostname (required)"),
     "fqdn": "FQDN",
     "cmid": "CMID",
-    "edition": "Edition",
-    "activation_method": "Activation method",
-    "license_status": "Licence state",
-    "grace_minutes": "Grace minutes",
-    "installed_at": "Installed at",
-    "last_activation_at": "Last activation",
-    "last_renewal_at": "Last renewal",
-    "last_seen_at": "Last seen",
-    "kms_host": "KMS host",
-    "reactivation_required": "Reactivation required",
+    "edition": gettext_lazy("Edition"),
+    "activation_method": gettext_lazy("Activation method"),
+    "license_status": gettext_lazy("Licence state"),
+    "grace_minutes": gettext_lazy("Grace minutes"),
+    "installed_at": gettext_lazy("Installed at"),
+    "last_activation_at": gettext_lazy("Last activation"),
+    "last_renewal_at": gettext_lazy("Last renewal"),
+    "last_seen_at": gettext_lazy("Last seen"),
+    "kms_host": gettext_lazy("KMS host"),
+    "reactivation_required": gettext_lazy("Reactivation required"),
 }
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -258,17 +260,18 @@ def check_mapping(header: list[str], mapping: list[str]) -> None:
         if not field:
             continue
         if field not in FIELDS:
-            errors[f"col_{i}"] = f"'{field[:40]}' is not a portal field."
+            errors[f"col_{i}"] = _("'%(field)s' is not a portal field.") % {"field": field[:40]}
         elif field in seen:
-            errors[f"col_{i}"] = (
-                f"{FIELD_LABELS[field]} is already mapped to column '{header[seen[field]][:60]}'."
-            )
+            errors[f"col_{i}"] = _("%(field)s is already mapped to column '%(column)s'.") % {
+                "field": FIELD_LABELS[field],
+                "column": header[seen[field]][:60],
+            }
         else:
             seen[field] = i
     if "hostname" not in seen and not errors:
-        errors["__all__"] = "Map one column to Hostname: every row needs it."
+        errors["__all__"] = _("Map one column to Hostname: every row needs it.")
     if errors:
-        raise InvalidInput("The column mapping is not complete.", field_errors=errors)
+        raise InvalidInput(_("The column mapping is not complete."), field_errors=errors)
 
 
 def remember(
@@ -349,9 +352,9 @@ def import_mapped(
     try:
         header, _rows = read_preview(data, rows=0)
     except UnreadableUpload:
-        raise InvalidInput("The file cannot be read as CSV; upload it again.") from None
+        raise InvalidInput(_("The file cannot be read as CSV; upload it again.")) from None
     if len(mapping) != len(header):
-        raise InvalidInput("The mapping does not match the file's columns; upload it again.")
+        raise InvalidInput(_("The mapping does not match the file's columns; upload it again."))
     check_mapping(header, mapping)
     with transaction.atomic():
         remember(

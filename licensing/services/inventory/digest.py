@@ -72,8 +72,9 @@ def send_daily_digests(*, now: datetime | None = None) -> dict[str, int]:
                     recipients=len(recipients),
                 )
                 total = sum(counts.values())
+                # Labels stay lazy and numbers plain: each recipient's language renders them.
                 lines = [
-                    (LABELS.get(flag, flag), f"{n:,}")
+                    (LABELS.get(flag, flag), n)
                     for flag, n in sorted(counts.items(), key=lambda kv: -kv[1])
                 ]
                 # The day's claim above is the once-guarantee; the key only names the message.
@@ -84,7 +85,7 @@ def send_daily_digests(*, now: datetime | None = None) -> dict[str, int]:
                     recipients=recipients,
                     context={
                         "organisation": org,
-                        "total": f"{total:,}",
+                        "total": total,
                         "lines": lines,
                         "since": since,
                         "url": _link(org),

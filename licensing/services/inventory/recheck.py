@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.models import Client, ClientCount, Organisation
@@ -43,7 +44,7 @@ def recheck(
         ).values_list("pk", flat=True)
     )
     if not ids:
-        raise InvalidInput("No live client selected: nothing to re-check.")
+        raise InvalidInput(_("No live client selected: nothing to re-check."))
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         # Shared like an ingest: never while a sweep is computing, beside other writers.

@@ -7,6 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from licensing.models import ActivationMethod, Client, ComplianceFlag, LicenseStatus
 
 OSPP = r'cscript "%ProgramFiles%\Microsoft Office\Office16\OSPP.VBS"'
@@ -36,25 +40,25 @@ def remedy_for(client: Client, now: datetime, stale_after_days: int) -> Remedy |
         client_commands = [f"{OSPP} /sethst:{host_name}", f"{OSPP} /setprt:{port}", f"{OSPP} /act"]
         host_commands = [f"{SLMGR} /dlv"]
         if flag == ComplianceFlag.AT_RISK:
-            summary = (
+            summary = _(
                 "The client has not renewed with a KMS host for a while. Check that it reaches "
-                f"{host_name} on TCP port {port}, then renew now from an elevated prompt on the "
+                "%(host)s on TCP port %(port)s, then renew now from an elevated prompt on the "
                 "client:"
-            )
+            ) % {"host": host_name, "port": port}
         elif flag == ComplianceFlag.REACTIVATION_NEEDED:
-            summary = (
+            summary = _(
                 "The client must activate again (its hardware or its KMS host changed). Point "
                 "it at the KMS host and activate, from an elevated prompt on the client:"
             )
         else:
-            summary = (
+            summary = _(
                 "The client is not activated. Point it at the KMS host and activate from an "
                 "elevated prompt on the client; if activation fails, check the host's count "
                 "(it activates Office only from 5 clients) with slmgr on the host:"
             )
     else:
         client_commands = [f"{OSPP} /inpkey:<the pool's MAK>", f"{OSPP} /act"]
-        summary = (
+        summary = _(
             "A MAK client activates once with Microsoft. Request an activation from the MAK "
             "pool, enter the key and activate, from an elevated prompt on the client:"
         )
@@ -70,26 +74,36 @@ def remedy_for(client: Client, now: datetime, stale_after_days: int) -> Remedy |
             LicenseStatus(client.license_status).label if client.license_status is not None else "—"
         )
         seen = (
-            client.last_seen_at.strftime("%Y-%m-%d") if client.last_seen_at else "its last report"
+            date_format(client.last_seen_at, "SHORT_DATE_FORMAT")
+            if client.last_seen_at
+            else _("its last report")
         )
         renewed = (
-            client.last_renewal_at.strftime("%Y-%m-%d")
+            date_format(client.last_renewal_at, "SHORT_DATE_FORMAT")
             if client.last_renewal_at
-            else "its last activation"
+            else _("its last activation")
         )
-        explanation = (
-            f"Both are true: the renewal deadline ({deadline:%Y-%m-%d}) is 180 days from the last "
-            f"renewal the portal knows of ({renewed}); the flag comes from what the client itself "
-            f"reported on {seen}: licence state “{status}”. The client's own report wins: "
-            "Office on that machine is not activated now, whatever the date says."
-        )
+        explanation = _(
+            "Both are true: the renewal deadline (%(deadline)s) is 180 days from the last "
+            "renewal the portal knows of (%(renewed)s); the flag comes from what the client "
+            "itself reported on %(seen)s: licence state “%(status)s”. The client's own report "
+            "wins: Office on that machine is not activated now, whatever the date says."
+        ) % {
+            "deadline": date_format(deadline, "SHORT_DATE_FORMAT"),
+            "renewed": renewed,
+            "seen": seen,
+            "status": status,
+        }
     stale_note = ""
     if client.last_seen_at is not None and (now - client.last_seen_at).days > stale_after_days:
-        stale_note = (
-            f"No report for {(now - client.last_seen_at).days} days (stale after "
-            f"{stale_after_days}): if the machine is gone, retire it; otherwise check its "
-            "inventory agent."
-        )
+        days = (now - client.last_seen_at).days
+        stale_note = ngettext(
+            "No report for %(days)s day (stale after %(stale)s): if the machine is gone, "
+            "retire it; otherwise check its inventory agent.",
+            "No report for %(days)s days (stale after %(stale)s): if the machine is gone, "
+            "retire it; otherwise check its inventory agent.",
+            days,
+        ) % {"days": days, "stale": stale_after_days}
     if not summary and not explanation and not stale_note:
         return None
     return Remedy(summary, client_commands, host_commands, explanation, stale_note)

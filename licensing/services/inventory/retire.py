@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.models import Client, ClientCount, Organisation
@@ -54,8 +55,9 @@ def set_retired(
         )
         if changed == 0:
             raise InvalidInput(
-                "No client changed: those selected are already "
-                + ("retired." if retire else "live.")
+                _("No client changed: those selected are already retired.")
+                if retire
+                else _("No client changed: those selected are already live.")
             )
         single = (
             Client.objects.get(hostname=hostnames[0], organisation=organisation)
