@@ -3,17 +3,17 @@
 The rules (`rules.py`) write each client's reason into the database in English, as one SQL
 expression for a million rows; the API, the CSV exports and the history keep that text as it is.
 Pages and e-mails show it through `translated()`, which recognises each sentence the rules write
-(with its numbers) and returns it in the active language. A text it does not know (an older
+(with its numbers) and returns it in the active language (`licensing.stored_text`, the one way
+a stored English sentence is shown translated). A text it does not know (an older
 wording, a reason written by hand) is shown as stored. `tests/i18n/test_inventory.py` checks that
 every branch of the rules gives a sentence listed here.
 """
 
 from __future__ import annotations
 
-import re
-from functools import cache
+from django.utils.translation import gettext_noop
 
-from django.utils.translation import gettext, gettext_noop
+from licensing import stored_text
 
 # The English sentences of rules.rule_sql(), numbers as named placeholders.
 REASONS = [
@@ -45,23 +45,7 @@ REASONS = [
     gettext_noop("Client reports Licensed; no activation date known yet"),
 ]
 
-_PLACEHOLDER = re.compile(r"%\\\(([a-z]+)\\\)s")
-
-
-@cache
-def _patterns() -> list[tuple[re.Pattern[str], str]]:
-    return [
-        (re.compile(_PLACEHOLDER.sub(r"(?P<\1>\\d+)", re.escape(msgid))), msgid)
-        for msgid in REASONS
-    ]
-
 
 def translated(reason: str) -> str:
     """`reason` as stored, in the active language (unchanged when it is not a rules sentence)."""
-    if not reason:
-        return reason
-    for pattern, msgid in _patterns():
-        match = pattern.fullmatch(reason)
-        if match:
-            return gettext(msgid) % match.groupdict() if match.groupdict() else gettext(msgid)
-    return reason
+    return stored_text.translate(reason, REASONS) if reason else reason
