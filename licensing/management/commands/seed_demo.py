@@ -27,6 +27,7 @@ from django.utils import timezone
 from licensing.crypto import seal_product_key
 from licensing.keyformat import KEY_ALPHABET
 from licensing.models import (
+    MAX_LICENCE_QUANTITY,
     Agreement,
     Client,
     Edition,
@@ -413,7 +414,11 @@ class Command(BaseCommand):
                     organisation=org,
                     agreement=agreement,
                     edition=newest[product],
-                    quantity=max(1, n * (95 if product == "proplus" else 110) // 100),
+                    # Capped at the model's limit: a 10M-client demo would exceed it.
+                    quantity=min(
+                        MAX_LICENCE_QUANTITY,
+                        max(1, n * (95 if product == "proplus" else 110) // 100),
+                    ),
                     acquired_on=agreement.starts_on,
                 )
                 for product, n in per_line.items()
