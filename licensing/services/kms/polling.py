@@ -91,7 +91,7 @@ def _claim(*, now: datetime, limit: int) -> list[tuple[int, int]]:
         return cursor.fetchall()
 
 
-def poll_batches(claimed: list[tuple[int, int]], size: int | None = None) -> list[list[int]]:
+def poll_batches(claimed: list[tuple[int, Any]], size: int | None = None) -> list[list[int]]:
     """(host id, organisation id) pairs -> lists of at most `size` host ids (KMS_POLL_BATCH),
     an organisation's hosts side by side, so a batch asks each SRV record once."""
     size = size or POLL_BATCH
@@ -325,26 +325,52 @@ def poll_hosts(*, host_ids: Sequence[int], now: datetime | None = None) -> list[
                 changed.append((poll.pk, previous))
             elif poll.state != HostState.PENDING:
                 host.last_notified_state = poll.state
-        KmsHost.objects.bulk_update(
-            locked,
-            [
-                "last_polled_at",
-                "next_poll_at",
-                "state",
-                "state_changed_at",
-                "state_reason",
-                "srv_published",
-                "current_count",
-                "license_status",
-                "last_notified_state",
-            ],
-        )
+        _save_hosts(locked, POLLED_FIELDS)
         outbox.enqueue_many("licensing.kms.notify_state_change", changed)
         # Rogue SRV records: once per organisation of the batch, in id order (advisory locks).
         for org_id in sorted(orgs):
             lookups = next(probes[h.pk].lookups for h in locked if h.organisation_id == org_id)
             record_srv_findings(organisation=orgs[org_id], lookups=lookups, now=now)
     return polls
+
+
+# What a poll writes on its host.
+POLLED_FIELDS = (
+    "last_polled_at",
+    "next_poll_at",
+    "state",
+    "state_changed_at",
+    "state_reason",
+    "srv_published",
+    "current_count",
+    "license_status",
+    "last_notified_state",
+)
+
+
+def _save_hosts(hosts: list[KmsHost], fields: Sequence[str]) -> None:
+    """One UPDATE for the whole batch, each row's values from arrays (`unnest`): what
+    `bulk_update` does, without building a CASE expression per row and field."""
+    if not hosts:
+        return
+    meta = KmsHost._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    arrays = [
+        [f.get_db_prep_value(getattr(h, f.attname), connection) for h in hosts] for f in columns
+    ]
+    names = [connection.ops.quote_name(f.column) for f in columns]
+    sql = "UPDATE {table} AS h SET {sets} FROM unnest({arrays}) AS v({names}) WHERE h.{pk} = v.{pk}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.format(
+                table=connection.ops.quote_name(meta.db_table),
+                sets=", ".join(f"{n} = v.{n}" for n in names[1:]),
+                arrays=", ".join(f"%s::{f.db_type(connection)}[]" for f in columns),
+                names=", ".join(names),
+                pk=names[0],
+            ),
+            arrays,
+        )
 
 
 def _probe_inputs(host: KmsHost, org: Organisation) -> tuple[Any, ...]:
