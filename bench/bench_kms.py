@@ -302,9 +302,7 @@ def run(ctx: Context) -> list[Result]:
             raise RuntimeError("the benchmark's Celery workers did not start")
 
         started = time.perf_counter()
-        wall0 = timezone.now()
         claimed = dispatch(host_ids)
-        print("DIAG dispatched", time.perf_counter() - started, flush=True)
         done = 0
         while time.perf_counter() - started < 300:
             done = HostPoll.objects.filter(host_id__in=host_ids).count()
@@ -317,17 +315,6 @@ def run(ctx: Context) -> list[Result]:
                 "host_id", "duration_ms", "state"
             )
         )
-        ats = sorted(
-            (t - wall0).total_seconds()
-            for t in HostPoll.objects.filter(host_id__in=host_ids).values_list("polled_at", flat=True)
-        )
-        starts = sorted(
-            (t - wall0).total_seconds() - d / 1000
-            for t, d in HostPoll.objects.filter(host_id__in=host_ids).values_list("polled_at", "duration_ms")
-        )
-        print("DIAG polled_at q", [round(ats[int(q * (len(ats) - 1))], 2) for q in (0, .1, .5, .9, 1)])
-        print("DIAG probe start q", [round(starts[int(q * (len(starts) - 1))], 2) for q in (0, .1, .5, .9, 1)])
-        print("DIAG portal_s", portal_s)
     finally:
         for p in procs:
             p.terminate()

@@ -308,6 +308,17 @@ def test_the_dispatch_splits_the_due_hosts_into_batches_an_organisations_hosts_t
     assert polling.dispatch_due_polls() == 0  # all leased
 
 
+def test_batches_keep_an_organisations_hosts_together_when_they_fit():
+    claimed = [
+        (pk, org) for org, pks in ((7, [1, 2, 3]), (5, [4, 5]), (9, [6, 7, 8, 9, 10])) for pk in pks
+    ]
+    # Organisation 5 (2 hosts) and 7 (3) fit one batch of 5; 9 fills the next on its own.
+    assert polling.poll_batches(claimed, 5) == [[4, 5, 1, 2, 3], [6, 7, 8, 9, 10]]
+    # A batch of 4: 5's two, then 7's three start a new one, 9's five are split.
+    assert polling.poll_batches(claimed, 4) == [[4, 5], [1, 2, 3], [6, 7, 8, 9], [10]]
+    assert polling.poll_batches([], 4) == []
+
+
 def test_a_batch_polls_every_host_with_one_srv_lookup_and_one_transaction(
     kms_org, dns_server, tcp_listener, closed_port, monkeypatch
 ):

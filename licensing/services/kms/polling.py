@@ -92,11 +92,29 @@ def _claim(*, now: datetime, limit: int) -> list[tuple[int, int]]:
 
 
 def poll_batches(claimed: list[tuple[int, Any]], size: int | None = None) -> list[list[int]]:
-    """(host id, organisation id) pairs -> lists of at most `size` host ids (KMS_POLL_BATCH),
-    an organisation's hosts side by side, so a batch asks each SRV record once."""
+    """(host id, organisation id) pairs -> lists of at most `size` host ids (KMS_POLL_BATCH).
+    An organisation's hosts go into one batch when they fit in what is left of it (else they
+    start a new one; more than `size` hosts fill whole batches), so a batch asks each SRV
+    record once and two batches seldom wait for the same organisation's findings lock."""
     size = size or POLL_BATCH
-    ids = [pk for pk, _org in sorted(claimed, key=lambda row: (row[1], row[0]))]
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+    by_org: dict[Any, list[int]] = {}
+    for pk, org in sorted(claimed, key=lambda row: (row[1], row[0])):
+        by_org.setdefault(org, []).append(pk)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for ids in by_org.values():
+        if current and len(current) + len(ids) > size:
+            batches.append(current)
+            current = []
+        for i in range(0, len(ids), size):
+            chunk = ids[i : i + size]
+            if len(current) + len(chunk) > size:
+                batches.append(current)
+                current = []
+            current.extend(chunk)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def dispatch_due_polls(*, now: datetime | None = None) -> int:
