@@ -9,6 +9,7 @@ Periodic ones are scheduled in portal/celery.py.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -119,7 +120,7 @@ def send_compliance_digests() -> dict[str, int]:
 
 @task("licensing.kms.dispatch_due_polls")
 def dispatch_due_host_polls() -> int:
-    """Beat, every 60 s: lease the due hosts and queue one poll each."""
+    """Beat, every 60 s: lease the due hosts and queue their polls in batches."""
     queued = polling.dispatch_due_polls()
     _heartbeat("kms_dispatch")
     return queued
@@ -139,6 +140,24 @@ def poll_kms_host(host_id: int) -> str:
         log.warning("poll of KMS host %s exceeded %s s", host_id, polling.POLL_SOFT_TIME_LIMIT)
         return "timeout"
     return poll.state if poll is not None else "skipped"
+
+
+@task(
+    "licensing.kms.poll_hosts",
+    soft_time_limit=polling.POLL_SOFT_TIME_LIMIT,
+    time_limit=polling.POLL_TIME_LIMIT,
+)
+def poll_kms_hosts(host_ids: list[int]) -> dict[str, int]:
+    """Poll a batch of hosts (queued by the dispatch), all probed at once. Safe to run twice,
+    like `poll_host`. Returns how many polls found each state."""
+    try:
+        polls = polling.poll_hosts(host_ids=host_ids)
+    except SoftTimeLimitExceeded:
+        log.warning(
+            "poll of %d KMS hosts exceeded %s s", len(host_ids), polling.POLL_SOFT_TIME_LIMIT
+        )
+        return {"timeout": len(host_ids)}
+    return dict(Counter(poll.state for poll in polls))
 
 
 @task("licensing.kms.notify_state_change")

@@ -585,6 +585,10 @@ MAK_POOL_AMBER_DAYS = env.int("MAK_POOL_AMBER_DAYS", default=30)
 # --- KMS hosts (polling)
 KMS_TCP_TIMEOUT_SECONDS = env.float("KMS_TCP_TIMEOUT_SECONDS", default=3.0)
 KMS_DNS_LIFETIME_SECONDS = env.float("KMS_DNS_LIFETIME_SECONDS", default=3.0)
+# Hosts per poll task: the dispatcher queues the due hosts in batches of this size, and a task
+# probes its whole batch at once (one thread per host), so a worker with -c N probes up to
+# N x this many hosts side by side and a dead host costs one timeout beside the others.
+KMS_POLL_BATCH = env.int("KMS_POLL_BATCH", default=25)
 # No accepted slmgr /dlv report for this long: the host's report is overdue.
 KMS_REPORT_OVERDUE_HOURS = env.float("KMS_REPORT_OVERDUE_HOURS", default=24.0)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from licensing.models import AuditEvent, DnsFinding, HostPoll, HostState, KmsHost
 from licensing.services.kms import discovery, hosts, polling, probing
-from licensing.tasks import dispatch_due_host_polls, poll_kms_host
+from licensing.tasks import dispatch_due_host_polls, poll_kms_host, poll_kms_hosts
 from tests.kms.conftest import zone_text
 from tests.kms.helpers import a, host, report, srv
 from tests.outbox import queued
@@ -235,13 +235,13 @@ def test_the_completed_poll_sets_the_next_due_time(org, closed_port):
 
 def test_a_host_readdressed_during_its_poll_stays_due(org, closed_port, monkeypatch):
     h = host(org, "localhost", closed_port, poll_interval_minutes=15)
-    real_probe = polling.probe_host
+    real_probe = polling.probe_hosts
 
-    def probe_while_an_admin_edits(**kwargs):
+    def probe_while_an_admin_edits(targets, **kwargs):
         KmsHost.objects.filter(pk=h.pk).update(fqdn="new.example.test")
-        return real_probe(**kwargs)
+        return real_probe(targets, **kwargs)
 
-    monkeypatch.setattr(polling, "probe_host", probe_while_an_admin_edits)
+    monkeypatch.setattr(polling, "probe_hosts", probe_while_an_admin_edits)
     polling.poll_host(host_id=h.pk)
     h.refresh_from_db()
     assert h.next_poll_at <= timezone.now()
@@ -274,7 +274,7 @@ def test_a_row_locked_by_another_dispatcher_is_skipped(org, transactional_db):
     assert claimed == [second.pk]
 
 
-def test_the_dispatch_task_queues_one_poll_per_due_host_with_the_claim(
+def test_the_dispatch_task_queues_the_due_hosts_in_one_batch_with_the_claim(
     org, django_capture_on_commit_callbacks
 ):
     now = timezone.now()
@@ -283,9 +283,78 @@ def test_the_dispatch_task_queues_one_poll_per_due_host_with_the_claim(
     ]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert dispatch_due_host_polls() == 3
-    # The polls are in the outbox, written in the claim's transaction; one publish after commit.
-    assert queued("licensing.kms.poll_host") == [[h.pk] for h in due]
+    # The batch is in the outbox, written in the claim's transaction; one publish after commit.
+    assert queued("licensing.kms.poll_hosts") == [[[h.pk for h in due]]]
     assert len(callbacks) == 1
+
+
+def test_the_dispatch_splits_the_due_hosts_into_batches_an_organisations_hosts_together(
+    org, other_org, monkeypatch
+):
+    monkeypatch.setattr(polling, "POLL_BATCH", 2)
+    monkeypatch.setattr(polling, "DISPATCH_BATCH", 4)  # two claims, each in its transaction
+    due = timezone.now() - timedelta(seconds=5)
+    mine, theirs = [], []
+    for i in range(4):  # created alternately: ids interleave between the two organisations
+        mine.append(host(org, f"m{i}.example.test", next_poll_at=due).pk)
+        theirs.append(host(other_org, f"t{i}.example.test", next_poll_at=due).pk)
+    assert polling.dispatch_due_polls() == 8
+    batches = [args[0] for args in queued("licensing.kms.poll_hosts")]
+    assert [len(b) for b in batches] == [2, 2, 2, 2]
+    assert sorted(pk for b in batches for pk in b) == sorted(mine + theirs)  # each host once
+    # A claim of 4 takes 2 hosts of each organisation; each batch holds one organisation's.
+    for b in batches:
+        assert set(b) <= set(mine) or set(b) <= set(theirs), batches
+    assert polling.dispatch_due_polls() == 0  # all leased
+
+
+def test_batches_keep_an_organisations_hosts_together_when_they_fit():
+    claimed = [
+        (pk, org) for org, pks in ((7, [1, 2, 3]), (5, [4, 5]), (9, [6, 7, 8, 9, 10])) for pk in pks
+    ]
+    # Organisation 5 (2 hosts) and 7 (3) fit one batch of 5; 9 fills the next on its own.
+    assert polling.poll_batches(claimed, 5) == [[4, 5, 1, 2, 3], [6, 7, 8, 9, 10]]
+    # A batch of 4: 5's two, then 7's three start a new one, 9's five are split.
+    assert polling.poll_batches(claimed, 4) == [[4, 5], [1, 2, 3], [6, 7, 8, 9], [10]]
+    assert polling.poll_batches([], 4) == []
+
+
+def test_a_batch_polls_every_host_with_one_srv_lookup_and_one_transaction(
+    kms_org, dns_server, tcp_listener, closed_port, monkeypatch
+):
+    live = host(kms_org, "kms-a.contoso.test", tcp_listener)
+    dead = host(kms_org, "kms-b.contoso.test", closed_port)
+    gone = host(kms_org, "kms-c.contoso.test", tcp_listener, retired_at=timezone.now())
+    dns_server.zone.set(
+        zone_text(
+            [
+                srv(live.fqdn, tcp_listener),
+                srv(dead.fqdn, closed_port),
+                srv("rogue.contoso.test", 1688),
+                a(live.fqdn),
+                a(dead.fqdn),
+            ]
+        )
+    )
+    report(live, 12)
+    report(dead, 12)
+    asked = []
+    real_lookup = probing.lookup_srv
+
+    def counted(domain, resolvers, **kwargs):
+        asked.append(domain)
+        return real_lookup(domain, resolvers, **kwargs)
+
+    monkeypatch.setattr(probing, "lookup_srv", counted)
+    polls = poll_kms_hosts([dead.pk, live.pk, gone.pk, 999_999])
+    assert polls == {HostState.HEALTHY: 1, HostState.UNREACHABLE: 1}
+    assert asked == ["contoso.test"]  # one SRV lookup for both hosts of the organisation
+    live.refresh_from_db()
+    dead.refresh_from_db()
+    assert (live.state, dead.state) == (HostState.HEALTHY, HostState.UNREACHABLE)
+    assert "refused" in dead.state_reason and live.current_count == 12
+    assert not HostPoll.objects.filter(host=gone).exists()
+    assert DnsFinding.objects.get(organisation=kms_org).target == "rogue.contoso.test"
 
 
 def test_the_poll_task_skips_retired_hosts(org):

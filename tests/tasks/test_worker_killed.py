@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from licensing.models import HostPoll, HostState, KmsHost
+from licensing.services.kms import polling
 from licensing.tasks import dispatch_due_host_polls
 from tests import factories
 from tests.tasks.conftest import wait_for
@@ -48,9 +49,15 @@ def _due_hosts(port: int) -> list[KmsHost]:
     ]
 
 
+@pytest.fixture(autouse=True)
+def two_hosts_per_batch(monkeypatch):
+    """The dispatch queues the four hosts as two batches: one for each pool process."""
+    monkeypatch.setattr(polling, "POLL_BATCH", HOSTS // 2)
+
+
 def _dispatch_and_wait_until_two_polls_run(worker) -> None:
     assert dispatch_due_host_polls() == HOSTS  # beat's dispatch, publishing to the worker
-    assert wait_for(lambda: worker.received("licensing.kms.poll_host") >= 2), worker.output()
+    assert wait_for(lambda: worker.received("licensing.kms.poll_hosts") >= 2), worker.output()
     time.sleep(1.5)  # both pool processes are now inside their 6 s connect
 
 
@@ -78,7 +85,7 @@ def test_polls_of_a_worker_killed_with_kill_9_run_on_the_next_worker(worker_proc
 
     second = worker_process("second", **WORKER_ENV)
     _assert_every_host_polled_in_time(hosts, dispatched_at, seconds=150)
-    assert second.received("licensing.kms.poll_host") >= HOSTS
+    assert second.received("licensing.kms.poll_hosts") >= 2
 
 
 def test_polls_of_killed_pool_processes_are_run_again(worker_process, black_hole):

@@ -1,5 +1,6 @@
-"""Polling KMS hosts: beat leases the due hosts, one task polls each (DNS SRV + TCP + newest
-status report) and moves its state, with one notification per change.
+"""Polling KMS hosts: beat leases the due hosts and queues them in batches; one task polls a
+batch (DNS SRV + TCP of every host at once, then each host's newest status report) and moves
+each host's state, with one notification per change.
 
 State rule of a poll, first match wins (README "KMS hosts"):
 1. unreachable      - no TCP connection to the host's port within the timeout;
@@ -14,6 +15,7 @@ State rule of a poll, first match wins (README "KMS hosts"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,18 +26,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from licensing import policy
-from licensing.models import HostPoll, HostState, HostStatusReport, KmsHost
+from licensing.models import HostPoll, HostState, HostStatusReport, KmsHost, Organisation
 from licensing.probes import SrvLookup, TcpResult
 from licensing.services import audit, outbox
 from licensing.services.errors import ConflictError
 from licensing.services.kms import reasons
 from licensing.services.kms.discovery import record_srv_findings
-from licensing.services.kms.probing import probe_host
+from licensing.services.kms.probing import ProbeTarget, probe_hosts
 
 REPORT_OVERDUE_HOURS: float = settings.KMS_REPORT_OVERDUE_HOURS
 DISPATCH_BATCH = 1000
-# A poll is a few DNS lookups and one TCP connect, each bounded by its own timeout (3 s by
-# default). The limits only catch the pathological case; they never bound a normal poll.
+POLL_BATCH: int = settings.KMS_POLL_BATCH
+# A poll (of one host or a batch: all probed at once) is a few DNS lookups and one TCP connect,
+# each bounded by its own timeout (3 s by default). The limits only catch the pathological case;
+# they never bound a normal poll.
 POLL_TIME_LIMIT = min(75, settings.CELERY_TASK_TIME_LIMIT)
 POLL_SOFT_TIME_LIMIT = max(1, POLL_TIME_LIMIT * 4 // 5)
 # The dispatcher leases a due host for this long instead of a whole interval: a poll that is
@@ -64,8 +68,11 @@ def claim_due_hosts(*, now: datetime | None = None, limit: int = DISPATCH_BATCH)
     """Lease live hosts whose poll is due, in one statement: SKIP LOCKED lets concurrent
     dispatchers take disjoint rows, and the lease moves next_poll_at just past the poll's time
     limit, so a second dispatch in the same minute finds nothing to do while a lost poll is
-    retried within minutes rather than skipping a whole interval."""
-    now = now or timezone.now()
+    retried within minutes rather than skipping a whole interval. Returns their ids, sorted."""
+    return sorted(pk for pk, _org in _claim(now=now or timezone.now(), limit=limit))
+
+
+def _claim(*, now: datetime, limit: int) -> list[tuple[int, int]]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """
@@ -79,21 +86,55 @@ def claim_due_hosts(*, now: datetime | None = None, limit: int = DISPATCH_BATCH)
             UPDATE licensing_kmshost h
             SET next_poll_at = %(leased_until)s
             FROM due WHERE h.id = due.id
-            RETURNING h.id
+            RETURNING h.id, h.organisation_id
             """,
             {"now": now, "limit": limit, "leased_until": now + POLL_LEASE},
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        return cursor.fetchall()
 
 
-def dispatch_due_polls() -> int:
-    """Lease the due hosts and queue one poll each, in one transaction (SKIP LOCKED: concurrent
+def poll_batches(claimed: list[tuple[int, Any]], size: int | None = None) -> list[list[int]]:
+    """(host id, organisation id) pairs -> lists of at most `size` host ids (KMS_POLL_BATCH).
+    An organisation's hosts go into one batch when they fit in what is left of it (else they
+    start a new one; more than `size` hosts fill whole batches), so a batch asks each SRV
+    record once and two batches seldom wait for the same organisation's findings lock."""
+    size = size or POLL_BATCH
+    by_org: dict[Any, list[int]] = {}
+    for pk, org in sorted(claimed, key=lambda row: (row[1], row[0])):
+        by_org.setdefault(org, []).append(pk)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for ids in by_org.values():
+        if current and len(current) + len(ids) > size:
+            batches.append(current)
+            current = []
+        for i in range(0, len(ids), size):
+            chunk = ids[i : i + size]
+            if len(current) + len(chunk) > size:
+                batches.append(current)
+                current = []
+            current.extend(chunk)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def dispatch_due_polls(*, now: datetime | None = None) -> int:
+    """Lease the due hosts and queue their polls in batches of KMS_POLL_BATCH hosts (one task
+    each), DISPATCH_BATCH hosts per transaction until none is due (SKIP LOCKED: concurrent
     dispatchers take disjoint hosts). A poll that is lost comes due again when its lease runs
-    out. Returns the number of polls queued."""
-    with transaction.atomic():
-        ids = claim_due_hosts()
-        outbox.enqueue_many("licensing.kms.poll_host", ([pk] for pk in ids))
-    return len(ids)
+    out. Returns the number of hosts queued."""
+    now = now or timezone.now()
+    queued = 0
+    while True:
+        with transaction.atomic():
+            claimed = _claim(now=now, limit=DISPATCH_BATCH)
+            outbox.enqueue_many(
+                "licensing.kms.poll_hosts", ([batch] for batch in poll_batches(claimed))
+            )
+        queued += len(claimed)
+        if len(claimed) < DISPATCH_BATCH:
+            return queued
 
 
 @dataclass(frozen=True)
@@ -194,99 +235,164 @@ def decide_state(
 
 
 def poll_host(*, host_id: int, now: datetime | None = None) -> HostPoll | None:
-    """Poll one host: probes outside any transaction, then one short transaction that stores
-    the HostPoll, moves the state and decides the (single) notification under a row lock."""
-    host = (
+    """Poll one host ("Poll now"): `poll_hosts` of one id. None when it is retired or gone."""
+    polls = poll_hosts(host_ids=[host_id], now=now)
+    return polls[0] if polls else None
+
+
+def poll_hosts(*, host_ids: Sequence[int], now: datetime | None = None) -> list[HostPoll]:
+    """Poll a batch of hosts: every probe at once outside any transaction (a dead host costs
+    one timeout beside the others), then one short transaction that locks the hosts (in id
+    order), stores one HostPoll each, moves their states and decides each host's (single)
+    notification. Retired or deleted hosts are skipped. Safe to run twice: each run stores
+    its own polls, and a state change is decided under the row lock."""
+    hosts = list(
         KmsHost.objects.select_related("organisation")
-        .filter(pk=host_id, retired_at__isnull=True)
-        .first()
+        .filter(pk__in=list(host_ids), retired_at__isnull=True)
+        .order_by("pk")
     )
-    if host is None:
-        return None
-    org = host.organisation
-    probed = _probe_inputs(host)
-    started = timezone.now()
-    tcp, lookups = probe_host(
-        fqdn=host.fqdn,
-        port=host.port,
-        domains=list(org.dns_domains),
-        resolvers=list(org.dns_resolvers),
+    if not hosts:
+        return []
+    probed = {h.pk: _probe_inputs(h, h.organisation) for h in hosts}
+    probes = dict(
+        zip(
+            (h.pk for h in hosts),
+            probe_hosts(
+                [
+                    ProbeTarget(
+                        h.fqdn,
+                        h.port,
+                        tuple(h.organisation.dns_domains),
+                        tuple(h.organisation.dns_resolvers),
+                    )
+                    for h in hosts
+                ]
+            ),
+            strict=True,
+        )
     )
-    duration_ms = (timezone.now() - started).total_seconds() * 1000
     now = now or timezone.now()
     with transaction.atomic():
-        host = KmsHost.objects.select_for_update().select_related("organisation").get(pk=host_id)
-        if host.retired_at is not None:
-            return None
-        report = newest_report(host)
-        verdict = decide_state(host=host, tcp=tcp, lookups=lookups, report=report, now=now)
-        notes = [verdict.reason] + [
-            reasons.DNS_ERROR % {"domain": d["domain"], "error": d["error"]}
-            for d in verdict.srv_detail
-            if d["error"]
-        ]
-        poll = HostPoll.objects.create(
-            host=host,
-            polled_at=now,
-            reachable=tcp.reachable,
-            srv_published=verdict.srv_published,
-            current_count=report.current_count if report else None,
-            latency_ms=tcp.latency_ms,
-            state=verdict.state,
-            error="\n".join(notes) if verdict.state != HostState.HEALTHY else "",
-            srv_detail=verdict.srv_detail,
-            report=report,
-            duration_ms=round(duration_ms, 1),
+        # The hosts only (not their organisations): batches and "poll now" lock rows in the
+        # same order, and an organisation's DNS settings are read after the lock, fresh.
+        locked = list(
+            KmsHost.objects.select_for_update(of=("self",))
+            .filter(pk__in=list(probes), retired_at__isnull=True)
+            .order_by("pk")
         )
-        previous = host.state
-        host.last_polled_at = now
-        # The completed poll sets the next due time (the dispatcher only leased the host); if
-        # the address or the DNS settings changed while it probed, the host stays due.
-        host.next_poll_at = (
-            now + timedelta(minutes=host.poll_interval_minutes)
-            if _probe_inputs(host) == probed
-            else timezone.now()
-        )
-        host.state_reason = verdict.reason[:300]
-        host.srv_published = verdict.srv_published
-        if report is not None:
-            host.current_count = report.current_count
-            host.license_status = report.license_status
-        if previous != verdict.state:
-            host.state = verdict.state
-            host.state_changed_at = now
-            audit.record(
-                action="kms_host.state_change",
-                actor="celery",
-                organisation=host.organisation_id,
-                obj=host,
-                changes={"state": [previous, verdict.state], "reason": verdict.reason},
+        orgs = Organisation.objects.in_bulk({h.organisation_id for h in locked})
+        reports = newest_reports([h.pk for h in locked])
+        polls: list[HostPoll] = []
+        verdicts: list[Verdict] = []
+        for host in locked:
+            host.organisation = orgs[host.organisation_id]
+            probe = probes[host.pk]
+            report = reports.get(host.pk)
+            verdict = decide_state(
+                host=host, tcp=probe.tcp, lookups=probe.lookups, report=report, now=now
             )
-        notify = _should_notify(host.last_notified_state, verdict.state)
-        if notify:
-            host.last_notified_state = verdict.state
-            outbox.enqueue("licensing.kms.notify_state_change", poll.pk, previous)
-        elif verdict.state != HostState.PENDING:
-            host.last_notified_state = verdict.state
-        host.save(
-            update_fields=[
-                "last_polled_at",
-                "next_poll_at",
-                "state",
-                "state_changed_at",
-                "state_reason",
-                "srv_published",
-                "current_count",
-                "license_status",
-                "last_notified_state",
+            verdicts.append(verdict)
+            notes = [verdict.reason] + [
+                reasons.DNS_ERROR % {"domain": d["domain"], "error": d["error"]}
+                for d in verdict.srv_detail
+                if d["error"]
             ]
+            polls.append(
+                HostPoll(
+                    host=host,
+                    polled_at=now,
+                    reachable=probe.tcp.reachable,
+                    srv_published=verdict.srv_published,
+                    current_count=report.current_count if report else None,
+                    latency_ms=probe.tcp.latency_ms,
+                    state=verdict.state,
+                    error="\n".join(notes) if verdict.state != HostState.HEALTHY else "",
+                    srv_detail=verdict.srv_detail,
+                    report=report,
+                    duration_ms=probe.duration_ms,
+                )
+            )
+        HostPoll.objects.bulk_create(polls)
+        changed: list[tuple[int, str]] = []
+        for host, poll, verdict in zip(locked, polls, verdicts, strict=True):
+            previous = host.state
+            host.last_polled_at = now
+            # The completed poll sets the next due time (the dispatcher only leased the host);
+            # if the address or the DNS settings changed while it probed, it stays due.
+            host.next_poll_at = (
+                now + timedelta(minutes=host.poll_interval_minutes)
+                if _probe_inputs(host, host.organisation) == probed[host.pk]
+                else timezone.now()
+            )
+            host.state_reason = verdict.reason[:300]
+            host.srv_published = poll.srv_published
+            if poll.report is not None:
+                host.current_count = poll.report.current_count
+                host.license_status = poll.report.license_status
+            if previous != poll.state:
+                host.state = poll.state
+                host.state_changed_at = now
+                audit.record(
+                    action="kms_host.state_change",
+                    actor="celery",
+                    organisation=host.organisation_id,
+                    obj=host,
+                    changes={"state": [previous, poll.state], "reason": verdict.reason},
+                )
+            if _should_notify(host.last_notified_state, poll.state):
+                host.last_notified_state = poll.state
+                changed.append((poll.pk, previous))
+            elif poll.state != HostState.PENDING:
+                host.last_notified_state = poll.state
+        _save_hosts(locked, POLLED_FIELDS)
+        outbox.enqueue_many("licensing.kms.notify_state_change", changed)
+        # Rogue SRV records: once per organisation of the batch, in id order (advisory locks).
+        for org_id in sorted(orgs):
+            lookups = next(probes[h.pk].lookups for h in locked if h.organisation_id == org_id)
+            record_srv_findings(organisation=orgs[org_id], lookups=lookups, now=now)
+    return polls
+
+
+# What a poll writes on its host.
+POLLED_FIELDS = (
+    "last_polled_at",
+    "next_poll_at",
+    "state",
+    "state_changed_at",
+    "state_reason",
+    "srv_published",
+    "current_count",
+    "license_status",
+    "last_notified_state",
+)
+
+
+def _save_hosts(hosts: list[KmsHost], fields: Sequence[str]) -> None:
+    """One UPDATE for the whole batch, each row's values from arrays (`unnest`): what
+    `bulk_update` does, without building a CASE expression per row and field."""
+    if not hosts:
+        return
+    meta = KmsHost._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    arrays = [
+        [f.get_db_prep_value(getattr(h, f.attname), connection) for h in hosts] for f in columns
+    ]
+    names = [connection.ops.quote_name(f.column) for f in columns]
+    sql = "UPDATE {table} AS h SET {sets} FROM unnest({arrays}) AS v({names}) WHERE h.{pk} = v.{pk}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.format(
+                table=connection.ops.quote_name(meta.db_table),
+                sets=", ".join(f"{n} = v.{n}" for n in names[1:]),
+                arrays=", ".join(f"%s::{f.db_type(connection)}[]" for f in columns),
+                names=", ".join(names),
+                pk=names[0],
+            ),
+            arrays,
         )
-        record_srv_findings(organisation=host.organisation, lookups=lookups, now=now)
-    return poll
 
 
-def _probe_inputs(host: KmsHost) -> tuple[Any, ...]:
-    org = host.organisation
+def _probe_inputs(host: KmsHost, org: Organisation) -> tuple[Any, ...]:
     return (host.fqdn, host.port, list(org.dns_domains), list(org.dns_resolvers))
 
 
@@ -298,8 +404,14 @@ def _should_notify(last_notified: str, new_state: str) -> bool:
 
 
 def newest_report(host: KmsHost) -> HostStatusReport | None:
-    return (
-        HostStatusReport.objects.filter(host=host, accepted=True)
-        .order_by("-received_at", "-id")
-        .first()
-    )
+    return newest_reports([host.pk]).get(host.pk)
+
+
+def newest_reports(host_ids: list[int]) -> dict[int, HostStatusReport]:
+    """Each host's newest accepted status report, in one query."""
+    return {
+        r.host_id: r
+        for r in HostStatusReport.objects.filter(host_id__in=host_ids, accepted=True)
+        .order_by("host_id", "-received_at", "-id")
+        .distinct("host_id")
+    }
