@@ -155,9 +155,9 @@ class ClientFilterSet(django_filters.FilterSet):
         self.organisation = organisation
         if organisation is not None:
             # The page offers only this organisation's hosts and pools.
-            self.filters["kms_host"].queryset = KmsHost.objects.for_organisation(
-                organisation
-            ).only("id", "fqdn")
+            self.filters["kms_host"].queryset = KmsHost.objects.for_organisation(organisation).only(
+                "id", "fqdn"
+            )
             self.filters["mak_pool"].queryset = (
                 MakPool.objects.for_organisation(organisation)
                 .select_related("edition")
