@@ -153,7 +153,14 @@ def main() -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         print(f"running {path.stem}...", flush=True)
-        results.extend(module.run(ctx))
+        load_before = os.getloadavg()[0]
+        measured = module.run(ctx)
+        # The machine's load while the module ran (1-minute average, before and after): on a
+        # shared machine a figure is only comparable with others taken under a similar load.
+        load = round(max(load_before, os.getloadavg()[0]), 1)
+        for r in measured:
+            r.extra.setdefault("load_avg", load)
+        results.extend(measured)
 
     out = ROOT / "bench" / "results.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
