@@ -174,7 +174,9 @@ def main() -> None:
             "measured_on": time.strftime("%Y-%m-%d", time.gmtime()),
             **r.extra,
         }
-    out.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
+    # One line per benchmark, sorted: a run changes only the lines of what it measured.
+    lines = [f"  {json.dumps(k)}: {json.dumps(previous[k])}" for k in sorted(previous)]
+    out.write_text("{\n" + ",\n".join(lines) + "\n}\n")
     print()
     print(f"{'benchmark':<44} {'value':>12} {'baseline':>12} {'ratio':>7}  note")
     for r in results:
