@@ -28,11 +28,13 @@ def run(ctx: Context) -> list[Result]:
             cursor.execute(
                 "SELECT c.*, o.slug, e.name, h.fqdn FROM licensing_client c JOIN licensing_organisation o ON o.id = c.organisation_id "
                 "LEFT JOIN licensing_edition e ON e.id = c.edition_id LEFT JOIN licensing_kmshost h ON h.id = c.kms_host_id "
-                "ORDER BY c.id DESC LIMIT 101"
+                # As the API: the caller's current organisation, live clients only.
+                "WHERE c.organisation_id = %s AND c.retired_at IS NULL "
+                "ORDER BY c.id DESC LIMIT 101",
+                [org.pk],
             )
             cursor.fetchall()
 
-    _ = org
     return [
         Result(
             "api_clients_first_page",

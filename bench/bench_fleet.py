@@ -150,9 +150,10 @@ def run(ctx: Context) -> list[Result]:
 
                 return go
 
+            # The page lists live clients only: the same `retired_at IS NULL` as its queries.
             count_sql = (
                 "SELECT count(*) FROM (SELECT c.id FROM licensing_client c "
-                "WHERE c.organisation_id = %s {where} LIMIT 10001) t"
+                "WHERE c.organisation_id = %s AND c.retired_at IS NULL {where} LIMIT 10001) t"
             )
 
             def raw_page(where: str, params: list, after: list | None):  # type: ignore[no-untyped-def]
@@ -160,7 +161,8 @@ def run(ctx: Context) -> list[Result]:
 
                 def go() -> None:
                     _raw(
-                        FLEET_SQL + f"WHERE c.organisation_id = %s {where}{keyset} "
+                        FLEET_SQL + f"WHERE c.organisation_id = %s AND c.retired_at IS NULL "
+                        f"{where}{keyset} "
                         "ORDER BY c.hostname, c.id LIMIT 51",
                         [org.pk, *params, *(after or [])],
                     )

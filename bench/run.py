@@ -153,7 +153,14 @@ def main() -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         print(f"running {path.stem}...", flush=True)
-        results.extend(module.run(ctx))
+        load_before = os.getloadavg()[0]
+        measured = module.run(ctx)
+        # The machine's load while the module ran (1-minute average, before and after): on a
+        # shared machine a figure is only comparable with others taken under a similar load.
+        load = round(max(load_before, os.getloadavg()[0]), 1)
+        for r in measured:
+            r.extra.setdefault("load_avg", load)
+        results.extend(measured)
 
     out = ROOT / "bench" / "results.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
@@ -167,7 +174,9 @@ def main() -> None:
             "measured_on": time.strftime("%Y-%m-%d", time.gmtime()),
             **r.extra,
         }
-    out.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
+    # One line per benchmark, sorted: a run changes only the lines of what it measured.
+    lines = [f"  {json.dumps(k)}: {json.dumps(previous[k])}" for k in sorted(previous)]
+    out.write_text("{\n" + ",\n".join(lines) + "\n}\n")
     print()
     print(f"{'benchmark':<44} {'value':>12} {'baseline':>12} {'ratio':>7}  note")
     for r in results:

@@ -83,6 +83,11 @@ AREAS = [
 ]
 
 
+def _load(result: dict) -> str:
+    """The machine's 1-minute load average while the figure was taken (bench/run.py)."""
+    return f" (load {result['load_avg']:g})" if result.get("load_avg") is not None else ""
+
+
 def benchmarks_page() -> str:
     results = json.loads((ROOT / "bench" / "results.json").read_text())
     dates = sorted({r.get("measured_on", "undated") for r in results.values()})
@@ -94,7 +99,8 @@ def benchmarks_page() -> str:
         f"Figures measured on {', '.join(dates)} by `make bench` (see [Development](development.md#benchmarks)):",
         "1,000,000 clients in a separate database (`portal_bench`), 60% of them in one organisation",
         "(contoso, 600,000 clients), on a 2-core machine shared with other work, so absolute times",
-        "are noisy. Each figure stands beside a baseline doing the same work without the portal",
+        "are noisy (the 1-minute load average during the run is shown beside the day when it was",
+        "recorded). Each figure stands beside a baseline doing the same work without the portal",
         "(raw SQL, `psql COPY`, a bare thread pool) in the same run; *ratio* = portal / baseline.",
         "",
     ]
@@ -110,7 +116,7 @@ def benchmarks_page() -> str:
             baseline = f"{_fmt(r.get('baseline'), unit)} {unit}" if r.get("baseline") else ""
             out.append(
                 f"| `{name}` | {_fmt(r['value'], unit)} {unit} | {baseline} | {ratio} | "
-                f"{r.get('measured_on', '')} | {r.get('note', '')} |"
+                f"{r.get('measured_on', '')}{_load(r)} | {r.get('note', '')} |"
             )
         out.append("")
     out += [

@@ -116,11 +116,18 @@ class Client(models.Model):
                 fields=["organisation", "compliance_flag", "hostname"], name="client_org_flag_host"
             ),
             # The flag and licence-state sorts of the list (keyset order is (column, id)).
+            # `retired_at` rides along (INCLUDE) so that the list's capped count of live
+            # clients ("retired_at IS NULL", with or without a flag or state filter) is an
+            # index-only scan, not 10,000 heap visits (migration 1910).
             models.Index(
-                fields=["organisation", "compliance_flag", "id"], name="client_org_flag_id"
+                fields=["organisation", "compliance_flag", "id"],
+                include=["retired_at"],
+                name="client_org_flag_id",
             ),
             models.Index(
-                fields=["organisation", "license_status", "id"], name="client_org_state_id"
+                fields=["organisation", "license_status", "id"],
+                include=["retired_at"],
+                name="client_org_state_id",
             ),
             models.Index(fields=["organisation", "cmid"], name="client_org_cmid"),
             # Foreign-key lookups are equalities, never "IS NULL": the NULLs (no KMS host, no MAK

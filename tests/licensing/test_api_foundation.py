@@ -114,3 +114,37 @@ def test_schema_and_docs_are_served(as_admin):
 def test_editions_are_listed_for_any_member(as_auditor):
     names = {e["name"] for e in as_auditor.get("/api/v1/editions/?page_size=100").json()["results"]}
     assert "Office LTSC Professional Plus 2024" in names
+
+
+def test_a_client_page_shows_related_labels_in_a_fixed_number_of_queries_and_no_secret(
+    org, as_admin, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    host = factories.KmsHostFactory(organisation=org, fqdn="kms1.contoso.test")
+    key = factories.MakKeyFactory(pool__organisation=org)
+    for i in range(30):
+        factories.ClientFactory(organisation=org, hostname=f"pc-{i:02d}", kms_host=host)
+    factories.ClientFactory(
+        organisation=org,
+        hostname="pc-mak",
+        activation_method="mak",
+        mak_key=key,
+        edition=factories.edition(),
+        license_status=1,
+    )
+    with django_assert_max_num_queries(8), CaptureQueriesContext(connection) as queries:
+        body = as_admin.get("/api/v1/clients/").json()
+    rows = {c["hostname"]: c for c in body["results"]}
+    assert len(rows) == 31
+    assert rows["pc-mak"]["organisation"] == org.slug
+    assert rows["pc-mak"]["edition"] == "Office LTSC Professional Plus 2024"
+    assert rows["pc-mak"]["mak_key_last5"] == key.last5
+    assert rows["pc-mak"]["license_status_name"] == "Licensed"
+    assert rows["pc-00"]["kms_host"] == "kms1.contoso.test"
+    assert rows["pc-00"]["mak_key_last5"] is None
+    # The list reads the one column each related row is shown by: no sealed key leaves the
+    # database for it.
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "host_key_ciphertext" not in sql and '"licensing_makkey"."ciphertext"' not in sql

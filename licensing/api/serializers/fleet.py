@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from licensing.models import Client, Edition, Organisation
+from licensing.api.serializers import ChoiceLabelField
+from licensing.models import Client, Edition, LicenseStatus, Organisation
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
@@ -40,7 +41,7 @@ class ClientSerializer(serializers.ModelSerializer):
     mak_key_last5 = serializers.CharField(
         source="mak_key.last5", default=None, read_only=True, allow_null=True
     )
-    license_status_name = serializers.CharField(source="get_license_status_display", read_only=True)
+    license_status_name = ChoiceLabelField(LicenseStatus.choices, source="license_status")
 
     class Meta:
         model = Client

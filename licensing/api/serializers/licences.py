@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from licensing.api.serializers import ChoiceLabelField
 from licensing.models import (
     MAX_LICENCE_QUANTITY,
     Agreement,
@@ -14,7 +15,7 @@ from licensing.models import (
 
 class AgreementSerializer(serializers.ModelSerializer):
     organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    programme_name = serializers.CharField(source="get_programme_display", read_only=True)
+    programme_name = ChoiceLabelField(Programme.choices, source="programme")
 
     class Meta:
         model = Agreement

@@ -44,5 +44,18 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisati
 
     def get_queryset(self) -> QuerySet[Client]:
         return self.scope(
-            Client.objects.select_related("organisation", "edition", "kms_host", "mak_key")
+            Client.objects.select_related("organisation", "edition", "kms_host", "mak_key").only(
+                *CLIENT_API_COLUMNS
+            )
         )
+
+
+# What ClientSerializer reads, and nothing more: each related row gives the one column it is
+# shown by (a KMS host's row carries its encrypted key, an organisation's all its settings).
+CLIENT_API_COLUMNS = (
+    *(f for f in ClientSerializer.Meta.fields if f not in ("license_status_name", "mak_key_last5")),
+    "organisation__slug",
+    "edition__name",
+    "kms_host__fqdn",
+    "mak_key__last5",
+)
