@@ -14,6 +14,7 @@ import django_filters
 from django import forms as django_forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from licensing.models import (
     ActivationMethod,
@@ -206,14 +207,14 @@ class AuditEventFilterSet(django_filters.FilterSet):
     `object_id` select one object's history (the "History" links of the object pages)."""
 
     action = django_filters.CharFilter(
-        field_name="action", lookup_expr="startswith", label="Action"
+        field_name="action", lookup_expr="startswith", label=_("Action")
     )
     actor = django_filters.CharFilter(
-        field_name="actor_label", lookup_expr="icontains", label="Actor"
+        field_name="actor_label", lookup_expr="icontains", label=_("Actor")
     )
-    at = django_filters.DateFromToRangeFilter(field_name="at", label="Date")
-    object_type = django_filters.CharFilter(field_name="object_type", label="Object type")
-    object_id = django_filters.CharFilter(field_name="object_id", label="Object id")
+    at = django_filters.DateFromToRangeFilter(field_name="at", label=_("Date"))
+    object_type = django_filters.CharFilter(field_name="object_type", label=_("Object type"))
+    object_id = django_filters.CharFilter(field_name="object_id", label=_("Object id"))
 
     class Meta:
         model = AuditEvent
@@ -232,9 +233,9 @@ class AuditEventFilterSet(django_filters.FilterSet):
             action_names = [*action_names, current]  # an old link's prefix stays visible
         choices = action_choices(action_names)
         if current.endswith(".") and not any(
-            value == current for _, group in choices[1:] for value, _ in group
+            value == current for _area, group in choices[1:] for value, _label in group
         ):
-            choices.append(("Other", [(current, current)]))
+            choices.append((_("Other"), [(current, current)]))
         self.form.fields["action"].widget = forms.Select(choices=choices)
 
 

@@ -42,11 +42,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core import signing
 from django.db import connection
 from django.db.models import BooleanField, Expression, F, Model, QuerySet, Value
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, QueryDict
+from django.utils.translation import gettext as _
 
 COUNT_CAP = 10_000
 PAGE_SIZES = (25, 50, 100, 200)
@@ -141,8 +143,8 @@ class KeysetPage:
     @property
     def count_display(self) -> str:
         if self.capped:
-            return f"{COUNT_CAP:,}+"
-        return f"{self.count:,}" if self.count is not None else ""
+            return f"{intcomma(COUNT_CAP)}+"
+        return intcomma(self.count) if self.count is not None else ""
 
 
 def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
@@ -222,12 +224,15 @@ class KeysetPaginator:
             value = int(raw)
         except ValueError:
             return self.page_size, (
-                f"Rows per page must be one of {offered}: showing {self.page_size}."
+                _("Rows per page must be one of %(offered)s: showing %(size)s.")
+                % {"offered": offered, "size": self.page_size}
             )
         if value in PAGE_SIZES:
             return value, ""
         nearest = min(PAGE_SIZES, key=lambda n: (abs(n - value), n))
-        return nearest, f"{value:,} rows per page is not offered ({offered}): showing {nearest}."
+        return nearest, _(
+            "%(value)s rows per page is not offered (%(offered)s): showing %(nearest)s."
+        ) % {"value": intcomma(value), "offered": offered, "nearest": nearest}
 
     def make_cursor(self, sort: str, direction: str, pos: _Position) -> str:
         payload = [sort, direction, pos.segment, _encode(pos.value), _encode(pos.pk)]
@@ -239,18 +244,18 @@ class KeysetPaginator:
             c_sort, direction, segment, value, pk = payload
         except (signing.BadSignature, ValueError, TypeError) as exc:
             raise InvalidCursor(
-                "This page link is not valid (it was changed or has expired)."
+                _("This page link is not valid (it was changed or has expired).")
             ) from exc
         if c_sort != sort or direction not in ("n", "p") or segment not in (0, 1):
-            raise InvalidCursor("This page link belongs to another sort order.")
+            raise InvalidCursor(_("This page link belongs to another sort order."))
         key = self.sorts[sort.lstrip("-")]
         try:
             value = None if value is None else _final_field(model, key.path).to_python(value)
             pk = model._meta.pk.to_python(pk)
         except Exception as exc:  # a validly signed but unusable value: still a user error
-            raise InvalidCursor("This page link is not valid.") from exc
+            raise InvalidCursor(_("This page link is not valid.")) from exc
         if segment == 1 and not key.nullable:
-            raise InvalidCursor("This page link is not valid.")
+            raise InvalidCursor(_("This page link is not valid."))
         return direction, _Position(segment, value, pk)
 
     # --- queries ---------------------------------------------------------------------------
@@ -332,7 +337,7 @@ class KeysetPaginator:
             try:
                 direction, pos = self.read_cursor(params["cursor"], sort, queryset.model)
             except InvalidCursor as exc:
-                cursor_error = f"{exc} Showing the first page."
+                cursor_error = _("%(problem)s Showing the first page.") % {"problem": exc}
 
         if direction == "n":
             rows = self._read(queryset, key, descending, pos, per_page + 1)
