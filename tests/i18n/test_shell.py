@@ -63,3 +63,52 @@ def test_search_in_norwegian(as_admin, org):
     empty = page(as_admin, "/search/?q=nothing-here", **NB)
     assert "Ingenting i organisasjonene dine samsvarer med" in empty
     assert "Nothing in your organisations matches" not in empty
+
+
+def test_api_tokens_in_norwegian(as_admin):
+    body = page(as_admin, "/tokens/", **NB)
+    for norwegian in ("API-tokener", "Nytt token", "Opprett token", "Tokenene dine", "Navn"):
+        assert norwegian in body
+    for english in ("New token", "Create token", "Your tokens", "Valid for (days)"):
+        assert english not in body
+    created = as_admin.post("/tokens/", {"name": "nightly", "scope": "user", "days": 30}, **NB)
+    assert "Tokenet «nightly» er opprettet" in created.content.decode()
+
+
+def test_the_audit_log_in_norwegian(as_admin, org, admin_user):
+    from licensing.services import audit
+
+    event = audit.record(
+        action="organisation.settings_changed",
+        actor=admin_user,
+        organisation=org,
+        obj=org,
+        changes={"at_risk_days": [30, 20]},
+    )
+    listing = page(as_admin, "/audit/", **NB)
+    assert "Revisjonslogg" in listing and "Audit log" not in listing
+    assert "Når (UTC)" in listing and "When (UTC)" not in listing
+    assert event.at.strftime("%d.%m.%Y") in listing
+    # The action code is a stored identifier: it stays as it is.
+    assert "organisation.settings_changed" in listing
+    detail = page(as_admin, f"/audit/{event.pk}/", **NB)
+    assert "Endringer" in detail and "Før" in detail and "Etter" in detail
+    assert "Changes" not in detail and "Before" not in detail
+
+
+def test_the_account_pages_in_norwegian(as_admin):
+    account = page(as_admin, "/account/", **NB)
+    for norwegian in ("Konto og sikkerhet", "Tofaktorautentisering", "Siste pålogginger"):
+        assert norwegian in account
+    for english in ("Account and security", "Two-factor authentication", "Recent sign-ins"):
+        assert english not in account
+    settings_page = page(as_admin, "/organisation/sign-in/", **NB)
+    assert "Påloggingsinnstillinger" in settings_page and "Koble en gruppe" in settings_page
+    assert "Sign-in settings" not in settings_page and "Map a group" not in settings_page
+
+
+def test_the_role_badge_speaks_the_page_language(as_auditor):
+    badge = '<span class="badge text-bg-secondary">{}</span>'
+    assert badge.format("Auditor") in page(as_auditor, "/")
+    norwegian = page(as_auditor, "/", **NB)
+    assert badge.format("Revisor") in norwegian and badge.format("Auditor") not in norwegian
