@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from licensing.models import HostState
 
@@ -56,8 +58,14 @@ def every(minutes: int | None) -> str:
         return "—"
     if minutes % 1440 == 0:
         days = minutes // 1440
-        return "every day" if days == 1 else f"every {days} days"
+        if days == 1:
+            return _("every day")
+        return ngettext("every %(count)s day", "every %(count)s days", days) % {"count": days}
     if minutes % 60 == 0:
         hours = minutes // 60
-        return "every hour" if hours == 1 else f"every {hours} hours"
-    return f"every {minutes} minute{'s' * (minutes != 1)}"
+        if hours == 1:
+            return _("every hour")
+        return ngettext("every %(count)s hour", "every %(count)s hours", hours) % {"count": hours}
+    return ngettext("every %(count)s minute", "every %(count)s minutes", minutes) % {
+        "count": minutes
+    }
