@@ -3,7 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from licensing import policy
-from licensing.models import Organisation
+from licensing.models import Organisation, Role
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
@@ -23,10 +23,13 @@ def portal(request: HttpRequest) -> dict[str, Any]:
             .filter(status=RequestStatus.PENDING)
             .count()
         )
+    role = policy.role_of(user, org) if org else None
     return {
         "pending_approvals": pending,
         "current_organisation": org,
         "my_organisations": Organisation.objects.for_user(user).only("id", "name", "slug"),
-        "current_role": policy.role_of(user, org) if org else None,
+        "current_role": role,
+        # The badge beside the user name shows the role's label in the page language.
+        "current_role_label": Role(role).label if role else None,
         "can": can,
     }

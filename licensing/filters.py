@@ -240,14 +240,14 @@ class AuditEventFilterSet(django_filters.FilterSet):
     `object_id` select one object's history (the "History" links of the object pages)."""
 
     action = django_filters.CharFilter(
-        field_name="action", lookup_expr="startswith", label="Action"
+        field_name="action", lookup_expr="startswith", label=_("Action")
     )
     actor = django_filters.CharFilter(
-        field_name="actor_label", lookup_expr="icontains", label="Actor"
+        field_name="actor_label", lookup_expr="icontains", label=_("Actor")
     )
-    at = django_filters.DateFromToRangeFilter(field_name="at", label="Date")
-    object_type = django_filters.CharFilter(field_name="object_type", label="Object type")
-    object_id = django_filters.CharFilter(field_name="object_id", label="Object id")
+    at = django_filters.DateFromToRangeFilter(field_name="at", label=_("Date"))
+    object_type = django_filters.CharFilter(field_name="object_type", label=_("Object type"))
+    object_id = django_filters.CharFilter(field_name="object_id", label=_("Object id"))
 
     class Meta:
         model = AuditEvent
@@ -268,7 +268,7 @@ class AuditEventFilterSet(django_filters.FilterSet):
         if current.endswith(".") and not any(
             value == current for _heading, group in choices[1:] for value, _label in group
         ):
-            choices.append(("Other", [(current, current)]))
+            choices.append((_("Other"), [(current, current)]))
         self.form.fields["action"].widget = forms.Select(choices=choices)
 
 

@@ -338,7 +338,7 @@ class KeysetPaginator:
             try:
                 direction, pos = self.read_cursor(params["cursor"], sort, queryset.model)
             except InvalidCursor as exc:
-                cursor_error = f"{exc} Showing the first page."
+                cursor_error = _("%(problem)s Showing the first page.") % {"problem": exc}
 
         if direction == "n":
             rows = self._read(queryset, key, descending, pos, per_page + 1)

@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy
 
 from licensing.logging import redact_every_log_record
 from portal.db import check_connection as check_pooled_connection
@@ -149,7 +150,8 @@ TEMPLATES = [
 
 # Every form field is drawn by one Bootstrap 5 template (licensing/forms/rendering.py).
 FORM_RENDERER = "licensing.forms.rendering.BootstrapFormRenderer"
-FILTERS_EMPTY_CHOICE_LABEL = "Any"  # a filter bar's unset choice (django-filter says "---------")
+# A filter bar's unset choice (django-filter says "---------").
+FILTERS_EMPTY_CHOICE_LABEL = gettext_lazy("Any")
 
 # --- Database: PostgreSQL only (the embedded server in `make run`, a real one elsewhere).
 DATABASES = {

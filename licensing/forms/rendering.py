@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.forms.renderers import TemplatesSetting
+from django.utils.translation import gettext as _
 
 _SELECTS = (forms.Select, forms.SelectMultiple)
 _CHECKS = (forms.CheckboxInput,)
@@ -45,10 +46,11 @@ def _use_native_inputs(field: forms.Field, widget: forms.Widget, *, in_filter: b
                 sub.input_type = "date"
         if len(subs) == 2 and field.label:
             # A legend names the group, not its inputs: each input gets its own accessible name.
-            for sub, end in zip(subs, ("from", "to"), strict=True):
-                sub.attrs.setdefault("aria-label", f"{field.label} {end}")
+            names = (_("%(label)s from"), _("%(label)s to"))
+            for sub, name in zip(subs, names, strict=True):
+                sub.attrs.setdefault("aria-label", name % {"label": field.label})
     if in_filter and isinstance(widget, forms.NullBooleanSelect):
-        widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
+        widget.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
 
 class BootstrapBoundField(forms.BoundField):

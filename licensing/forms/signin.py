@@ -14,7 +14,7 @@ class LoginForm(AllauthLoginForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["login"].label = "Username"
+        self.fields["login"].label = _("Username")
         self.fields["login"].widget.attrs.update(
             {"autocomplete": "username", "autofocus": True, "placeholder": ""}
         )
@@ -27,7 +27,7 @@ class LoginForm(AllauthLoginForm):
 
 class SecondFactorConfirmForm(forms.Form):
     code = forms.CharField(
-        label="Code from your authenticator app",
+        label=_("Code from your authenticator app"),
         max_length=8,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
@@ -37,27 +37,34 @@ class SecondFactorConfirmForm(forms.Form):
 
 class ConfirmPasswordForm(forms.Form):
     password = forms.CharField(
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True})
+        label=_("Password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
 
 
 class RequireSecondFactorForm(forms.Form):
     require_2fa = forms.BooleanField(
         required=False,
-        label="Require two-factor authentication for every member",
-        help_text="Members without a second factor are sent to set one up before anything "
-        "else. Single sign-on members follow the identity provider's own policy.",
+        label=_("Require two-factor authentication for every member"),
+        help_text=_(
+            "Members without a second factor are sent to set one up before anything "
+            "else. Single sign-on members follow the identity provider's own policy."
+        ),
     )
 
 
 class GroupMappingForm(forms.Form):
-    source = forms.ChoiceField(choices=GroupSource.choices)
+    source = forms.ChoiceField(label=_("Source"), choices=GroupSource.choices)
     group = forms.CharField(
+        label=_("Group"),
         max_length=500,
-        help_text="Single sign-on: the value in the groups claim (Entra ID: the group's object "
-        "id). Directory: the group's distinguished name, e.g. CN=Licensing,OU=Groups,DC=corp,DC=example,DC=com.",
+        help_text=_(
+            "Single sign-on: the value in the groups claim (Entra ID: the group's object "
+            "id). Directory: the group's distinguished name, e.g. "
+            "CN=Licensing,OU=Groups,DC=corp,DC=example,DC=com."
+        ),
     )
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
 class LanguageForm(forms.Form):

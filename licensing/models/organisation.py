@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from licensing.querysets import OrganisationQuerySet
 
@@ -9,9 +10,14 @@ from licensing.querysets import OrganisationQuerySet
 class Role(models.TextChoices):
     """A person's role inside one organisation. See `licensing.policy` for what each may do."""
 
-    ADMIN = "admin", "Administrator"
-    MANAGER = "manager", "Manager"
-    AUDITOR = "auditor", "Auditor"
+    ADMIN = "admin", _("Administrator")
+    MANAGER = "manager", _("Manager")
+    AUDITOR = "auditor", _("Auditor")
+
+
+# The range rules' messages (the settings service tells them apart to put each on its field).
+AT_RISK_DAYS_RANGE_MESSAGE = _("At-risk days must be between 1 and 179.")
+STALE_AFTER_DAYS_RANGE_MESSAGE = _("Stale after must be between 1 and 3650 days.")
 
 
 class Organisation(models.Model):
@@ -29,9 +35,9 @@ class Organisation(models.Model):
     # Members must have a second factor (or sign in through an identity provider that reports
     # multi-factor authentication) before they can use the portal.
     require_2fa = models.BooleanField(
-        "Require two-factor authentication",
+        _("Require two-factor authentication"),
         default=False,
-        help_text="Members without a second factor are sent to set one up before anything else.",
+        help_text=_("Members without a second factor are sent to set one up before anything else."),
     )
     # A client that has not reported for more days than this is "stale" (marked on the client
     # list and page, a filter, a count on the dashboard): likely gone, or its agent is broken.
@@ -48,12 +54,12 @@ class Organisation(models.Model):
             models.CheckConstraint(
                 condition=Q(at_risk_days__gte=1, at_risk_days__lte=179),
                 name="organisation_at_risk_days_range",
-                violation_error_message="At-risk days must be between 1 and 179.",
+                violation_error_message=AT_RISK_DAYS_RANGE_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=Q(stale_after_days__gte=1, stale_after_days__lte=3650),
                 name="organisation_stale_after_days_range",
-                violation_error_message="Stale after must be between 1 and 3650 days.",
+                violation_error_message=STALE_AFTER_DAYS_RANGE_MESSAGE,
             ),
         ]
 

@@ -1,13 +1,14 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from licensing.models.organisation import Organisation, Role
 from licensing.querysets import ScopedQuerySet
 
 
 class GroupSource(models.TextChoices):
-    OIDC = "oidc", "Single sign-on (OpenID Connect group claim)"
-    LDAP = "ldap", "Active Directory / LDAP group"
+    OIDC = "oidc", _("Single sign-on (OpenID Connect group claim)")
+    LDAP = "ldap", _("Active Directory / LDAP group")
 
 
 class GroupMapping(models.Model):
@@ -34,7 +35,7 @@ class GroupMapping(models.Model):
                 models.F("source"),
                 models.functions.Lower("group"),
                 name="group_mapping_unique_per_org",
-                violation_error_message="This group is already mapped in this organisation.",
+                violation_error_message=_("This group is already mapped in this organisation."),
             ),
             models.CheckConstraint(
                 condition=Q(role__in=Role.values), name="group_mapping_role_valid"

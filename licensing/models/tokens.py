@@ -1,17 +1,18 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from licensing.querysets import ScopedQuerySet
 
 
 class TokenScope(models.TextChoices):
     # Acts as its owner, with the owner's role in the token's organisation.
-    USER = "user", "Personal (acts with your role)"
+    USER = "user", _("Personal (acts with your role)")
     # Posts inventory for the organisation (agents, scripts); reads nothing.
-    AGENT = "agent", "Inventory agent"
+    AGENT = "agent", _("Inventory agent")
     # Posts status reports of one KMS host and can do nothing else.
-    REPORTER = "reporter", "KMS host reporter"
+    REPORTER = "reporter", _("KMS host reporter")
 
 
 class ApiToken(models.Model):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext as _
 
 from licensing.keyformat import redact
 from licensing.models import AuditEvent
@@ -174,9 +175,10 @@ def action_choices(actions: list[str]) -> list[tuple[str, Any]]:
     for action in sorted(set(actions)):
         area = action.split(".", 1)[0]
         groups.setdefault(area, []).append(action)
-    choices: list[tuple[str, Any]] = [("", "Any action")]
+    choices: list[tuple[str, Any]] = [("", _("Any action"))]
     for area, names in groups.items():
-        options = [(f"{area}.", f"All {area.replace('_', ' ')} actions")] if len(names) > 1 else []
+        every = _("All %(area)s actions") % {"area": area.replace("_", " ")}
+        options = [(f"{area}.", every)] if len(names) > 1 else []
         options += [(name, name) for name in names]
         choices.append((area.replace("_", " ").capitalize(), options))
     return choices
@@ -196,12 +198,12 @@ def display(value: Any) -> str:
     import json
 
     if value is None or value == "":
-        return "(empty)"
+        return _("(empty)")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
         if all(not isinstance(v, list | tuple | dict) for v in value):
-            return ", ".join(display(v) for v in value) if value else "(none)"
+            return ", ".join(display(v) for v in value) if value else _("(none)")
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)

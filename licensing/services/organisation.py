@@ -11,6 +11,7 @@ from django.db import transaction
 
 from licensing import policy
 from licensing.models import Client, Organisation
+from licensing.models.organisation import STALE_AFTER_DAYS_RANGE_MESSAGE
 from licensing.services import audit, outbox
 from licensing.services.errors import InvalidInput
 from licensing.services.inventory.sweep import SweepResult, sweep
@@ -60,7 +61,8 @@ def update_organisation_settings(
         except ValidationError as exc:
             errors: dict[str, list[str]] = {}
             for name, msgs in exc.message_dict.items():
-                field = "stale_after_days" if any("Stale" in m for m in msgs) else name
+                stale = str(STALE_AFTER_DAYS_RANGE_MESSAGE) in msgs
+                field = "stale_after_days" if stale else name
                 field = field if field in edited else "at_risk_days"
                 errors.setdefault(field, []).extend(msgs)
             raise InvalidInput(field_errors=errors) from None

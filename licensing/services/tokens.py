@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.models import ApiToken, KmsHost, Organisation, TokenScope
@@ -39,13 +40,14 @@ def create_api_token(
     name = (name or "").strip()
     if not name:
         raise InvalidInput(
-            field_errors={"name": "Give the token a name that says where it is used."}
+            field_errors={"name": _("Give the token a name that says where it is used.")}
         )
     days = settings.API_TOKEN_DEFAULT_DAYS if days is None else days
     if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
         raise InvalidInput(
             field_errors={
-                "days": f"A token lives between 1 and {settings.API_TOKEN_MAX_DAYS} days."
+                "days": _("A token lives between 1 and %(max)s days.")
+                % {"max": settings.API_TOKEN_MAX_DAYS}
             }
         )
     if scope == TokenScope.USER:
@@ -57,11 +59,11 @@ def create_api_token(
         if kms_host is None or kms_host.organisation_id != organisation.pk:
             raise InvalidInput(
                 field_errors={
-                    "kms_host": "A reporter token belongs to one KMS host of this organisation."
+                    "kms_host": _("A reporter token belongs to one KMS host of this organisation.")
                 }
             )
     else:
-        raise InvalidInput(field_errors={"scope": "Unknown token scope."})
+        raise InvalidInput(field_errors={"scope": _("Unknown token scope.")})
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
     token = ApiToken.objects.create(

@@ -2,6 +2,7 @@
 
 from django import template
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -18,13 +19,19 @@ def directory_sign_in_enabled() -> bool:
 
 
 METHOD_LABELS = {
-    "password": "password",
-    "ldap": "company directory",
-    "sso": "single sign-on",
-    "mfa:totp": "authenticator app",
-    "mfa:webauthn": "passkey",
-    "mfa:recovery_codes": "recovery code",
-    "password_reset": "password reset",
+    "password": _("password"),
+    "ldap": _("company directory"),
+    "sso": _("single sign-on"),
+    "mfa:totp": _("authenticator app"),
+    "mfa:webauthn": _("passkey"),
+    "mfa:recovery_codes": _("recovery code"),
+    "password_reset": _("password reset"),
+}
+# The second factors a person has set up (allauth's Authenticator types), for the account page.
+AUTHENTICATOR_LABELS = {
+    "totp": _("authenticator app"),
+    "webauthn": _("passkeys"),
+    "recovery_codes": _("recovery codes"),
 }
 
 
@@ -33,4 +40,12 @@ def sign_in_methods(methods: object) -> str:
     """["password", "mfa:totp"] -> "password + authenticator app"."""
     if not isinstance(methods, list | tuple):
         return ""
-    return " + ".join(METHOD_LABELS.get(str(m), str(m)) for m in methods)
+    return " + ".join(str(METHOD_LABELS.get(str(m), m)) for m in methods)
+
+
+@register.filter
+def authenticator_kinds(kinds: object) -> str:
+    """["recovery_codes", "totp"] -> "recovery codes, authenticator app"."""
+    if not isinstance(kinds, list | tuple):
+        return ""
+    return ", ".join(str(AUTHENTICATOR_LABELS.get(str(k), k)) for k in kinds)

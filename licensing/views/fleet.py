@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, override
+from django.utils.translation import gettext_lazy, ngettext, override
 from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
@@ -108,7 +108,7 @@ CLIENT_EXPORT_COLUMNS = [
     ExportColumn("last_seen_at", "last_seen_at"),
 ]
 
-AUDIT_SORTS = {"at": SortKey("at", label="When")}
+AUDIT_SORTS = {"at": SortKey("at", label=gettext_lazy("When"))}
 audit_paginator = KeysetPaginator(AUDIT_SORTS, default="-at", salt="audit_list")
 
 AUDIT_EXPORT_COLUMNS = [
@@ -521,7 +521,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
     )
     by_edition = sorted(
-        ((editions.get(pk, "No edition"), pk, n) for pk, n in breakdown.by_edition.items()),
+        ((editions.get(pk, _("No edition")), pk, n) for pk, n in breakdown.by_edition.items()),
         key=lambda row: -row[2],
     )
     flags = [
@@ -749,52 +749,61 @@ def reports(request: HttpRequest) -> HttpResponse:
     o = f"organisation={org.slug}"
     ready = [
         (
-            "Clients outside the renewal window",
-            "KMS clients whose 180-day activation has lapsed (flag: expired).",
+            _("Clients outside the renewal window"),
+            _("KMS clients whose 180-day activation has lapsed (flag: expired)."),
             f"{clients}?{o}&compliance_flag=expired&sort=deadline",
         ),
         (
-            "Clients near the end of the renewal window",
-            f"KMS clients with fewer than {org.at_risk_days} days of activation left (flag: at risk).",
+            _("Clients near the end of the renewal window"),
+            _("KMS clients with fewer than %(days)s days of activation left (flag: at risk).")
+            % {"days": org.at_risk_days},
             f"{clients}?{o}&compliance_flag=at_risk&sort=deadline",
         ),
         (
-            "Never activated, past their grace",
-            "Clients that never activated and whose 30-day install grace has ended.",
+            _("Never activated, past their grace"),
+            _("Clients that never activated and whose 30-day install grace has ended."),
             f"{clients}?{o}&never_activated=true&past_deadline=true&sort=deadline",
         ),
         (
-            "All clients",
-            "Every client of the organisation with its licence state and flag.",
+            _("All clients"),
+            _("Every client of the organisation with its licence state and flag."),
             f"{clients}?{o}",
         ),
     ]
     for title, text, name in (
         (
-            "MAK usage per pool",
-            "Activations used, limit and remaining per MAK pool.",
+            _("MAK usage per pool"),
+            _("Activations used, limit and remaining per MAK pool."),
             "licensing:pool_export",
         ),
-        ("KMS host status", "Each KMS host's state, count and last poll.", "licensing:host_export"),
         (
-            "Activation requests",
-            "Requests for extra MAK activations and their decisions.",
+            _("KMS host status"),
+            _("Each KMS host's state, count and last poll."),
+            "licensing:host_export",
+        ),
+        (
+            _("Activation requests"),
+            _("Requests for extra MAK activations and their decisions."),
             "licensing:request_export",
         ),
         (
-            "MAK activation ledger",
-            "Every activation recorded against a MAK: key (last five), client, reason, when.",
+            _("MAK activation ledger"),
+            _("Every activation recorded against a MAK: key (last five), client, reason, when."),
             "licensing:activation_export",
         ),
         (
-            "Unregistered KMS hosts (DNS findings)",
-            "SRV records pointing at KMS hosts the portal does not know, open and resolved.",
+            _("Unregistered KMS hosts (DNS findings)"),
+            _("SRV records pointing at KMS hosts the portal does not know, open and resolved."),
             "licensing:finding_export",
         ),
-        ("Import history", "Every inventory import with its counts.", "licensing:import_export"),
         (
-            "Office editions",
-            "The edition catalogue with Microsoft's public KMS client keys (GVLKs).",
+            _("Import history"),
+            _("Every inventory import with its counts."),
+            "licensing:import_export",
+        ),
+        (
+            _("Office editions"),
+            _("The edition catalogue with Microsoft's public KMS client keys (GVLKs)."),
             "licensing:edition_export",
         ),
     ):
@@ -804,8 +813,8 @@ def reports(request: HttpRequest) -> HttpResponse:
     if policy.allowed(request.user, policy.Action.VIEW_AUDIT, org):
         ready.append(
             (
-                "Audit log",
-                "Who did what and when, including every export.",
+                _("Audit log"),
+                _("Who did what and when, including every export."),
                 f"{reverse('licensing:audit_export')}?{o}",
             )
         )

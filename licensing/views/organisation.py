@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.forms.organisation import OrganisationSettingsForm
@@ -41,21 +43,28 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
             exc.apply_to_form(form)
         else:
             if change.changed and change.sweep is None and not change.queued:
-                messages.success(request, "Saved.")
+                messages.success(request, _("Saved."))
             elif not change.changed:
-                messages.info(request, "Nothing changed.")
+                messages.info(request, _("Nothing changed."))
             elif change.queued:
                 messages.success(
                     request,
-                    "Saved. This organisation's clients are being re-flagged in the background; "
-                    "the client list shows the new flags within a few minutes.",
+                    _(
+                        "Saved. This organisation's clients are being re-flagged in the "
+                        "background; the client list shows the new flags within a few minutes."
+                    ),
                 )
             else:
                 messages.success(
                     request,
-                    "Saved and applied at once. Clients whose flag changed: "
-                    f"{change.sweep.flagged:,}; with a new flag, deadline or recheck time: "
-                    f"{change.sweep.changed:,}.",
+                    _(
+                        "Saved and applied at once. Clients whose flag changed: %(flagged)s; "
+                        "with a new flag, deadline or recheck time: %(changed)s."
+                    )
+                    % {
+                        "flagged": intcomma(change.sweep.flagged),
+                        "changed": intcomma(change.sweep.changed),
+                    },
                 )
             return redirect(request.get_full_path())
     return render(

@@ -105,11 +105,11 @@ def confirm(request: HttpRequest) -> HttpResponse:
         if "code" in request.POST and code_form.is_valid():
             if reauth.confirm_second_factor(request, code_form.cleaned_data["code"]):
                 return redirect(target)
-            code_form.add_error("code", "That code is not valid (or was used already).")
+            code_form.add_error("code", _("That code is not valid (or was used already)."))
         elif "password" in request.POST and password_form.is_valid():
             if reauth.confirm_password(request, password_form.cleaned_data["password"]):
                 return redirect(target)
-            password_form.add_error("password", "That is not your password.")
+            password_form.add_error("password", _("That is not your password."))
     has_code = Authenticator.objects.filter(
         user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES]
     ).exists()
@@ -142,7 +142,7 @@ def refuse_without_second_factor(request: HttpRequest) -> HttpResponse | None:
             if request.method == "GET"
             else request.META.get("HTTP_REFERER", "")
         )
-        messages.warning(request, "Confirm with a code from your authenticator app.")
+        messages.warning(request, _("Confirm with a code from your authenticator app."))
         target = reverse("licensing:password_confirm") + "?" + urlencode({"next": back or "/"})
     else:
         messages.error(request, second_factor.secrets_refusal(request))
@@ -169,7 +169,7 @@ def sign_in_settings(request: HttpRequest) -> HttpResponse:
                 required=require_form.cleaned_data["require_2fa"],
                 ip_address=ip,
             )
-            messages.success(request, "Saved." if changed else "Nothing changed.")
+            messages.success(request, _("Saved.") if changed else _("Nothing changed."))
             return redirect(request.get_full_path())
         if request.POST.get("form") == "mapping" and mapping_form.is_valid():
             try:
@@ -179,7 +179,9 @@ def sign_in_settings(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 exc.apply_to_form(mapping_form)
             else:
-                messages.success(request, "Group mapped. It applies at each member's next sign-in.")
+                messages.success(
+                    request, _("Group mapped. It applies at each member's next sign-in.")
+                )
                 return redirect(request.get_full_path())
     mappings = GroupMapping.objects.filter(organisation=org)
     return render(
@@ -204,6 +206,6 @@ def group_mapping_remove(request: HttpRequest, pk: int) -> HttpResponse:
         actor=request.user, mapping=mapping, ip_address=audit.client_ip(request)
     )
     messages.success(
-        request, "Mapping removed. Memberships it gave end at each member's next sign-in."
+        request, _("Mapping removed. Memberships it gave end at each member's next sign-in.")
     )
     return redirect("licensing:sign_in_settings")

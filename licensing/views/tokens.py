@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -41,7 +42,9 @@ def token_list(request: HttpRequest) -> HttpResponse:
             form.add_error("scope", str(exc))
         else:
             messages.success(
-                request, f"Token “{token.name}” created. Copy it now: it is not shown again."
+                request,
+                _("Token “%(name)s” created. Copy it now: it is not shown again.")
+                % {"name": token.name},
             )
             created_scope = token.scope
             form = TokenForm()
@@ -64,7 +67,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             # The agent's install one-liner: with the new agent token when one was just made.
             "agent_command": install_command(
                 request.build_absolute_uri("/"),
-                created if created and created_scope == TokenScope.AGENT else "<agent token>",
+                created if created and created_scope == TokenScope.AGENT else _("<agent token>"),
             ),
             "agent_command_has_token": bool(created and created_scope == TokenScope.AGENT),
         },
@@ -83,5 +86,5 @@ def agent_script(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_scoped_or_404(request, ApiToken.objects.all(), pk=pk)
     revoke_api_token(actor=request.user, token=token, ip_address=audit.client_ip(request))
-    messages.success(request, f"Token “{token.name}” revoked.")
+    messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("licensing:token_list")

@@ -44,7 +44,7 @@ def test_the_header_shows_the_organisation_named_in_the_address(consultant):
     browser, _ = consultant
     html = browser.get("/clients/", {"organisation": "contoso"}).content.decode()
     assert "row-contoso" in html and "row-fabrikam" not in html
-    assert _header(html) == ("Contoso", "admin")
+    assert _header(html) == ("Contoso", "Administrator")
     assert 'href="/imports/"' in html  # Contoso's admin menu, not Fabrikam's auditor one
 
 
@@ -52,7 +52,7 @@ def test_the_header_follows_the_session_without_a_name(consultant):
     browser, _ = consultant
     html = browser.get("/clients/").content.decode()
     assert "row-fabrikam" in html and "row-contoso" not in html
-    assert _header(html) == ("Fabrikam", "auditor")
+    assert _header(html) == ("Fabrikam", "Auditor")
     assert 'href="/imports/"' not in html
 
 
@@ -67,7 +67,7 @@ def test_switching_away_from_a_named_organisation_shows_the_switched_one(consult
     assert response["Location"] == "/clients/?q=row"
     html = browser.get(response["Location"]).content.decode()
     assert "row-fabrikam" in html and "row-contoso" not in html
-    assert _header(html) == ("Fabrikam", "auditor")
+    assert _header(html) == ("Fabrikam", "Auditor")
 
 
 def test_switching_drops_a_cursor_into_the_old_organisations_rows(consultant):

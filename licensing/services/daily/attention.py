@@ -17,6 +17,8 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from licensing import policy
 from licensing.models import (
@@ -93,7 +95,8 @@ def needs_attention(
             items.append(
                 AttentionItem(
                     f"hosts_{state}",
-                    f"KMS host{'s' * (states[state] != 1)}: {HostState(state).label.lower()}",
+                    ngettext("KMS host: %(state)s", "KMS hosts: %(state)s", states[state])
+                    % {"state": str(HostState(state).label).lower()},
                     states[state],
                     f"{hosts_url}?state={state}",
                     "danger" if state == HostState.UNREACHABLE else "warning",
@@ -104,7 +107,7 @@ def needs_attention(
         items.append(
             AttentionItem(
                 "rogue_srv",
-                f"Unregistered KMS host{'s' * (rogue != 1)} in DNS",
+                ngettext("Unregistered KMS host in DNS", "Unregistered KMS hosts in DNS", rogue),
                 rogue,
                 reverse("licensing:kms_dns_settings"),
                 "danger",
@@ -116,14 +119,14 @@ def needs_attention(
     if red:
         items.append(
             AttentionItem(
-                "pools_red", "MAK pools about to run out", red, f"{pools}?urgency=red", "danger"
+                "pools_red", _("MAK pools about to run out"), red, f"{pools}?urgency=red", "danger"
             )
         )
     if amber:
         items.append(
             AttentionItem(
                 "pools_amber",
-                "MAK pools running out within a month",
+                _("MAK pools running out within a month"),
                 amber,
                 f"{pools}?urgency=amber",
                 "warning",
@@ -139,7 +142,11 @@ def needs_attention(
             items.append(
                 AttentionItem(
                     "approvals",
-                    f"Activation request{'s' * (pending != 1)} waiting for approval",
+                    ngettext(
+                        "Activation request waiting for approval",
+                        "Activation requests waiting for approval",
+                        pending,
+                    ),
                     pending,
                     reverse("licensing:approval_queue"),
                     "warning",
@@ -151,7 +158,7 @@ def needs_attention(
         items.append(
             AttentionItem(
                 "flagged_today",
-                "Clients flagged today",
+                _("Clients flagged today"),
                 counts["flagged_today"],
                 f"{clients}?flagged=true&flag_changed_after={today}",
                 "danger",
@@ -161,7 +168,12 @@ def needs_attention(
         items.append(
             AttentionItem(
                 "stale",
-                f"Stale clients (no report for {org.stale_after_days} days)",
+                ngettext(
+                    "Stale clients (no report for %(days)s day)",
+                    "Stale clients (no report for %(days)s days)",
+                    org.stale_after_days,
+                )
+                % {"days": org.stale_after_days},
                 counts["stale"],
                 f"{clients}?stale=true",
                 "warning",

@@ -9,6 +9,8 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django import forms
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from licensing.services import audit
 from licensing.services.signin import ldap as directory
@@ -17,7 +19,7 @@ from licensing.services.signin import ldap as directory
 class AccountAdapter(DefaultAccountAdapter):
     error_messages = {
         **DefaultAccountAdapter.error_messages,
-        "username_password_mismatch": (
+        "username_password_mismatch": gettext_lazy(
             "Please enter a correct username and password. Note that both fields may be "
             "case-sensitive."
         ),
@@ -46,8 +48,10 @@ class AccountAdapter(DefaultAccountAdapter):
             return None
         if user is None and getattr(request, directory.DIRECTORY_UNREACHABLE, False):
             raise forms.ValidationError(
-                "The company directory could not be reached, so directory accounts cannot sign "
-                "in right now. Try again in a few minutes.",
+                _(
+                    "The company directory could not be reached, so directory accounts cannot "
+                    "sign in right now. Try again in a few minutes."
+                ),
                 code="directory_unreachable",
             )
         return user

@@ -13,6 +13,7 @@ from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from licensing.models import Membership
 
@@ -106,11 +107,11 @@ def secrets_allowed(request: Any) -> bool:
     return session_is_multi_factor(request)
 
 
-SECRETS_NEED_2FA_MESSAGE = (
+SECRETS_NEED_2FA_MESSAGE = gettext_lazy(
     "Revealing a key or approving an activation needs two-factor authentication: set up an "
     "authenticator app or a passkey under Account, then confirm with it."
 )
-SECRETS_NEED_SSO_MFA_MESSAGE = (
+SECRETS_NEED_SSO_MFA_MESSAGE = gettext_lazy(
     "Your identity provider did not report multi-factor authentication for this sign-in: sign "
     "in again with multi-factor authentication, or set up an authenticator app under Account "
     "and confirm with it, to reveal a key or approve an activation."
@@ -118,4 +119,7 @@ SECRETS_NEED_SSO_MFA_MESSAGE = (
 
 
 def secrets_refusal(request: Any) -> str:
-    return SECRETS_NEED_SSO_MFA_MESSAGE if signed_in_with_sso(request) else SECRETS_NEED_2FA_MESSAGE
+    message = (
+        SECRETS_NEED_SSO_MFA_MESSAGE if signed_in_with_sso(request) else SECRETS_NEED_2FA_MESSAGE
+    )
+    return str(message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from licensing.models import GroupMapping, GroupSource, Organisation, Role
 from licensing.services import audit
@@ -46,13 +47,13 @@ def add_group_mapping(
     group = (group or "").strip()
     errors: dict[str, list[str]] = {}
     if source not in GroupSource.values:
-        errors["source"] = ["Choose single sign-on or the directory."]
+        errors["source"] = [_("Choose single sign-on or the directory.")]
     if not group:
-        errors["group"] = ["Give the group's name, id or distinguished name."]
+        errors["group"] = [_("Give the group's name, id or distinguished name.")]
     if role not in Role.values:
-        errors["role"] = ["Choose a role."]
+        errors["role"] = [_("Choose a role.")]
     if errors:
-        raise InvalidInput("The mapping is not valid.", field_errors=errors)
+        raise InvalidInput(_("The mapping is not valid."), field_errors=errors)
     try:
         with transaction.atomic():
             mapping = GroupMapping.objects.create(
@@ -68,7 +69,7 @@ def add_group_mapping(
             )
     except IntegrityError as exc:
         raise ConflictError(
-            field_errors={"group": "This group is already mapped in this organisation."}
+            field_errors={"group": _("This group is already mapped in this organisation.")}
         ) from exc
     return mapping
 
