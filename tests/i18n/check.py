@@ -92,6 +92,7 @@ READ_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-confirm", 
 SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "kbd", "samp"}
 PLACEHOLDER = "\x00"
 WORD = re.compile(r"[^\W\d_]{2,}")
+_CHOSEN_TAG = re.compile("<(/?)" + PLACEHOLDER + "[^<>]*>")
 # Block tags whose whole content is translated, or not shown.
 TRANSLATED_BLOCKS = {"blocktranslate": "endblocktranslate", "blocktrans": "endblocktrans"}
 HIDDEN_BLOCKS = {"comment": "endcomment", "verbatim": "endverbatim"}
@@ -126,10 +127,14 @@ def _flatten(source: str) -> str:
             out.append(token.contents)
             continue
         if token.token_type == TokenType.BLOCK:
-            name = token.contents.split()[0] if token.contents.split() else ""
+            words = token.contents.split()
+            name = words[0] if words else ""
             closing = TRANSLATED_BLOCKS.get(name) or HIDDEN_BLOCKS.get(name)
+            if name == "block" and len(words) > 1 and words[1].endswith("_class"):
+                closing = "endblock"  # a block of CSS class names
         out.append(PLACEHOLDER)
-    return "".join(out)
+    # A tag whose name a template tag chooses (`<{% if href %}a{% else %}button{% endif %} …>`).
+    return _CHOSEN_TAG.sub(r"<\1span>", "".join(out))
 
 
 class _TextCollector(HTMLParser):

@@ -35,6 +35,11 @@ def test_the_scanner_sees_unmarked_text_and_accepts_marked_text(tmp_path):
         "{% blocktranslate %}{{ n }} clients{% endblocktranslate %}<code>slmgr /dlv</code>"
         '<button aria-label="{% translate "Close" %}">KMS</button>{# Note #}'
     )
+    (tmp_path / "button.html").write_text(
+        "{% block main_class %}container py-4{% endblock %}"
+        '<{% if href %}a href="{{ href }}"{% else %}button{% endif %} class="btn">'
+        "{% slot %}{% endslot %}</{% if href %}a{% else %}button{% endif %}>"
+    )
     (tmp_path / "subject.txt").write_text("{% load i18n %}Pool {{ name }} is low")
     found = {(Path(f.path).name, f.text) for f in check.untranslated_template_text(tmp_path)}
     assert found == {
