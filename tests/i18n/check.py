@@ -87,6 +87,8 @@ KEPT_WORDS = {
     "Webhook",
     "webhook",
     "webhooks",
+    "FQDN",
+    "CMID",
 }
 READ_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-confirm", "aria-description"}
 SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "kbd", "samp"}
