@@ -14,6 +14,7 @@ import django_filters
 from django import forms as django_forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from licensing.models import (
     ActivationMethod,
@@ -35,6 +36,7 @@ from licensing.models import (
     OfflineActivation,
     Product,
     Programme,
+    RequestStatus,
 )
 from licensing.models.client import stale_condition
 from licensing.scoping import request_token
@@ -232,7 +234,7 @@ class AuditEventFilterSet(django_filters.FilterSet):
             action_names = [*action_names, current]  # an old link's prefix stays visible
         choices = action_choices(action_names)
         if current.endswith(".") and not any(
-            value == current for _, group in choices[1:] for value, _ in group
+            value == current for _group_label, group in choices[1:] for value, _text in group
         ):
             choices.append(("Other", [(current, current)]))
         self.form.fields["action"].widget = forms.Select(choices=choices)
@@ -287,7 +289,8 @@ class MakActivationFilterSet(django_filters.FilterSet):
 
 
 class ActivationRequestFilterSet(django_filters.FilterSet):
-    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool))
+    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool), label=_("Pool"))
+    status = django_filters.ChoiceFilter(choices=RequestStatus.choices, label=_("Status"))
 
     class Meta:
         model = ActivationRequest
@@ -298,8 +301,10 @@ class ActivationRequestFilterSet(django_filters.FilterSet):
 
 
 class AgreementFilterSet(django_filters.FilterSet):
-    programme = django_filters.ChoiceFilter(choices=Programme.choices, empty_label="Any programme")
-    q = django_filters.CharFilter(method="search", label="Number or reseller")
+    programme = django_filters.ChoiceFilter(
+        choices=Programme.choices, empty_label=_("Any programme"), label=_("Programme")
+    )
+    q = django_filters.CharFilter(method="search", label=_("Number or reseller"))
 
     class Meta:
         model = Agreement
@@ -316,10 +321,15 @@ class LicencePositionFilterSet(django_filters.FilterSet):
     """The licence position page, its CSV and `/api/v1/licence-position/`."""
 
     product = django_filters.ChoiceFilter(
-        method="filter_product", choices=Product.choices, empty_label="Any product", label="Product"
+        method="filter_product",
+        choices=Product.choices,
+        empty_label=_("Any product"),
+        label=_("Product"),
     )
-    version = django_filters.ChoiceFilter(choices=OfficeVersion.choices, empty_label="Any version")
-    short = django_filters.BooleanFilter(method="filter_short", label="Under-licensed only")
+    version = django_filters.ChoiceFilter(
+        choices=OfficeVersion.choices, empty_label=_("Any version"), label=_("Version")
+    )
+    short = django_filters.BooleanFilter(method="filter_short", label=_("Under-licensed only"))
 
     class Meta:
         model = LicencePosition
