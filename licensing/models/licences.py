@@ -77,7 +77,7 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         # Stored as the audit trail's object name: always English.
-        with translation.override("en"):
+        with translation.override(settings.LANGUAGE_CODE):
             return self.title
 
     @property
