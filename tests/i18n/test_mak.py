@@ -11,8 +11,9 @@ import json
 import pytest
 from django.test import Client as DjangoClient
 from django.urls import reverse
+from django.utils import translation
 
-from licensing.models import MakKey, Profile, RequestStatus
+from licensing.models import MakKey, Profile, Programme, RequestStatus
 from licensing.services.mak import requests as mak_requests
 from tests import factories
 from tests.licences.conftest import entitle, install, make_agreement
@@ -196,3 +197,11 @@ def test_approving_twice_in_english_stays_english(pending, as_manager):
     body = as_manager.post(approve, {"note": "ok"}, HTTP_HX_REQUEST="true").content.decode()
     assert "This request was already approved; nothing was changed." in body
     assert "allerede" not in body
+
+
+def test_an_agreement_keeps_its_english_name_for_the_audit_trail(org):
+    agreement = make_agreement(org, "CSP-7", programme=Programme.CSP_PERPETUAL)
+    with translation.override("nb"):
+        assert agreement.title == "CSP evigvarende CSP-7"
+        assert str(agreement) == "CSP perpetual CSP-7"
+    assert agreement.title == "CSP perpetual CSP-7"
