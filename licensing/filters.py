@@ -15,6 +15,7 @@ from django import forms as django_forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.models import (
     ActivationMethod,
@@ -289,7 +290,9 @@ class MakActivationFilterSet(django_filters.FilterSet):
 
 
 class ActivationRequestFilterSet(django_filters.FilterSet):
-    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool), label=_("Pool"))
+    pool = django_filters.ModelChoiceFilter(
+        queryset=_visible(MakPool), label=pgettext_lazy("MAK pool", "Pool")
+    )
     status = django_filters.ChoiceFilter(choices=RequestStatus.choices, label=_("Status"))
 
     class Meta:
