@@ -37,6 +37,7 @@ from licensing.models import (
     OfflineActivation,
     Product,
     Programme,
+    RequestStatus,
 )
 from licensing.models.client import stale_condition
 from licensing.scoping import request_token
@@ -327,7 +328,10 @@ class MakActivationFilterSet(django_filters.FilterSet):
 
 
 class ActivationRequestFilterSet(django_filters.FilterSet):
-    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool))
+    pool = django_filters.ModelChoiceFilter(
+        queryset=_visible(MakPool), label=pgettext_lazy("MAK pool", "Pool")
+    )
+    status = django_filters.ChoiceFilter(choices=RequestStatus.choices, label=_("Status"))
 
     class Meta:
         model = ActivationRequest
@@ -338,8 +342,10 @@ class ActivationRequestFilterSet(django_filters.FilterSet):
 
 
 class AgreementFilterSet(django_filters.FilterSet):
-    programme = django_filters.ChoiceFilter(choices=Programme.choices, empty_label="Any programme")
-    q = django_filters.CharFilter(method="search", label="Number or reseller")
+    programme = django_filters.ChoiceFilter(
+        choices=Programme.choices, empty_label=_("Any programme"), label=_("Programme")
+    )
+    q = django_filters.CharFilter(method="search", label=_("Number or reseller"))
 
     class Meta:
         model = Agreement
@@ -356,10 +362,15 @@ class LicencePositionFilterSet(django_filters.FilterSet):
     """The licence position page, its CSV and `/api/v1/licence-position/`."""
 
     product = django_filters.ChoiceFilter(
-        method="filter_product", choices=Product.choices, empty_label="Any product", label="Product"
+        method="filter_product",
+        choices=Product.choices,
+        empty_label=_("Any product"),
+        label=_("Product"),
     )
-    version = django_filters.ChoiceFilter(choices=OfficeVersion.choices, empty_label="Any version")
-    short = django_filters.BooleanFilter(method="filter_short", label="Under-licensed only")
+    version = django_filters.ChoiceFilter(
+        choices=OfficeVersion.choices, empty_label=_("Any version"), label=_("Version")
+    )
+    short = django_filters.BooleanFilter(method="filter_short", label=_("Under-licensed only"))
 
     class Meta:
         model = LicencePosition

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from licensing.forms.uploads import CsvUploadForm
 from licensing.models import MAX_LICENCE_QUANTITY, Edition, OfficeVersion, Product, Programme
@@ -18,64 +19,78 @@ class DateInput(forms.DateInput):
 
 
 class AgreementForm(forms.Form):
-    programme = forms.ChoiceField(choices=Programme.choices)
-    number = forms.CharField(label="Agreement / enrolment number", max_length=60)
-    starts_on = forms.DateField(label="Start", widget=DateInput())
-    ends_on = forms.DateField(label="End", required=False, widget=DateInput())
+    programme = forms.ChoiceField(choices=Programme.choices, label=_("Programme"))
+    number = forms.CharField(label=_("Agreement / enrolment number"), max_length=60)
+    starts_on = forms.DateField(label=_("Start"), widget=DateInput())
+    ends_on = forms.DateField(label=_("End"), required=False, widget=DateInput())
     sa_ends_on = forms.DateField(
-        label="Software Assurance end",
+        label=_("Software Assurance end"),
         required=False,
         widget=DateInput(),
-        help_text="Admins and managers are e-mailed 90 and 30 days ahead of each end.",
+        help_text=_("Admins and managers are e-mailed 90 and 30 days ahead of each end."),
     )
-    reseller = forms.CharField(max_length=120, required=False)
+    reseller = forms.CharField(max_length=120, required=False, label=_("Reseller"))
     notes = forms.CharField(
-        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        max_length=2000, required=False, label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
 class EntitlementForm(forms.Form):
     edition = forms.ModelChoiceField(
         queryset=Edition.objects.order_by("product", "application", "-version", "name"),
-        empty_label="Choose an edition",
+        label=_("Edition"),
+        empty_label=_("Choose an edition"),
     )
-    quantity = forms.IntegerField(min_value=1, max_value=MAX_LICENCE_QUANTITY, label="Licences")
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_LICENCE_QUANTITY, label=_("Licences"))
     acquired_on = forms.DateField(
-        label="Acquired", required=False, widget=DateInput(), help_text="Default: the start."
+        label=_("Acquired"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Default: the start."),
     )
     downgrade_rights = forms.BooleanField(
         required=False,
         initial=True,
-        help_text="Volume licences may run an earlier version of the same edition.",
+        label=_("Downgrade rights"),
+        help_text=_("Volume licences may run an earlier version of the same edition."),
     )
-    note = forms.CharField(max_length=200, required=False)
+    note = forms.CharField(max_length=200, required=False, label=_("Note"))
 
 
 class EntitlementImportForm(CsvUploadForm):
     max_bytes = MAX_IMPORT_BYTES
     file = forms.FileField(
-        label="CSV file",
-        help_text="Header row: edition, quantity, acquired_on (optional), downgrade_rights "
-        "(optional), note (optional).",
+        label=_("CSV file"),
+        help_text=_(
+            "Header row: edition, quantity, acquired_on (optional), downgrade_rights "
+            "(optional), note (optional)."
+        ),
     )
 
 
 class TrueUpForm(forms.Form):
-    on = forms.DateField(label="True-up date", widget=DateInput())
+    on = forms.DateField(label=_("True-up date"), widget=DateInput())
 
 
 class EditionForm(forms.Form):
-    name = forms.CharField(max_length=120, help_text="For example: Access LTSC 2024.")
-    version = forms.ChoiceField(choices=OfficeVersion.choices)
-    product = forms.ChoiceField(choices=Product.choices, initial=Product.APPLICATION)
+    name = forms.CharField(
+        max_length=120, label=_("Name"), help_text=_("For example: Access LTSC 2024.")
+    )
+    version = forms.ChoiceField(choices=OfficeVersion.choices, label=_("Version"))
+    product = forms.ChoiceField(
+        choices=Product.choices, initial=Product.APPLICATION, label=_("Product line")
+    )
     application = forms.CharField(
         max_length=60,
         required=False,
-        help_text="Single applications only (Access, Excel, ...): downgrade rights run within it.",
+        label=_("Application"),
+        help_text=_(
+            "Single applications only (Access, Excel, ...): downgrade rights run within it."
+        ),
     )
     gvlk = forms.CharField(
         label="GVLK",
         max_length=29,
-        help_text="The public KMS client setup key, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX.",
+        help_text=_("The public KMS client setup key, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX."),
     )
-    sku_id = forms.CharField(label="SKU id", max_length=36, required=False)
+    sku_id = forms.CharField(label=_("SKU id"), max_length=36, required=False)

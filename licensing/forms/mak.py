@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from licensing.forms.uploads import CsvUploadForm
 from licensing.models import (
@@ -26,16 +31,17 @@ class SecretInput(forms.TextInput):
 
 class PoolForm(forms.Form):
     edition = forms.ModelChoiceField(
-        queryset=Edition.objects.all(), empty_label="Choose an edition"
+        queryset=Edition.objects.all(), label=_("Edition"), empty_label=_("Choose an edition")
     )
     agreement_number = forms.CharField(
-        label="Agreement / enrollment number or licence id", max_length=60, required=False
+        label=_("Agreement / enrollment number or licence id"), max_length=60, required=False
     )
     low_water_mark = forms.IntegerField(
         min_value=0,
         max_value=MAX_KEY_ACTIVATIONS,
         initial=10,
-        help_text="Admins are e-mailed when fewer activations than this are left.",
+        label=_("Low water mark"),
+        help_text=_("Admins are e-mailed when fewer activations than this are left."),
     )
 
     def __init__(self, *args, organisation=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -48,41 +54,50 @@ class PoolForm(forms.Form):
 
 class PoolSettingsForm(forms.Form):
     agreement_number = forms.CharField(
-        label="Agreement / enrollment number or licence id", max_length=60, required=False
+        label=_("Agreement / enrollment number or licence id"), max_length=60, required=False
     )
-    low_water_mark = forms.IntegerField(min_value=0, max_value=MAX_KEY_ACTIVATIONS)
+    low_water_mark = forms.IntegerField(
+        min_value=0, max_value=MAX_KEY_ACTIVATIONS, label=_("Low water mark")
+    )
 
 
 class KeyAddForm(forms.Form):
     # autocomplete off: browsers must not remember product keys.
     key = forms.CharField(
-        label="Product key",
+        label=_("Product key"),
         max_length=40,
         widget=SecretInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="25 characters, five groups of five (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX).",
+        help_text=_("25 characters, five groups of five (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)."),
     )
-    activation_limit = forms.IntegerField(min_value=1, max_value=MAX_KEY_ACTIVATIONS)
+    activation_limit = forms.IntegerField(
+        min_value=1, max_value=MAX_KEY_ACTIVATIONS, label=_("Activation limit")
+    )
     activations_used = forms.IntegerField(
         min_value=0,
         max_value=MAX_KEY_ACTIVATIONS,
         required=False,
         initial=0,
-        help_text="Activations used before the key was added to the portal.",
+        label=_("Activations used"),
+        help_text=_("Activations used before the key was added to the portal."),
     )
-    label = forms.CharField(max_length=120, required=False)
+    label = forms.CharField(max_length=120, required=False, label=_("Label"))
 
 
 class KeyImportForm(CsvUploadForm):
     max_bytes = MAX_IMPORT_BYTES
     file = forms.FileField(
-        label="CSV file",
-        help_text="Header row: key, activation_limit, activations_used (optional), label (optional).",
+        label=_("CSV file"),
+        help_text=_(
+            "Header row: key, activation_limit, activations_used (optional), label (optional)."
+        ),
     )
 
 
 class BlockForm(forms.Form):
     reason = forms.CharField(
-        max_length=300, help_text="Leaked, blocked by Microsoft (0xC004C003), ..."
+        max_length=300,
+        label=_("Reason"),
+        help_text=_("Leaked, blocked by Microsoft (0xC004C003), ..."),
     )
 
 
@@ -90,41 +105,48 @@ class MicrosoftRemainingForm(forms.Form):
     remaining = forms.IntegerField(
         min_value=0,
         max_value=MAX_KEY_ACTIVATIONS,
-        label="Remaining according to Microsoft",
-        help_text="From the Microsoft 365 admin center (Keys tab) or VAMT's 'Refresh product key data online'.",
+        label=_("Remaining according to Microsoft"),
+        help_text=_(
+            "From the Microsoft 365 admin center (Keys tab) or VAMT's 'Refresh product key data online'."
+        ),
     )
 
 
 class RecordActivationForm(forms.Form):
-    hostname = forms.CharField(max_length=253, label="Client hostname")
-    reason = forms.ChoiceField(choices=ActivationReason.choices)
-    note = forms.CharField(max_length=500, required=False)
+    hostname = forms.CharField(max_length=253, label=_("Client hostname"))
+    reason = forms.ChoiceField(choices=ActivationReason.choices, label=_("Reason"))
+    note = forms.CharField(max_length=500, required=False, label=_("Note"))
 
 
 class ActivationRequestForm(forms.Form):
     key = forms.ModelChoiceField(
         queryset=MakKey.objects.none(),
         empty_label=None,
-        label="Key to extend",
-        help_text="Microsoft's form asks for the last five characters of the key.",
+        label=_("Key to extend"),
+        help_text=_("Microsoft's form asks for the last five characters of the key."),
     )
     agreement_number = forms.CharField(
-        label="Agreement / enrollment number or licence id", max_length=60
+        label=_("Agreement / enrollment number or licence id"), max_length=60
     )
     product_name = forms.CharField(
-        max_length=120, help_text="Product name including version and edition."
+        max_length=120,
+        label=_("Product name"),
+        help_text=_("Product name including version and edition."),
     )
     # Bounds are checked by the service (clear messages for 0, negative and absurd numbers);
     # the form only makes sure it is a number.
     quantity = forms.IntegerField(
-        label="Number of extra activations",
-        help_text=f"Between 1 and {MAX_REQUESTED_ACTIVATIONS:,}.",
+        label=_("Number of extra activations"),
+        help_text=format_lazy(
+            _("Between 1 and {maximum}."),
+            maximum=lazy(lambda: intcomma(MAX_REQUESTED_ACTIVATIONS), str)(),
+        ),
     )
     justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=4000,
-        label="Business justification",
-        help_text="Why the extra activations are needed (Microsoft grants them by exception).",
+        label=_("Business justification"),
+        help_text=_("Why the extra activations are needed (Microsoft grants them by exception)."),
     )
 
     def __init__(self, *args, pool: MakPool, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -134,13 +156,13 @@ class ActivationRequestForm(forms.Form):
         # numbers used before (the pool's, earlier requests') stay choices. Without agreements
         # it is typed as before.
         numbers = [
-            (a.number, str(a))
+            (a.number, a.title)
             for a in Agreement.objects.filter(organisation_id=pool.organisation_id).order_by(
                 "number"
             )
         ]
         if numbers:
-            known = {n for n, _ in numbers}
+            known = {n for n, _label in numbers}
             earlier = [
                 pool.agreement_number,
                 *pool.requests.order_by("agreement_number")
@@ -153,17 +175,23 @@ class ActivationRequestForm(forms.Form):
                     numbers.append((number, number))
             self.fields["agreement_number"] = forms.ChoiceField(
                 label=self.fields["agreement_number"].label,
-                choices=[("", "Choose an agreement"), *numbers],
-                help_text="The organisation's agreements (recorded under Licences).",
+                choices=[("", gettext("Choose an agreement")), *numbers],
+                help_text=_("The organisation's agreements (recorded under Licences)."),
             )
         self.fields["key"].label_from_instance = lambda k: (
-            f"…{k.last5} {k.label} ({k.activations_used}/{k.activation_limit} used)"
+            gettext("…%(last5)s %(label)s (%(used)s/%(limit)s used)")
+            % {
+                "last5": k.last5,
+                "label": k.label,
+                "used": k.activations_used,
+                "limit": k.activation_limit,
+            }
         )
 
 
 class DecisionForm(forms.Form):
-    note = forms.CharField(max_length=2000, required=False)
+    note = forms.CharField(max_length=2000, required=False, label=_("Note"))
 
 
 class GrantForm(forms.Form):
-    reference = forms.CharField(max_length=120, label="Microsoft's reference")
+    reference = forms.CharField(max_length=120, label=_("Microsoft's reference"))

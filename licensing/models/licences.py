@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from licensing.querysets import ScopedQuerySet
 
@@ -18,12 +20,12 @@ MAX_LICENCE_QUANTITY = 1_000_000
 
 
 class Programme(models.TextChoices):
-    ENTERPRISE_AGREEMENT = "ea", "Enterprise Agreement"
+    ENTERPRISE_AGREEMENT = "ea", _("Enterprise Agreement")
     MPSA = "mpsa", "MPSA"
-    OPEN_VALUE = "open_value", "Open Value"
-    SELECT_PLUS = "select_plus", "Select Plus"
-    CSP_PERPETUAL = "csp_perpetual", "CSP perpetual"
-    OTHER = "other", "Other"
+    OPEN_VALUE = "open_value", _("Open Value")
+    SELECT_PLUS = "select_plus", _("Select Plus")
+    CSP_PERPETUAL = "csp_perpetual", _("CSP perpetual")
+    OTHER = "other", _("Other")
 
 
 class Agreement(models.Model):
@@ -33,15 +35,15 @@ class Agreement(models.Model):
         "licensing.Organisation", on_delete=models.CASCADE, related_name="agreements"
     )
     programme = models.CharField(max_length=16, choices=Programme.choices)
-    number = models.CharField("Agreement / enrolment number", max_length=60)
-    starts_on = models.DateField("Start")
-    ends_on = models.DateField("End", null=True, blank=True)
-    sa_ends_on = models.DateField("Software Assurance end", null=True, blank=True)
+    number = models.CharField(_("Agreement / enrolment number"), max_length=60)
+    starts_on = models.DateField(_("Start"))
+    ends_on = models.DateField(_("End"), null=True, blank=True)
+    sa_ends_on = models.DateField(_("Software Assurance end"), null=True, blank=True)
     reseller = models.CharField(max_length=120, blank=True)
     notes = models.TextField(max_length=2000, blank=True)
     # Enterprise Agreements: the date of the last annual true-up (the next one counts installs
     # added since then; the agreement's start when there was none yet).
-    last_true_up_on = models.DateField("Last true-up", null=True, blank=True)
+    last_true_up_on = models.DateField(_("Last true-up"), null=True, blank=True)
     # Which end alert (days ahead: 90, then 30) was claimed last; reset when the date changes.
     end_alerted_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     sa_end_alerted_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
@@ -74,6 +76,13 @@ class Agreement(models.Model):
         ]
 
     def __str__(self) -> str:
+        # Stored as the audit trail's object name: always English.
+        with translation.override(settings.LANGUAGE_CODE):
+            return self.title
+
+    @property
+    def title(self) -> str:
+        """The agreement's name in the page's language ("Enterprise Agreement 123")."""
         return f"{self.get_programme_display()} {self.number}"
 
 
@@ -90,7 +99,7 @@ class Entitlement(models.Model):
         "licensing.Edition", on_delete=models.PROTECT, related_name="entitlements"
     )
     quantity = models.PositiveIntegerField()
-    acquired_on = models.DateField("Acquired")
+    acquired_on = models.DateField(_("Acquired"))
     # Volume licences carry downgrade rights: a licence of an edition also covers the same
     # edition of an earlier version.
     downgrade_rights = models.BooleanField(default=True)

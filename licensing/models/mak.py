@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.querysets import ScopedQuerySet
 
@@ -38,10 +40,10 @@ class MakPool(models.Model):
 
 
 class MakKeyStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    EXHAUSTED = "exhausted", "Exhausted"
+    ACTIVE = "active", _("Active")
+    EXHAUSTED = "exhausted", _("Exhausted")
     # Suspected stolen, or blocked by Microsoft (0xC004C003): never allocated again.
-    BLOCKED = "blocked", "Blocked"
+    BLOCKED = "blocked", _("Blocked")
 
 
 class MakKey(models.Model):
@@ -107,9 +109,9 @@ class MakKey(models.Model):
 
 
 class ActivationReason(models.TextChoices):
-    FIRST_ACTIVATION = "first", "First activation"
-    HARDWARE_CHANGE = "hardware_change", "Hardware change"
-    REINSTALL = "reinstall", "Reinstall"
+    FIRST_ACTIVATION = "first", _("First activation")
+    HARDWARE_CHANGE = "hardware_change", _("Hardware change")
+    REINSTALL = "reinstall", _("Reinstall")
 
 
 class MakActivation(models.Model):
@@ -142,10 +144,10 @@ class MakActivation(models.Model):
 
 
 class RequestStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", pgettext_lazy("request status", "Cancelled")
 
 
 MAX_REQUESTED_ACTIVATIONS = 100_000

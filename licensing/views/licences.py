@@ -8,9 +8,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
@@ -149,7 +152,11 @@ def agreement_create(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             exc.apply_to_form(form)
         else:
-            messages.success(request, f"{agreement} recorded. Add its licences next.")
+            messages.success(
+                request,
+                _("%(agreement)s recorded. Add its licences next.")
+                % {"agreement": agreement.title},
+            )
             return redirect("licensing:agreement_detail", pk=agreement.pk)
     return render(request, "licensing/licences/agreement_form.html", {"form": form})
 
@@ -174,7 +181,11 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 exc.apply_to_form(form)
             else:
-                messages.success(request, f"Added {line.quantity} licences of {line.edition}.")
+                messages.success(
+                    request,
+                    _("Added %(quantity)s licences of %(edition)s.")
+                    % {"quantity": intcomma(line.quantity), "edition": line.edition},
+                )
                 return redirect("licensing:agreement_detail", pk=agreement.pk)
     lines = agreement.entitlements.select_related("edition").order_by("edition__name", "id")
     context = {
@@ -205,7 +216,7 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             exc.apply_to_form(form)
         else:
-            messages.success(request, f"{agreement} saved.")
+            messages.success(request, _("%(agreement)s saved.") % {"agreement": agreement.title})
             return redirect("licensing:agreement_detail", pk=agreement.pk)
     return render(
         request, "licensing/licences/agreement_form.html", {"form": form, "agreement": agreement}
@@ -219,7 +230,9 @@ def agreement_delete(request: HttpRequest, pk: int) -> HttpResponse:
     agreements.delete_agreement(
         actor=request.user, agreement=agreement, ip_address=audit.client_ip(request)
     )
-    messages.success(request, f"{agreement} and its licences deleted.")
+    messages.success(
+        request, _("%(agreement)s and its licences deleted.") % {"agreement": agreement.title}
+    )
     return redirect("licensing:agreement_list")
 
 
@@ -237,7 +250,7 @@ def entitlement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             exc.apply_to_form(form)
         else:
-            messages.success(request, "Licence line saved.")
+            messages.success(request, _("Licence line saved."))
             return redirect("licensing:agreement_detail", pk=line.agreement_id)
     return render(request, "licensing/licences/entitlement_form.html", {"form": form, "line": line})
 
@@ -249,7 +262,11 @@ def entitlement_delete(request: HttpRequest, pk: int) -> HttpResponse:
     agreements.delete_entitlement(
         actor=request.user, entitlement=line, ip_address=audit.client_ip(request)
     )
-    messages.success(request, f"Removed {line.quantity} licences of {line.edition}.")
+    messages.success(
+        request,
+        _("Removed %(quantity)s licences of %(edition)s.")
+        % {"quantity": intcomma(line.quantity), "edition": line.edition},
+    )
     return redirect("licensing:agreement_detail", pk=line.agreement_id)
 
 
@@ -269,8 +286,16 @@ def entitlement_import(request: HttpRequest, pk: int) -> HttpResponse:
             n = len(report.created)
             messages.success(
                 request,
-                f"Imported {n} licence line{'s' if n != 1 else ''} "
-                f"({sum(e.quantity for e in report.created):,} licences) into {agreement}.",
+                ngettext(
+                    "Imported %(count)s licence line (%(licences)s licences) into %(agreement)s.",
+                    "Imported %(count)s licence lines (%(licences)s licences) into %(agreement)s.",
+                    n,
+                )
+                % {
+                    "count": n,
+                    "licences": intcomma(sum(e.quantity for e in report.created)),
+                    "agreement": agreement.title,
+                },
             )
             return redirect("licensing:agreement_detail", pk=agreement.pk)
     context = {"agreement": agreement, "form": form, "report": report}
@@ -305,7 +330,7 @@ def true_up_record(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = _agreement_or_404(request, pk, policy.Action.MANAGE_LICENCES)
     form = TrueUpForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the true-up date as YYYY-MM-DD.")
+        messages.error(request, _("Give the true-up date as YYYY-MM-DD."))
     else:
         try:
             true_up.record_true_up(
@@ -317,7 +342,9 @@ def true_up_record(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"True-up of {agreement} recorded.")
+            messages.success(
+                request, _("True-up of %(agreement)s recorded.") % {"agreement": agreement.title}
+            )
     return redirect("licensing:agreement_detail", pk=agreement.pk)
 
 
@@ -343,7 +370,9 @@ def edition_list(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 exc.apply_to_form(form)
             else:
-                messages.success(request, f"{edition} added to the catalogue.")
+                messages.success(
+                    request, _("%(edition)s added to the catalogue.") % {"edition": edition}
+                )
                 return redirect("licensing:edition_list")
     context: dict[str, Any] = {
         "editions": Edition.objects.order_by("-is_builtin", "product", "application", "-version"),
@@ -367,5 +396,7 @@ def edition_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{edition} removed from the catalogue.")
+        messages.success(
+            request, _("%(edition)s removed from the catalogue.") % {"edition": edition}
+        )
     return redirect("licensing:edition_list")

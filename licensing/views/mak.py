@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from licensing import policy
@@ -56,14 +58,17 @@ from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fra
 REAUTH_SESSION_KEY = reauth.SESSION_KEY  # kept for callers that name it here
 
 POOL_SORTS = {
-    "edition": SortKey("edition__name", label="Edition"),
-    "created": SortKey("created_at", label="Added"),
+    "edition": SortKey("edition__name", label=gettext_lazy("Edition")),
+    "created": SortKey("created_at", label=gettext_lazy("Added")),
 }
-KEY_SORTS = {"added": SortKey("id", label="Added"), "last5": SortKey("last5", label="Key")}
+KEY_SORTS = {
+    "added": SortKey("id", label=gettext_lazy("Added")),
+    "last5": SortKey("last5", label=gettext_lazy("Key")),
+}
 ACTIVATION_SORTS = {
-    "activated": SortKey("activated_at", label="Activated"),
+    "activated": SortKey("activated_at", label=gettext_lazy("Activated")),
 }
-REQUEST_SORTS = {"requested": SortKey("requested_at", label="Requested")}
+REQUEST_SORTS = {"requested": SortKey("requested_at", label=gettext_lazy("Requested"))}
 
 pool_paginator = KeysetPaginator(POOL_SORTS, default="edition", salt="mak_pool_list")
 key_paginator = KeysetPaginator(KEY_SORTS, default="added", salt="mak_key_list")
@@ -151,7 +156,11 @@ def pool_list(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"{pool} created. Add its keys next.")
+                messages.success(
+                    request,
+                    _("%(edition)s MAK pool created. Add its keys next.")
+                    % {"edition": pool.edition},
+                )
                 return redirect("licensing:pool_detail", pk=pool.pk)
     context = {"page": page, "rows": rows, "form": form, "urgency": urgency}
     return render_page_or_partial(
@@ -213,9 +222,9 @@ def pool_settings(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "Pool settings saved.")
+            messages.success(request, _("Pool settings saved."))
     else:
-        messages.error(request, "Check the low-water mark: a whole number of 0 or more.")
+        messages.error(request, _("Check the low-water mark: a whole number of 0 or more."))
     return redirect("licensing:pool_detail", pk=pool.pk)
 
 
@@ -244,11 +253,20 @@ def activation_record(request: HttpRequest, pk: int) -> HttpResponse:
             Client.objects.for_organisation(pool.organisation).filter(hostname=hostname).first()
         )
         if client is None:
-            form.add_error("hostname", f"No client called {hostname} in {pool.organisation}.")
+            form.add_error(
+                "hostname",
+                _("No client called %(hostname)s in %(organisation)s.")
+                % {"hostname": hostname, "organisation": pool.organisation},
+            )
         elif client.edition_id != pool.edition_id:
             form.add_error(
                 "hostname",
-                f"{hostname} runs {client.edition or 'no known edition'}, not {pool.edition}.",
+                _("%(hostname)s runs %(edition)s, not %(pool_edition)s.")
+                % {
+                    "hostname": hostname,
+                    "edition": client.edition or _("no known edition"),
+                    "pool_edition": pool.edition,
+                },
             )
         else:
             try:
@@ -264,7 +282,8 @@ def activation_record(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Recorded the activation of {client.hostname} with key …{activation.key.last5}.",
+                    _("Recorded the activation of %(hostname)s with key …%(last5)s.")
+                    % {"hostname": client.hostname, "last5": activation.key.last5},
                 )
                 return redirect("licensing:pool_detail", pk=pool.pk)
     return render(request, "licensing/mak/activation_form.html", {"pool": pool, "form": form})
@@ -293,7 +312,7 @@ def key_add(request: HttpRequest, pk: int) -> HttpResponse:
                 "key" if exc.code in ("invalid_key", "duplicate_key") else None, str(exc)
             )
         else:
-            messages.success(request, f"Key {key.masked} stored encrypted.")
+            messages.success(request, _("Key %(key)s stored encrypted.") % {"key": key.masked})
             return redirect("licensing:pool_detail", pk=pool.pk)
     # The template never echoes a typed key back to the browser, valid or not.
     return _no_store(render(request, "licensing/mak/key_add.html", {"pool": pool, "form": form}))
@@ -312,7 +331,15 @@ def key_import(request: HttpRequest, pk: int) -> HttpResponse:
             ip_address=_ip(request),
         )
         if report.ok:
-            messages.success(request, f"Imported {len(report.created)} keys into {pool}.")
+            messages.success(
+                request,
+                ngettext(
+                    "Imported %(count)s key into the %(edition)s MAK pool.",
+                    "Imported %(count)s keys into the %(edition)s MAK pool.",
+                    len(report.created),
+                )
+                % {"count": len(report.created), "edition": pool.edition},
+            )
             return redirect("licensing:pool_detail", pk=pool.pk)
     return _no_store(
         render(
@@ -332,7 +359,10 @@ def key_block(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Key {key.masked} blocked: it is never allocated again.")
+        messages.success(
+            request,
+            _("Key %(key)s blocked: it is never allocated again.") % {"key": key.masked},
+        )
     return redirect("licensing:pool_detail", pk=key.pool_id)
 
 
@@ -345,7 +375,7 @@ def key_unblock(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Key {key.masked} unblocked.")
+        messages.success(request, _("Key %(key)s unblocked.") % {"key": key.masked})
     return redirect("licensing:pool_detail", pk=key.pool_id)
 
 
@@ -355,7 +385,9 @@ def key_microsoft_remaining(request: HttpRequest, pk: int) -> HttpResponse:
     key = _key_or_404(request, pk, policy.Action.MANAGE_KEYS)
     form = MicrosoftRemainingForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter Microsoft's remaining count as a whole number of 0 or more.")
+        messages.error(
+            request, _("Enter Microsoft's remaining count as a whole number of 0 or more.")
+        )
     else:
         try:
             key = vault.set_microsoft_remaining(
@@ -370,12 +402,20 @@ def key_microsoft_remaining(request: HttpRequest, pk: int) -> HttpResponse:
             if vault.ledger_disagrees(key):
                 messages.warning(
                     request,
-                    f"Microsoft says {key.microsoft_remaining} left on {key.masked}; the portal's "
-                    f"ledger says {key.activations_left}. Check activations made outside the portal.",
+                    _(
+                        "Microsoft says %(microsoft)s left on %(key)s; the portal's ledger says "
+                        "%(ledger)s. Check activations made outside the portal."
+                    )
+                    % {
+                        "microsoft": key.microsoft_remaining,
+                        "key": key.masked,
+                        "ledger": key.activations_left,
+                    },
                 )
             else:
                 messages.success(
-                    request, f"Microsoft's figure for {key.masked} matches the ledger."
+                    request,
+                    _("Microsoft's figure for %(key)s matches the ledger.") % {"key": key.masked},
                 )
     return redirect("licensing:pool_detail", pk=key.pool_id)
 
@@ -433,7 +473,11 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Request #{req.pk} for {req.quantity} activations sent to the managers for approval.",
+                _(
+                    "Request #%(number)s for %(quantity)s activations sent to the managers for "
+                    "approval."
+                )
+                % {"number": req.pk, "quantity": req.quantity},
             )
             return redirect("licensing:pool_detail", pk=pool.pk)
     forecast = forecast_pools(MakPool.objects.filter(pk=pool.pk))[0]
@@ -516,8 +560,12 @@ def _decide(request: HttpRequest, pk: int, verdict: str) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Request #{req.pk} {req.get_status_display().lower()}: {req.quantity} activations "
-            f"for {req.product_name}.",
+            (
+                _("Request #%(number)s approved: %(quantity)s activations for %(product)s.")
+                if req.status == RequestStatus.APPROVED
+                else _("Request #%(number)s rejected: %(quantity)s activations for %(product)s.")
+            )
+            % {"number": req.pk, "quantity": req.quantity, "product": req.product_name},
         )
     return vary_on_htmx(redirect("licensing:approval_queue"))
 
@@ -546,7 +594,7 @@ def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Request #{req.pk} cancelled.")
+        messages.success(request, _("Request #%(number)s cancelled.") % {"number": req.pk})
     return redirect("licensing:request_list")
 
 
@@ -565,7 +613,10 @@ def request_grant(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Recorded Microsoft's confirmation of request #{req.pk}.")
+        messages.success(
+            request,
+            _("Recorded Microsoft's confirmation of request #%(number)s.") % {"number": req.pk},
+        )
     return redirect("licensing:request_list")
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db import IntegrityError, transaction
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.models import (
@@ -55,19 +58,22 @@ def clean_agreement(data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     cleaned = dict(data)
     if "programme" in cleaned and cleaned["programme"] not in Programme.values:
-        errors["programme"] = "Choose a programme from the list."
+        errors["programme"] = _("Choose a programme from the list.")
     if "number" in cleaned:
         cleaned["number"] = " ".join(str(cleaned["number"] or "").split())[:60]
         if not cleaned["number"]:
-            errors["number"] = "Give the agreement or enrolment number."
+            errors["number"] = _("Give the agreement or enrolment number.")
     for name in ("reseller", "notes"):
         if name in cleaned:
             cleaned[name] = str(cleaned[name] or "").strip()
     starts = cleaned.get("starts_on")
-    for name, label in (("ends_on", "The end"), ("sa_ends_on", "The Software Assurance end")):
+    for name, message in (
+        ("ends_on", _("The end is before the start (%(start)s).")),
+        ("sa_ends_on", _("The Software Assurance end is before the start (%(start)s).")),
+    ):
         end = cleaned.get(name)
         if starts is not None and end is not None and end < starts:
-            errors[name] = f"{label} is before the start ({starts:%Y-%m-%d})."
+            errors[name] = message % {"start": date_format(starts, "SHORT_DATE_FORMAT")}
     if errors:
         raise InvalidInput(field_errors=errors)
     return cleaned
@@ -81,7 +87,7 @@ def create_agreement(
     cleaned = clean_agreement({k: data.get(k) for k in AGREEMENT_FIELDS if k in data})
     if Agreement.objects.filter(organisation=organisation, number=cleaned["number"]).exists():
         raise InvalidInput(
-            field_errors={"number": f"Agreement {cleaned['number']} is recorded already."}
+            field_errors={"number": _("Agreement %(number)s is recorded already.") % cleaned}
         )
     agreement = Agreement(
         organisation=organisation,
@@ -93,7 +99,7 @@ def create_agreement(
             agreement.save()
     except IntegrityError:
         raise InvalidInput(
-            field_errors={"number": f"Agreement {cleaned['number']} is recorded already."}
+            field_errors={"number": _("Agreement %(number)s is recorded already.") % cleaned}
         ) from None
     audit.record(
         action="agreement.create",
@@ -123,7 +129,7 @@ def update_agreement(
         .exists()
     ):
         raise InvalidInput(
-            field_errors={"number": f"Agreement {cleaned['number']} is recorded already."}
+            field_errors={"number": _("Agreement %(number)s is recorded already.") % cleaned}
         )
     changes = {
         k: [_jsonable(getattr(agreement, k)), _jsonable(v)]
@@ -177,18 +183,20 @@ def clean_entitlement(data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     cleaned = dict(data)
     if "edition" in cleaned and not isinstance(cleaned["edition"], Edition):
-        errors["edition"] = "Choose an edition from the catalogue."
+        errors["edition"] = _("Choose an edition from the catalogue.")
     if "quantity" in cleaned:
         try:
             quantity = int(cleaned["quantity"])
         except (TypeError, ValueError):
             quantity = 0
-            errors["quantity"] = "The quantity must be a whole number."
+            errors["quantity"] = _("The quantity must be a whole number.")
         if "quantity" not in errors and not 1 <= quantity <= MAX_LICENCE_QUANTITY:
-            errors["quantity"] = f"The quantity must be between 1 and {MAX_LICENCE_QUANTITY:,}."
+            errors["quantity"] = _("The quantity must be between 1 and %(maximum)s.") % {
+                "maximum": intcomma(MAX_LICENCE_QUANTITY)
+            }
         cleaned["quantity"] = quantity
     if "acquired_on" in cleaned and not isinstance(cleaned["acquired_on"], dt.date):
-        errors["acquired_on"] = "Give the date the licences were acquired (YYYY-MM-DD)."
+        errors["acquired_on"] = _("Give the date the licences were acquired (YYYY-MM-DD).")
     if "downgrade_rights" in cleaned:
         cleaned["downgrade_rights"] = bool(cleaned["downgrade_rights"])
     if "note" in cleaned:

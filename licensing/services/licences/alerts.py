@@ -175,7 +175,7 @@ def notify_shortfall(*, organisation_id: int) -> int:
         context={
             "organisation": org,
             "rows": rows,
-            "total": sum(r.shortfall for r in rows),
+            "total": int(sum(r.shortfall for r in rows)),  # a count (plural forms need an int)
             "url": notify.portal_url(
                 "licensing:licence_position", query=f"organisation={org.slug}"
             ),

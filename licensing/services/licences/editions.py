@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.keyformat import PRODUCT_KEY_REGEX
@@ -44,17 +45,19 @@ def add_edition(
     errors: dict[str, str] = {}
     name = " ".join((name or "").split())
     if not name:
-        errors["name"] = "Give the edition's name."
+        errors["name"] = _("Give the edition's name.")
     if version not in OfficeVersion.values:
-        errors["version"] = "Choose a version from the list."
+        errors["version"] = _("Choose a version from the list.")
     if product not in Product.values:
-        errors["product"] = "Choose a product from the list."
+        errors["product"] = _("Choose a product from the list.")
     gvlk = (gvlk or "").strip().upper()
     if not _GVLK.fullmatch(gvlk):
-        errors["gvlk"] = "A GVLK is five groups of five characters (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)."
+        errors["gvlk"] = _(
+            "A GVLK is five groups of five characters (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)."
+        )
     application = " ".join((application or "").split())[:60]
     if product == Product.APPLICATION and not application:
-        errors["application"] = (
+        errors["application"] = _(
             "Name the application (Access, Excel, ...): downgrade rights run within it."
         )
     if product != Product.APPLICATION:
@@ -63,15 +66,15 @@ def add_edition(
         try:
             sku_id = uuid.UUID(str(sku_id))
         except ValueError:
-            errors["sku_id"] = "The SKU id is a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."
+            errors["sku_id"] = _("The SKU id is a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).")
     else:
         sku_id = None
     if errors:
         raise InvalidInput(field_errors=errors)
-    for field, value, label in (
-        ("name", name, "name"),
-        ("gvlk", gvlk, "GVLK"),
-        ("sku_id", sku_id, "SKU id"),
+    for field, value, message in (
+        ("name", name, _("An edition with this name exists already.")),
+        ("gvlk", gvlk, _("An edition with this GVLK exists already.")),
+        ("sku_id", sku_id, _("An edition with this SKU id exists already.")),
     ):
         if (
             value is not None
@@ -79,9 +82,7 @@ def add_edition(
                 **{f"{field}__iexact" if field == "name" else field: value}
             ).exists()
         ):
-            raise InvalidInput(
-                field_errors={field: f"An edition with this {label} exists already."}
-            )
+            raise InvalidInput(field_errors={field: message})
     try:
         with transaction.atomic():
             edition = Edition.objects.create(
@@ -95,7 +96,7 @@ def add_edition(
             )
     except IntegrityError:
         raise ConflictError(
-            "Another edition with this name, GVLK or SKU id was added meanwhile."
+            _("Another edition with this name, GVLK or SKU id was added meanwhile.")
         ) from None
     audit.record(
         action="edition.create",
@@ -122,9 +123,12 @@ def delete_edition(
     """Remove an added edition nothing uses yet. Built-in editions cannot be removed."""
     policy.require(actor, policy.Action.MANAGE_EDITIONS, organisation)
     if edition.is_builtin:
-        raise ConflictError("Built-in editions are read-only.")
+        raise ConflictError(_("Built-in editions are read-only."))
     if edition.clients.exists() or edition.entitlements.exists() or edition.mak_pools.exists():
-        raise ConflictError(f"{edition} is in use (clients, licences or a MAK pool); it stays.")
+        raise ConflictError(
+            _("%(edition)s is in use (clients, licences or a MAK pool); it stays.")
+            % {"edition": edition}
+        )
     audit.record(
         action="edition.delete",
         actor=actor,

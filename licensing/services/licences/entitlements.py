@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.models import MAX_LICENCE_QUANTITY, Agreement, Edition, Entitlement
@@ -36,29 +38,39 @@ def _row(row: dict[str, Any], editions: dict[str, Edition], agreement: Agreement
     edition = editions.get(_key(name))
     if edition is None:
         problems.append(
-            f"Unknown edition {name[:80]!r} (use a name from the edition catalogue)."
+            _("Unknown edition %(name)s (use a name from the edition catalogue).")
+            % {"name": repr(name[:80])}
             if name
-            else "The edition is missing."
+            else _("The edition is missing.")
         )
     raw_quantity = (row.get("quantity") or "").strip().replace(",", "")
     try:
         quantity = int(raw_quantity)
     except ValueError:
         quantity = 0
-        problems.append(f"quantity must be a whole number, not {raw_quantity[:20]!r}.")
+        problems.append(
+            _("quantity must be a whole number, not %(value)s.")
+            % {"value": repr(raw_quantity[:20])}
+        )
     else:
         if not 1 <= quantity <= MAX_LICENCE_QUANTITY:
-            problems.append(f"quantity must be between 1 and {MAX_LICENCE_QUANTITY:,}.")
+            problems.append(
+                _("quantity must be between 1 and %(maximum)s.")
+                % {"maximum": intcomma(MAX_LICENCE_QUANTITY)}
+            )
     raw_date = (row.get("acquired_on") or "").strip()
     acquired_on = agreement.starts_on
     if raw_date:
         try:
             acquired_on = dt.date.fromisoformat(raw_date)
         except ValueError:
-            problems.append(f"acquired_on must be a date as YYYY-MM-DD, not {raw_date[:20]!r}.")
+            problems.append(
+                _("acquired_on must be a date as YYYY-MM-DD, not %(value)s.")
+                % {"value": repr(raw_date[:20])}
+            )
     raw_flag = (row.get("downgrade_rights") or "").strip().lower()
     if raw_flag not in _TRUE | _FALSE:
-        problems.append("downgrade_rights must be yes or no.")
+        problems.append(_("downgrade_rights must be yes or no."))
     if problems:
         raise ValueError(" ".join(problems))
     return {
@@ -93,14 +105,20 @@ def import_entitlements(
             continue
         report.rows += 1
         if report.rows > MAX_IMPORT_ROWS:
-            report.errors.append((line, f"At most {MAX_IMPORT_ROWS:,} rows per file."))
+            report.errors.append(
+                (
+                    line,
+                    _("At most %(maximum)s rows per file.")
+                    % {"maximum": intcomma(MAX_IMPORT_ROWS)},
+                )
+            )
             break
         try:
             staged.append(_row(row, editions, agreement))
         except ValueError as exc:
             report.errors.append((line, str(exc)))
     if not staged and not report.errors:
-        report.errors.append((0, "The file holds no licence lines."))
+        report.errors.append((0, _("The file holds no licence lines.")))
     if report.errors:
         return report
     with transaction.atomic():

@@ -62,11 +62,11 @@ def summarise_rows(rows: list[LicencePosition]) -> PositionSummary:
     """The same totals from rows already read (the position page reads them anyway)."""
     return PositionSummary(
         editions=len(rows),
-        installed=sum(r.installed for r in rows),
-        licences=sum(r.licences for r in rows),
-        covered=sum(r.covered for r in rows),
-        shortfall=sum(r.shortfall for r in rows),
-        surplus=sum(r.surplus for r in rows),
+        installed=int(sum(r.installed for r in rows)),
+        licences=int(sum(r.licences for r in rows)),
+        covered=int(sum(r.covered for r in rows)),
+        shortfall=int(sum(r.shortfall for r in rows)),
+        surplus=int(sum(r.surplus for r in rows)),
         under_licensed=sum(1 for r in rows if r.shortfall > 0),
     )
 

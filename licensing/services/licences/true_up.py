@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.models import Agreement, Client, LicencePosition, Programme
@@ -32,7 +33,7 @@ def added_since_rows(agreement: Agreement) -> QuerySet[LicencePosition]:
     """The organisation's position rows, each annotated with `added`: installs of that edition
     first seen after the last true-up date."""
     if agreement.programme != Programme.ENTERPRISE_AGREEMENT:
-        raise ConflictError("A true-up applies to Enterprise Agreements only.")
+        raise ConflictError(_("A true-up applies to Enterprise Agreements only."))
     # Installs of the true-up day itself were counted by that true-up; from the agreement's
     # start, its first day counts.
     first_day = since(agreement) + dt.timedelta(days=1 if agreement.last_true_up_on else 0)
@@ -68,10 +69,12 @@ def record_true_up(
     """Mark the true-up as done on `on` (today): the next report counts from then."""
     policy.require(actor, policy.Action.MANAGE_LICENCES, agreement.organisation_id)
     if agreement.programme != Programme.ENTERPRISE_AGREEMENT:
-        raise ConflictError("A true-up applies to Enterprise Agreements only.")
+        raise ConflictError(_("A true-up applies to Enterprise Agreements only."))
     on = on or timezone.localdate()
     if on < agreement.starts_on:
-        raise InvalidInput(field_errors={"on": "The true-up date is before the agreement's start."})
+        raise InvalidInput(
+            field_errors={"on": _("The true-up date is before the agreement's start.")}
+        )
     before = agreement.last_true_up_on
     agreement.last_true_up_on = on
     agreement.save(update_fields=["last_true_up_on", "updated_at"])

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from licensing import policy
 from licensing.crypto import mask_last5
@@ -105,18 +106,21 @@ def record_activation(
     policy.require(actor, policy.Action.MANAGE_KEYS, client.organisation_id)
     if reason not in ActivationReason.values:
         raise DomainError(
-            "The reason is one of: " + ", ".join(ActivationReason.values) + ".", code="invalid"
+            _("The reason is one of: %(reasons)s.")
+            % {"reasons": ", ".join(ActivationReason.values)},
+            code="invalid",
         )
     now = timezone.now()
     if activated_at is not None and activated_at > now + timedelta(minutes=5):
-        raise DomainError("An activation cannot be in the future.", code="invalid")
+        raise DomainError(_("An activation cannot be in the future."), code="invalid")
     # One allocation per client at a time; the key rows are locked after the client row.
     client = Client.objects.select_for_update().get(pk=client.pk)
     if key is not None:
         return _record_on_key(actor, client, key, reason, note, activated_at or now, ip_address)
     if client.edition_id is None:
         raise DomainError(
-            f"{client.hostname} has no Office edition recorded, so no MAK pool can be chosen.",
+            _("%(hostname)s has no Office edition recorded, so no MAK pool can be chosen.")
+            % {"hostname": client.hostname},
             code="no_pool",
         )
     pool = (
@@ -126,13 +130,18 @@ def record_activation(
     )
     if pool is None:
         raise DomainError(
-            f"There is no MAK pool for {client.edition} in this organisation.", code="no_pool"
+            _("There is no MAK pool for %(edition)s in this organisation.")
+            % {"edition": client.edition},
+            code="no_pool",
         )
     key_id = _use_one_activation(pool.pk)
     if key_id is None:
         raise DomainError(
-            f"The {pool.edition} MAK pool is exhausted: no unblocked key has activations left. "
-            "Request extra activations for the pool.",
+            _(
+                "The %(edition)s MAK pool is exhausted: no unblocked key has activations left. "
+                "Request extra activations for the pool."
+            )
+            % {"edition": pool.edition},
             code="pool_exhausted",
         )
     return _ledger(actor, client, key_id, pool.pk, reason, note, activated_at or now, ip_address)
@@ -149,12 +158,15 @@ def _record_on_key(
 ) -> MakActivation:
     pool_id = MakKey.objects.filter(pk=key.pk).values_list("pool_id", flat=True).get()
     if MakPool.objects.filter(pk=pool_id, organisation_id=client.organisation_id).count() != 1:
-        raise DomainError("That MAK key is not one of this organisation's.", code="invalid")
+        raise DomainError(_("That MAK key is not one of this organisation's."), code="invalid")
     key_id = _use_activation_of(key.pk)
     if key_id is None:
         raise DomainError(
-            f"MAK key {mask_last5(key.last5)} is blocked or has no activation left. "
-            "Request extra activations for its pool.",
+            _(
+                "MAK key %(key)s is blocked or has no activation left. "
+                "Request extra activations for its pool."
+            )
+            % {"key": mask_last5(key.last5)},
             code="key_unavailable",
         )
     return _ledger(actor, client, key_id, pool_id, reason, note, activated_at, ip_address)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from licensing.models import (
     ActivationRequest,
@@ -69,8 +70,12 @@ class PoolForecast:
     def urgency_label(self) -> str:
         days = self.days_left
         if days is not None and self.urgency:
-            return "runs out today" if days == 0 else f"runs out in {days} day{'s' * (days != 1)}"
-        return "below low water" if self.below_low_water else ""
+            if days == 0:
+                return gettext("runs out today")
+            return ngettext("runs out in %(days)s day", "runs out in %(days)s days", days) % {
+                "days": days
+            }
+        return gettext("below low water") if self.below_low_water else ""
 
 
 def _count_subquery(queryset: QuerySet, group: str, expression: Count | Sum) -> Coalesce:

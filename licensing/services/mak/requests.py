@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from licensing import policy
 from licensing.keyformat import redact
@@ -34,19 +37,30 @@ from licensing.services import audit, outbox
 from licensing.services.errors import ConflictError, DomainError
 from licensing.services.mak.alerts import update_low_water_state
 
+# A decision that came too late, per the status the request already has (shown to the manager).
+ALREADY_DECIDED = {
+    RequestStatus.PENDING: gettext_noop("This request is still pending; nothing was changed."),
+    RequestStatus.APPROVED: gettext_noop("This request was already approved; nothing was changed."),
+    RequestStatus.REJECTED: gettext_noop("This request was already rejected; nothing was changed."),
+    RequestStatus.CANCELLED: gettext_noop(
+        "This request was already cancelled; nothing was changed."
+    ),
+}
+
 
 def _quantity(value: Any) -> int:
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
         raise DomainError(
-            "The number of activations must be a whole number.", code="invalid"
+            _("The number of activations must be a whole number."), code="invalid"
         ) from None
     if number < 1:
-        raise DomainError("Ask for at least one activation.", code="invalid")
+        raise DomainError(_("Ask for at least one activation."), code="invalid")
     if number > MAX_REQUESTED_ACTIVATIONS:
         raise DomainError(
-            f"Ask for at most {MAX_REQUESTED_ACTIVATIONS:,} activations in one request.",
+            _("Ask for at most %(maximum)s activations in one request.")
+            % {"maximum": intcomma(MAX_REQUESTED_ACTIVATIONS)},
             code="invalid",
         )
     return number
@@ -82,27 +96,30 @@ def request_activations(
     justification = redact((justification or "").strip())
     if not justification:
         raise DomainError(
-            "Give the business justification Microsoft asks for (why the extra activations are needed).",
+            _(
+                "Give the business justification Microsoft asks for (why the extra activations "
+                "are needed)."
+            ),
             code="invalid",
         )
     if key is None:
         key = pool.keys.exclude(status=MakKeyStatus.BLOCKED).order_by("id").first()
         if key is None:
             raise DomainError(
-                "The pool has no unblocked key: add the key Microsoft should extend first.",
+                _("The pool has no unblocked key: add the key Microsoft should extend first."),
                 code="invalid",
             )
     if key.pool_id != pool.pk:
-        raise DomainError("The key belongs to another pool.", code="invalid")
+        raise DomainError(_("The key belongs to another pool."), code="invalid")
     if key.status == MakKeyStatus.BLOCKED:
         raise DomainError(
-            "Microsoft will not extend a blocked key; pick another key.", code="invalid"
+            _("Microsoft will not extend a blocked key; pick another key."), code="invalid"
         )
     agreement = (agreement_number if agreement_number is not None else pool.agreement_number) or ""
     agreement = agreement.strip()[:60]
     if not agreement:
         raise DomainError(
-            "Give the agreement/enrollment number or licence id; Microsoft's form needs it.",
+            _("Give the agreement/enrollment number or licence id; Microsoft's form needs it."),
             code="invalid",
         )
     # The same request twice (a double click, a reload, two managers a minute apart) is refused
@@ -118,10 +135,18 @@ def request_activations(
     )
     if twin is not None:
         raise ConflictError(
-            f"Request #{twin.pk} for {twin.quantity} activations on the key ending "
-            f"{key.last5} is already waiting for approval (asked by "
-            f"{audit.actor_label(twin.requested_by)} at {twin.requested_at:%Y-%m-%d %H:%M} UTC). "
-            "Wait for its decision, or cancel it first."
+            _(
+                "Request #%(number)s for %(quantity)s activations on the key ending %(last5)s is "
+                "already waiting for approval (asked by %(person)s at %(when)s UTC). Wait for its "
+                "decision, or cancel it first."
+            )
+            % {
+                "number": twin.pk,
+                "quantity": twin.quantity,
+                "last5": key.last5,
+                "person": audit.actor_label(twin.requested_by),
+                "when": f"{twin.requested_at:%Y-%m-%d %H:%M}",
+            }
         )
     req = ActivationRequest.objects.create(
         pool=pool,
@@ -151,7 +176,10 @@ def _claim_decision(
     policy.require(actor, policy.Action.DECIDE_REQUESTS, req.pool.organisation_id)
     if req.requested_by_id == getattr(actor, "pk", None):
         raise DomainError(
-            "You asked for these activations yourself: another manager has to decide (four eyes).",
+            _(
+                "You asked for these activations yourself: another manager has to decide "
+                "(four eyes)."
+            ),
             code="four_eyes",
         )
     now = timezone.now()
@@ -166,7 +194,9 @@ def _claim_decision(
             ActivationRequest.objects.filter(pk=req.pk).values_list("status", flat=True).first()
         )
         raise ConflictError(
-            f"This request was already {current or 'removed'}; nothing was changed.",
+            _(ALREADY_DECIDED[current])
+            if current in ALREADY_DECIDED
+            else _("This request was already removed; nothing was changed."),
             code="already_decided",
         )
     return ActivationRequest.objects.select_related("pool__edition", "key", "requested_by").get(
@@ -183,7 +213,9 @@ def approve_request(
         request, actor=actor, status=RequestStatus.APPROVED, note=(note or "").strip()
     )
     if req.key_id is None:
-        raise DomainError("The key of this request was deleted; reject it instead.", code="invalid")
+        raise DomainError(
+            _("The key of this request was deleted; reject it instead."), code="invalid"
+        )
     extended = (
         MakKey.objects.filter(pk=req.key_id)
         .exclude(status=MakKeyStatus.BLOCKED)
@@ -195,7 +227,8 @@ def approve_request(
     if extended != 1:
         # Raising rolls back the decision too: the request stays pending.
         raise DomainError(
-            f"The key …{req.key_last5} was blocked after the request was made; reject the request.",
+            _("The key …%(last5)s was blocked after the request was made; reject the request.")
+            % {"last5": req.key_last5},
             code="key_blocked",
         )
     limit = MakKey.objects.filter(pk=req.key_id).values_list("activation_limit", flat=True).get()
@@ -219,7 +252,7 @@ def reject_request(
     note = (note or "").strip()
     if not note:
         raise DomainError(
-            "Say why the request is rejected; the requester reads it.", code="invalid"
+            _("Say why the request is rejected; the requester reads it."), code="invalid"
         )
     req = _claim_decision(request, actor=actor, status=RequestStatus.REJECTED, note=note)
     audit.record(
@@ -241,12 +274,12 @@ def cancel_request(
     """The requester withdraws their own pending request."""
     policy.require(actor, policy.Action.REQUEST_ACTIVATIONS, request.pool.organisation_id)
     if request.requested_by_id != getattr(actor, "pk", None):
-        raise DomainError("Only the requester can cancel a request.", code="not_requester")
+        raise DomainError(_("Only the requester can cancel a request."), code="not_requester")
     changed = ActivationRequest.objects.filter(
         pk=request.pk, status=RequestStatus.PENDING, requested_by_id=actor.pk
     ).update(status=RequestStatus.CANCELLED, decided_by=actor, decided_at=timezone.now())
     if changed != 1:
-        raise ConflictError("Only a pending request can be cancelled.", code="already_decided")
+        raise ConflictError(_("Only a pending request can be cancelled."), code="already_decided")
     req = ActivationRequest.objects.select_related("pool").get(pk=request.pk)
     audit.record(
         action="activation_request.cancel",
@@ -271,13 +304,13 @@ def record_microsoft_grant(
     policy.require(actor, policy.Action.REQUEST_ACTIVATIONS, request.pool.organisation_id)
     reference = redact((reference or "").strip())
     if not reference:
-        raise DomainError("Enter Microsoft's reference (case or ticket number).", code="invalid")
+        raise DomainError(_("Enter Microsoft's reference (case or ticket number)."), code="invalid")
     changed = ActivationRequest.objects.filter(
         pk=request.pk, status=RequestStatus.APPROVED, granted_at__isnull=True
     ).update(granted_at=timezone.now(), microsoft_reference=reference[:120])
     if changed != 1:
         raise ConflictError(
-            "Only an approved request that is not yet confirmed can be marked as granted.",
+            _("Only an approved request that is not yet confirmed can be marked as granted."),
             code="conflict",
         )
     req = ActivationRequest.objects.select_related("pool").get(pk=request.pk)

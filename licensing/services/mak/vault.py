@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from licensing import policy
 from licensing.crypto import (
@@ -32,17 +35,27 @@ from licensing.services.mak.alerts import update_low_water_state
 MAX_KEY_ACTIVATIONS = 1_000_000
 MAX_IMPORT_ROWS = 5_000
 MAX_IMPORT_BYTES = 1_000_000
-DUPLICATE_MESSAGE = "This key is already stored in the portal (…{last5}); each MAK is stored once."
+DUPLICATE_MESSAGE = gettext_noop(
+    "This key is already stored in the portal (…%(last5)s); each MAK is stored once."
+)
+
+
+def _duplicate(last5: str) -> str:
+    return _(DUPLICATE_MESSAGE) % {"last5": last5}
 
 
 def _limit(value: Any, *, name: str, minimum: int) -> int:
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise DomainError(f"{name} must be a whole number.", code="invalid") from None
+        raise DomainError(
+            _("%(name)s must be a whole number.") % {"name": name}, code="invalid"
+        ) from None
     if not minimum <= number <= MAX_KEY_ACTIVATIONS:
         raise DomainError(
-            f"{name} must be between {minimum} and {MAX_KEY_ACTIVATIONS:,}.", code="invalid"
+            _("%(name)s must be between %(minimum)s and %(maximum)s.")
+            % {"name": name, "minimum": minimum, "maximum": intcomma(MAX_KEY_ACTIVATIONS)},
+            code="invalid",
         )
     return number
 
@@ -70,8 +83,11 @@ def create_pool(
 ) -> MakPool:
     policy.require(actor, policy.Action.MANAGE_KEYS, organisation)
     if MakPool.objects.filter(organisation=organisation, edition=edition).exists():
-        raise DomainError(f"There is already a MAK pool for {edition}.", code="duplicate_pool")
-    mark = _limit(low_water_mark, name="The low-water mark", minimum=0)
+        raise DomainError(
+            _("There is already a MAK pool for %(edition)s.") % {"edition": edition},
+            code="duplicate_pool",
+        )
+    mark = _limit(low_water_mark, name=_("The low-water mark"), minimum=0)
     pool = MakPool.objects.create(
         organisation=organisation,
         edition=edition,
@@ -104,7 +120,7 @@ def update_pool(
         pool.agreement_number = agreement_number.strip()[:60]
         changes["agreement_number"] = pool.agreement_number
     if low_water_mark is not None:
-        pool.low_water_mark = _limit(low_water_mark, name="The low-water mark", minimum=0)
+        pool.low_water_mark = _limit(low_water_mark, name=_("The low-water mark"), minimum=0)
         changes["low_water_mark"] = pool.low_water_mark
     pool.save(update_fields=["agreement_number", "low_water_mark"])
     audit.record(
@@ -137,14 +153,14 @@ def add_key(
     installation (same fingerprint) is refused with a clear message and nothing is stored."""
     policy.require(actor, policy.Action.MANAGE_KEYS, pool.organisation_id)
     sealed = _seal(key)
-    limit = _limit(activation_limit, name="The activation limit", minimum=1)
-    used = _limit(activations_used or 0, name="Activations already used", minimum=0)
+    limit = _limit(activation_limit, name=_("The activation limit"), minimum=1)
+    used = _limit(activations_used or 0, name=_("Activations already used"), minimum=0)
     if used > limit:
         raise DomainError(
-            "Activations already used cannot exceed the activation limit.", code="invalid"
+            _("Activations already used cannot exceed the activation limit."), code="invalid"
         )
     if MakKey.objects.filter(fingerprint=sealed.fingerprint).exists():
-        raise DomainError(DUPLICATE_MESSAGE.format(last5=sealed.last5), code="duplicate_key")
+        raise DomainError(_duplicate(sealed.last5), code="duplicate_key")
     try:
         with transaction.atomic():  # a concurrent insert of the same key loses on the index
             mak_key = MakKey.objects.create(
@@ -159,9 +175,7 @@ def add_key(
                 added_by=actor if getattr(actor, "pk", None) else None,
             )
     except IntegrityError:
-        raise DomainError(
-            DUPLICATE_MESSAGE.format(last5=sealed.last5), code="duplicate_key"
-        ) from None
+        raise DomainError(_duplicate(sealed.last5), code="duplicate_key") from None
     audit.record(
         action="mak_key.add",
         actor=actor,
@@ -204,7 +218,13 @@ def import_keys(
         line = reader.line_num
         report.rows += 1
         if report.rows > MAX_IMPORT_ROWS:
-            report.errors.append((line, f"At most {MAX_IMPORT_ROWS:,} keys per file."))
+            report.errors.append(
+                (
+                    line,
+                    _("At most %(maximum)s keys per file.")
+                    % {"maximum": intcomma(MAX_IMPORT_ROWS)},
+                )
+            )
             break
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             report.rows -= 1
@@ -214,7 +234,7 @@ def import_keys(
             limit = _limit(row.get("activation_limit"), name="activation_limit", minimum=1)
             used = _limit(row.get("activations_used") or 0, name="activations_used", minimum=0)
             if used > limit:
-                raise DomainError("activations_used is larger than activation_limit.")
+                raise DomainError(_("activations_used is larger than activation_limit."))
         except DomainError as exc:
             report.errors.append((line, str(exc)))
             continue
@@ -222,22 +242,23 @@ def import_keys(
             report.errors.append(
                 (
                     line,
-                    f"The key …{sealed.last5} appears twice in this file (also row {seen[sealed.fingerprint]}).",
+                    _("The key …%(last5)s appears twice in this file (also row %(row)s).")
+                    % {"last5": sealed.last5, "row": seen[sealed.fingerprint]},
                 )
             )
             continue
         seen[sealed.fingerprint] = line
         staged.append((line, sealed, limit, used, redact((row.get("label") or "").strip())[:120]))
     if not staged and not report.errors:
-        report.errors.append((0, "The file holds no keys."))
+        report.errors.append((0, _("The file holds no keys.")))
     existing = set(
         MakKey.objects.filter(fingerprint__in=[s[1].fingerprint for s in staged]).values_list(
             "fingerprint", flat=True
         )
     )
-    for line, sealed, *_ in staged:
+    for line, sealed, *_rest in staged:
         if sealed.fingerprint in existing:
-            report.errors.append((line, DUPLICATE_MESSAGE.format(last5=sealed.last5)))
+            report.errors.append((line, _duplicate(sealed.last5)))
     if report.errors:
         report.errors.sort()
         return report
@@ -274,7 +295,12 @@ def import_keys(
     except IntegrityError:
         report.created = []
         report.errors.append(
-            (0, "Another import stored one of these keys at the same moment; nothing was stored.")
+            (
+                0,
+                _(
+                    "Another import stored one of these keys at the same moment; nothing was stored."
+                ),
+            )
         )
     return report
 
@@ -292,10 +318,10 @@ def block_key(*, actor: Any, key: MakKey, reason: str, ip_address: str | None = 
     policy.require(actor, policy.Action.MANAGE_KEYS, key.pool.organisation_id)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say why the key is blocked (leaked, blocked by Microsoft...).")
+        raise DomainError(_("Say why the key is blocked (leaked, blocked by Microsoft...)."))
     key = _locked(key)
     if key.status == MakKeyStatus.BLOCKED:
-        raise ConflictError("The key is already blocked.")
+        raise ConflictError(_("The key is already blocked."))
     key.status = MakKeyStatus.BLOCKED
     key.blocked_reason = redact(reason)[:300]
     key.save(update_fields=["status", "blocked_reason"])
@@ -316,7 +342,7 @@ def unblock_key(*, actor: Any, key: MakKey, ip_address: str | None = None) -> Ma
     policy.require(actor, policy.Action.MANAGE_KEYS, key.pool.organisation_id)
     key = _locked(key)
     if key.status != MakKeyStatus.BLOCKED:
-        raise ConflictError("The key is not blocked.")
+        raise ConflictError(_("The key is not blocked."))
     key.status = (
         MakKeyStatus.EXHAUSTED
         if key.activations_used >= key.activation_limit
@@ -342,7 +368,7 @@ def set_microsoft_remaining(
 ) -> MakKey:
     """Record the remaining count Microsoft's admin center (or VAMT) shows for the key."""
     policy.require(actor, policy.Action.MANAGE_KEYS, key.pool.organisation_id)
-    value = _limit(remaining, name="Microsoft's remaining count", minimum=0)
+    value = _limit(remaining, name=_("Microsoft's remaining count"), minimum=0)
     key = _locked(key)
     key.microsoft_remaining = value
     key.microsoft_remaining_at = timezone.now()
@@ -383,8 +409,11 @@ def reveal_key(
     policy.require(actor, policy.Action.REVEAL_SECRET, key.pool.organisation_id)
     if not reauth.is_fresh(password_confirmed_at):
         raise DomainError(
-            "Confirm your password first: revealing a key needs a confirmation from the last "
-            f"{settings.SECRET_REVEAL_REAUTH_SECONDS // 60} minutes.",
+            _(
+                "Confirm your password first: revealing a key needs a confirmation from the last "
+                "%(minutes)s minutes."
+            )
+            % {"minutes": settings.SECRET_REVEAL_REAUTH_SECONDS // 60},
             code="reauth_required",
         )
     audit.record(
