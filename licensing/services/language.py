@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import translation
 
 from licensing.services import audit
@@ -41,9 +41,19 @@ def is_machine_path(path: str) -> bool:
 def for_request(request: Any) -> str:
     if is_machine_path(request.path_info):
         return ENGLISH
+    return _chosen_in_session(request) or translation.get_language_from_request(request)
+
+
+def _chosen_in_session(request: Any) -> str | None:
     session = getattr(request, "session", None)
-    chosen = supported(session.get(SESSION_KEY)) if session is not None else None
-    return chosen or translation.get_language_from_request(request)
+    if session is None:
+        return None
+    try:
+        return supported(session.get(SESSION_KEY))
+    except DatabaseError:
+        # The sessions live in PostgreSQL: when it is down the browser's language serves, and
+        # DatabaseUnavailableMiddleware answers 503 at the next query (never a 500 from here).
+        return None
 
 
 def chosen_by(user: Any) -> str:
