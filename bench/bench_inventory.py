@@ -207,7 +207,8 @@ def bench_sweep(results: list[Result]) -> None:
             f"{r.changed:,} rows, {r.flagged:,} flag changes + history; baseline: hand-written "
             f"UPDATE, same columns + history; {runs} runs, alternating order, each from a "
             f"vacuumed, checkpointed table; ratios {', '.join(f'{x:.2f}x' for x in ratios)} "
-            "(the median run shown)",
+            f"(the median run shown; 1-minute load after each: "
+            f"{', '.join(p['load_ours'].split()[0] + '/' + p['load_hand'].split()[0] for p in pairs)})",
             extra={
                 "runs": [
                     {
