@@ -122,7 +122,8 @@ def benchmarks_page() -> str:
     out += [
         'Reproduce: `make bench` (all), `make bench BENCH_ARGS="--only fleet"` (one module:',
         "`fleet`, `api`, `inventory`, `kms`); `BENCH_INVENTORY_PARTS=api` runs one part of the",
-        "inventory module. Then `.venv/bin/python scripts/docs_gen.py` rewrites this page.",
+        "inventory module, `BENCH_SWEEP_RUNS=1` times the first sweep and its baseline once",
+        "instead of three times. Then `.venv/bin/python scripts/docs_gen.py` rewrites this page.",
         "",
     ]
     return "\n".join(out)

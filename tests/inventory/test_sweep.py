@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from licensing.models import Client, ClientFlagChange, ComplianceSnapshot
 from licensing.services.inventory import sweep
@@ -136,3 +137,47 @@ def test_an_overlapping_sweep_skips_instead_of_running_twice(frozen, make_client
         release.set()
         t.join()
     assert sweep.sweep(full=True).flagged == 1
+
+
+def test_a_sweep_with_nothing_due_asks_once_and_takes_no_lock(fleet):
+    sweep.sweep(full=True)  # every recheck time is now in the future, today's snapshots exist
+    with CaptureQueriesContext(connection) as queries:
+        result = sweep.sweep()
+    assert (result.changed, result.skipped) == (0, False)
+    assert len(queries) == 1
+    assert "advisory" not in queries[0]["sql"]
+
+
+def test_a_sweep_with_nothing_due_still_writes_the_snapshots_of_a_new_day(fleet, org):
+    sweep.sweep(full=True)
+    next_day = NOW + timedelta(hours=13)  # the next day, before any recheck time
+    assert not Client.objects.filter(flag_recheck_at__lte=next_day).exists()
+    sweep.sweep(now=next_day)
+    counts = dict(
+        ComplianceSnapshot.objects.filter(organisation=org, day=next_day.date()).values_list(
+            "flag", "count"
+        )
+    )
+    assert sum(counts.values()) == 6 and counts["expired"] == 1
+
+
+def test_a_due_row_found_by_the_probe_is_swept(fleet):
+    sweep.sweep(full=True)
+    at_risk_from = Client.objects.get(pk=fleet[0].pk).flag_recheck_at
+    result = sweep.sweep(now=at_risk_from)
+    assert result.changed >= 1 and result.by_flag.get("at_risk", 0) >= 1
+    assert Client.objects.get(pk=fleet[0].pk).compliance_flag == "at_risk"
+
+
+def test_history_names_the_flag_before_even_when_flag_changed_at_already_is_now(fleet):
+    # A row whose flag changed earlier at this very instant: its next change still records
+    # where it came from, and a rewrite that keeps the flag records nothing.
+    Client.objects.filter(pk=fleet[0].pk).update(compliance_flag="expired", flag_changed_at=NOW)
+    Client.objects.filter(pk=fleet[1].pk).update(
+        compliance_flag="at_risk", flag_changed_at=NOW, renewal_deadline=None
+    )
+    sweep.sweep(full=True)
+    rows = {h.client_id: (h.from_flag, h.to_flag) for h in ClientFlagChange.objects.all()}
+    assert rows[fleet[0].pk] == ("expired", "ok")
+    assert fleet[1].pk not in rows
+    assert Client.objects.get(pk=fleet[1].pk).renewal_deadline is not None

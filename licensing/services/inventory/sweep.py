@@ -33,35 +33,40 @@ class SweepResult:
 
 
 def _sweep_sql(scope: str) -> str:
+    """One statement: UPDATE the rows in `scope` whose flag, reason, deadline or recheck time
+    differ from the rules' answer, write a history row for each flag change, and return the
+    number of rows written plus the flag changes counted by (organisation, new flag).
+
+    The rows are visited once, in a plain scan of the table (no self-join): the rules are
+    evaluated in the WHERE (only differing rows are written, so a second run writes nothing) and
+    in the SET. The flag a row had before comes from the statement's own snapshot, which does
+    not see this UPDATE: it is looked up only for rows whose `flag_changed_at` now equals
+    `now`, i.e. those whose flag may just have changed."""
     r = SWEEP_RULES
     return f"""
-    WITH due AS (
-        SELECT * FROM (
-            SELECT c.id, c.organisation_id, c.compliance_flag AS from_flag,
-                   c.flag_reason AS old_reason, c.renewal_deadline AS old_deadline,
-                   c.flag_recheck_at AS old_recheck,
-                   {r.flag} AS flag, {r.reason} AS reason, {r.deadline} AS deadline,
-                   {r.recheck} AS recheck
-            FROM licensing_client c JOIN licensing_organisation o ON o.id = c.organisation_id
-            WHERE {scope}
-        ) x
-        WHERE x.from_flag <> x.flag OR x.old_reason IS DISTINCT FROM x.reason
-           OR x.old_deadline IS DISTINCT FROM x.deadline OR x.old_recheck IS DISTINCT FROM x.recheck
-    ), changed AS (
+    WITH changed AS (
         UPDATE licensing_client c
-        SET compliance_flag = d.flag,
-            flag_reason = d.reason,
-            renewal_deadline = d.deadline,
-            flag_recheck_at = d.recheck,
-            flag_changed_at = CASE WHEN c.compliance_flag <> d.flag THEN %(now)s ELSE c.flag_changed_at END
-        FROM due d
-        WHERE c.id = d.id
-        RETURNING c.id, c.organisation_id, d.from_flag, d.flag, d.reason
+        SET compliance_flag = {r.flag},
+            flag_reason = {r.reason},
+            renewal_deadline = {r.deadline},
+            flag_recheck_at = {r.recheck},
+            flag_changed_at = CASE WHEN c.compliance_flag <> {r.flag} THEN %(now)s
+                                   ELSE c.flag_changed_at END
+        FROM licensing_organisation o
+        WHERE o.id = c.organisation_id AND {scope}
+          AND (c.compliance_flag::text, c.flag_reason::text, c.renewal_deadline, c.flag_recheck_at)
+              IS DISTINCT FROM ({r.flag}, {r.reason}, {r.deadline}, {r.recheck})
+        RETURNING c.organisation_id, c.compliance_flag AS to_flag,
+            CASE WHEN c.flag_changed_at = %(now)s THEN c.id END AS flip_id,
+            CASE WHEN c.flag_changed_at = %(now)s THEN c.flag_reason END AS reason,
+            CASE WHEN c.flag_changed_at = %(now)s THEN
+                (SELECT before.compliance_flag FROM licensing_client before
+                 WHERE before.id = c.id) END AS from_flag
     ), history AS (
         INSERT INTO licensing_clientflagchange
             (client_id, organisation_id, from_flag, to_flag, reason, changed_at, changed_by)
-        SELECT id, organisation_id, from_flag, flag, reason, %(now)s, %(by)s
-        FROM changed WHERE from_flag <> flag
+        SELECT flip_id, organisation_id, from_flag, to_flag, reason, %(now)s, %(by)s
+        FROM changed WHERE from_flag <> to_flag
         RETURNING organisation_id, to_flag
     )
     SELECT NULL::bigint, NULL::text, (SELECT count(*) FROM changed)
@@ -86,12 +91,15 @@ def sweep(
     change are written, so a second run writes nothing. Overlapping sweeps do not queue up: the
     second one returns `skipped` unless `wait=True`. Today's `ComplianceSnapshot` counts are
     upserted for every organisation whose flags changed (and for all of them on the first sweep
-    of a day)."""
+    of a day). A transitions-only sweep with nothing due answers from one indexed probe, without
+    the lock or the rules (`_anything_due`)."""
     now = now or timezone.now()
     conditions = ["TRUE"] if full else ["c.flag_recheck_at <= %(now)s"]
     if organisation_id is not None:
         conditions.append("c.organisation_id = %(org)s")
     params = {"now": now, "org": organisation_id, "by": changed_by}
+    if not full and not _anything_due(now=now, organisation_id=organisation_id):
+        return SweepResult(changed=0, flagged=0, at=now)
     with transaction.atomic(), connection.cursor() as cursor:
         if wait:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK_KEY])
@@ -110,6 +118,26 @@ def sweep(
                 touched.add(org_id)
         refresh_snapshots(organisation_ids=touched, day=now.date(), include_missing=True)
     return SweepResult(changed=changed, flagged=sum(by_flag.values()), at=now, by_flag=by_flag)
+
+
+def _anything_due(*, now: datetime, organisation_id: int | None) -> bool:
+    """The transitions-only sweep's first question, one indexed probe before any lock or
+    transaction: has some row's recheck time come (through the partial index on
+    `flag_recheck_at`), or has some organisation no snapshot for today yet? When neither, the
+    sweep has nothing to write and returns at once."""
+    org = "AND c.organisation_id = %(org)s" if organisation_id is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT EXISTS (SELECT 1 FROM licensing_client c
+                           WHERE c.flag_recheck_at <= %(now)s {org})
+                OR EXISTS (SELECT 1 FROM licensing_organisation o WHERE NOT EXISTS (
+                           SELECT 1 FROM licensing_compliancesnapshot s
+                           WHERE s.organisation_id = o.id AND s.day = %(day)s))
+            """,
+            {"now": now, "org": organisation_id, "day": now.date()},
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def reflag_clients(*, client_ids: list[int], changed_by: str, now: datetime | None = None) -> int:
