@@ -80,6 +80,7 @@ AREAS = [
     ("api_", "API"),
     ("inventory_", "Inventory: sweeps, ingest, CSV import"),
     ("kms_", "KMS polling"),
+    ("seed_", "Seeding the benchmark database"),
 ]
 
 

@@ -275,3 +275,25 @@ def test_a_client_deleted_while_its_report_is_merged_is_brought_back_by_the_repo
     back = Client.objects.get(organisation=org, hostname="pc-gone")
     assert back.pk != client.pk
     assert back.license_status == 1 and back.last_renewal_at is not None
+
+
+def _commit_settings(queries):
+    return [q["sql"] for q in queries if "synchronous_commit" in q["sql"]]
+
+
+@pytest.mark.parametrize(
+    "synchronous, expected", [(False, ["SET LOCAL synchronous_commit = off"]), (True, [])]
+)
+def test_an_ingest_waits_for_its_commit_flush_only_when_configured(
+    client, org, agent_headers, settings, synchronous, expected
+):
+    """INVENTORY_SYNCHRONOUS_COMMIT off (the default): the ingest transaction alone commits
+    without waiting for the WAL flush (docs/guide/inventory.md); on: the server's setting."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.INVENTORY_SYNCHRONOUS_COMMIT = synchronous
+    with CaptureQueriesContext(connection) as queries:
+        r = post(client, {"clients": batch()}, **agent_headers)
+    assert r.status_code == 200 and r.json()["summary"]["created"] == 3
+    assert _commit_settings(queries) == expected

@@ -2,9 +2,12 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
 
+from licensing.management.commands import seed_demo
 from licensing.models import (
     Client,
+    ClientFlagChange,
     ComplianceFlag,
     KmsHost,
     LicenseStatus,
@@ -43,3 +46,47 @@ def test_seed_demo_is_the_same_every_run():
     first = _snapshot()
     call_command("seed_demo", clients=500, stdout=io.StringIO())
     assert _snapshot() == first
+
+
+def _schema(tables):
+    """Every index and constraint (with its definition) of `tables`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)
+            UNION ALL
+            SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+            FROM pg_constraint WHERE conrelid = ANY(%s::regclass[])
+            ORDER BY 1, 2
+            """,
+            [list(tables), list(tables)],
+        )
+        return cursor.fetchall()
+
+
+def test_scale_seed_loads_in_bulk_and_restores_every_index_and_constraint(monkeypatch):
+    """The bulk path (indexes, unique constraints and foreign keys dropped for the load and
+    rebuilt after it) writes the same clients as the row-by-row path and leaves the schema as
+    it was, its constraints enforced again."""
+    call_command("seed_demo", clients=800, stdout=io.StringIO())
+    plain = _snapshot()
+    history = ClientFlagChange.objects.count()
+    schema = _schema(seed_demo.BULK_TABLES)
+    assert any(name == "client_hostname_per_org" for _t, name, _d in schema)
+
+    monkeypatch.setattr(seed_demo, "BULK_LOAD_MIN_CLIENTS", 1)
+    call_command("seed_demo", clients=800, stdout=io.StringIO())
+    assert _snapshot() == plain
+    assert ClientFlagChange.objects.count() == history
+    assert _schema(seed_demo.BULK_TABLES) == schema
+    # The unique constraint and the foreign keys are back in force.
+    client = Client.objects.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Client.objects.create(organisation=client.organisation, hostname=client.hostname)
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "INSERT INTO licensing_clientflagchange (client_id, organisation_id, from_flag,"
+            " to_flag, reason, changed_at, changed_by) VALUES (-1, %s, '', 'ok', '', now(), 't')",
+            [client.organisation_id],
+        )
