@@ -574,9 +574,10 @@ VAMT_CIL_MAX_BYTES = env.int("VAMT_CIL_MAX_BYTES", default=8 * 1024 * 1024)
 INVENTORY_UPLOAD_MAX_BYTES = env.int("INVENTORY_UPLOAD_MAX_BYTES", default=32 * 1024 * 1024)
 INVENTORY_REJECTIONS_KEPT = env.int("INVENTORY_REJECTIONS_KEPT", default=10_000)
 # Whether an ingest transaction (API batch, CSV file, posted status text) waits for its WAL
-# flush at commit. Off: a server crash can lose the last fraction of a second of acknowledged
-# batches, each whole, never part of one (docs/guide/inventory.md); agents report again.
-INVENTORY_SYNCHRONOUS_COMMIT = env.bool("INVENTORY_SYNCHRONOUS_COMMIT", default=False)
+# flush at commit. Off (an operator's choice, not the default): a server crash can lose the last
+# fraction of a second of acknowledged batches, each whole, never part of one
+# (docs/guide/inventory.md); agents report again.
+INVENTORY_SYNCHRONOUS_COMMIT = env.bool("INVENTORY_SYNCHRONOUS_COMMIT", default=True)
 INVENTORY_EVENTS_SNIFF_RECORDS = env.int("INVENTORY_EVENTS_SNIFF_RECORDS", default=200)
 # Saving an organisation's at-risk days re-flags its clients within the request up to this many
 # clients; a larger organisation's re-flag is queued (it runs on a worker right away).

@@ -173,6 +173,7 @@ def tasks_in_process(monkeypatch):
 # django_db(transaction=True)) ends with a flush that empties the table. This is the one place
 # that puts them back: after each such test, once every fixture (and the flush) has finished.
 
+
 def pytest_configure(config: pytest.Config) -> None:
     """Compile the translation catalogues once, before any worker starts, when a .po is newer
     than its .mo (`make test` has compiled them already; this serves a targeted run)."""

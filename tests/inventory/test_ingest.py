@@ -287,8 +287,9 @@ def _commit_settings(queries):
 def test_an_ingest_waits_for_its_commit_flush_only_when_configured(
     client, org, agent_headers, settings, synchronous, expected
 ):
-    """INVENTORY_SYNCHRONOUS_COMMIT off (the default): the ingest transaction alone commits
-    without waiting for the WAL flush (docs/guide/inventory.md); on: the server's setting."""
+    """INVENTORY_SYNCHRONOUS_COMMIT off (an operator's choice): the ingest transaction alone
+    commits without waiting for the WAL flush (docs/guide/inventory.md); on (the default): the
+    server's setting."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
