@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext, gettext_lazy
 
 from licensing.models import Membership, Role
 
@@ -33,6 +34,23 @@ class Action(StrEnum):
     MANAGE_LICENCES = "manage_licences"  # agreements and entitlements, true-ups
     MANAGE_ORGANISATION = "manage_organisation"  # DNS domains, resolvers, at-risk days
 
+
+# What a refusal names (the same words as the values, translatable).
+ACTION_LABELS: dict[Action, str] = {
+    Action.VIEW: gettext_lazy("view"),
+    Action.EXPORT: gettext_lazy("export"),
+    Action.VIEW_AUDIT: gettext_lazy("view audit"),
+    Action.USE_API_TOKENS: gettext_lazy("use api tokens"),
+    Action.MANAGE_CLIENTS: gettext_lazy("manage clients"),
+    Action.MANAGE_KEYS: gettext_lazy("manage keys"),
+    Action.REVEAL_SECRET: gettext_lazy("reveal secret"),
+    Action.REQUEST_ACTIVATIONS: gettext_lazy("request activations"),
+    Action.DECIDE_REQUESTS: gettext_lazy("decide requests"),
+    Action.MANAGE_HOSTS: gettext_lazy("manage hosts"),
+    Action.MANAGE_EDITIONS: gettext_lazy("manage editions"),
+    Action.MANAGE_LICENCES: gettext_lazy("manage licences"),
+    Action.MANAGE_ORGANISATION: gettext_lazy("manage organisation"),
+}
 
 _READ = {Action.VIEW, Action.EXPORT, Action.VIEW_AUDIT, Action.USE_API_TOKENS}
 
@@ -86,7 +104,8 @@ def require(
 ) -> None:
     if not allowed(user, action, organisation):
         raise PermissionDenied(
-            f"Your role in this organisation does not allow: {Action(action).value.replace('_', ' ')}."
+            gettext("Your role in this organisation does not allow: %(action)s.")
+            % {"action": ACTION_LABELS[Action(action)]}
         )
 
 

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from licensing.querysets import ScopedQuerySet
 
@@ -221,4 +221,13 @@ class ActivationRequest(models.Model):
         ]
 
     def __str__(self) -> str:
+        # Stored as the audit trail's object name: always English (`title` is for pages).
         return f"Request #{self.pk} for {self.quantity} activations"
+
+    @property
+    def title(self) -> str:
+        """The request's name in the page's language."""
+        return gettext("Request #%(id)s for %(quantity)s activations") % {
+            "id": self.pk,
+            "quantity": self.quantity,
+        }

@@ -26,5 +26,6 @@ def history_link(
     return {
         "url": audit.history_url(org, obj._meta.model_name, obj.pk) if readable else "",
         "small": small,
-        "label": str(obj),
+        # The object's name in the page's language where it has one (`title`), else its name.
+        "label": getattr(obj, "title", None) or str(obj),
     }

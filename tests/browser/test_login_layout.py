@@ -13,12 +13,12 @@ def test_login_switch_organisation_and_log_out(
 
     login(page, user)
     expect(page.locator("h1")).to_contain_text(org.name)
-    expect(page.locator("nav")).to_contain_text("auditor")
+    expect(page.locator("nav")).to_contain_text("Auditor")
     screenshot(page, "foundation-dashboard")
 
     page.select_option("#org-select", str(other_org.pk))
     expect(page.locator("h1")).to_contain_text(other_org.name)
-    expect(page.locator("nav")).to_contain_text("admin")
+    expect(page.locator("nav")).to_contain_text("Administrator")
 
     page.click("text=consultant")
     page.click("text=Log out")

@@ -51,7 +51,7 @@ def test_single_sign_on_end_to_end(live_server, page, screenshot, provider, org)
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(f"{live_server.url}/")
     expect(page.locator("h1")).to_contain_text(org.name)
-    expect(page.locator("nav")).to_contain_text("admin")
+    expect(page.locator("nav")).to_contain_text("Administrator")
     assert Membership.objects.get(user__email="pat@contoso.test").source == "oidc"
     page.goto(f"{live_server.url}/account/")
     expect(page.locator("#recent-sign-ins")).to_contain_text("single sign-on")

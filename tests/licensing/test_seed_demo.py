@@ -57,7 +57,7 @@ def _schema(tables):
             UNION ALL
             SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
             FROM pg_constraint WHERE conrelid = ANY(%s::regclass[])
-            ORDER BY 1, 2
+            ORDER BY 1, 2, 3
             """,
             [list(tables), list(tables)],
         )
