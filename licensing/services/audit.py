@@ -218,7 +218,8 @@ def change_rows(event: AuditEvent) -> list[dict[str, Any]]:
     pairs = stores_before_after(event.action)
     rows: list[dict[str, Any]] = []
     for field, value in changes.items():
-        label = str(field).replace("_", " ")
+        # The field as recorded (`at_risk_days`): an identifier, the same in every language.
+        label = str(field)
         if pairs and isinstance(value, list) and len(value) == 2:
             rows.append(
                 {

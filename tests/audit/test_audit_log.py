@@ -57,7 +57,7 @@ def test_auditor_reads_an_entry_with_a_before_after_table(as_auditor, org, host_
     table = re.search(r'data-testid="audit-changes".*?</table>', body, re.S).group(0)
     assert '<th scope="col">Before</th>' in table and '<th scope="col">After</th>' in table
     assert re.search(r"port</th>\s*<td[^>]*><del>1688</del></td><td[^>]*><ins>1689</ins>", table)
-    assert "poll interval minutes" in table
+    assert "poll_interval_minutes" in table
 
 
 def test_an_entry_without_before_after_shows_the_values(as_admin, org, admin_user):
