@@ -15,6 +15,7 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from licensing.management.commands.seed_demo import DEMO_PASSWORD
@@ -114,7 +115,7 @@ def _addresses() -> list[str]:
 
 
 @pytest.mark.timeout(900)
-def test_every_page_as_every_persona_at_two_widths(live_server, browser, transactional_db):
+def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, transactional_db):
     call_command("seed_demo", clients=400, stdout=io.StringIO())
     addresses = _addresses()
     problems: list[str] = []
@@ -125,11 +126,7 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, transac
         page = context.new_page()
         page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", persona)
-        page.fill("#id_password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
+        login(page, get_user_model().objects.get(username=persona), DEMO_PASSWORD)
         for address in addresses:
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 900})

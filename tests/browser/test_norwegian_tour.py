@@ -186,7 +186,7 @@ _PAGE_TEXT = """() => {
 
 
 @pytest.mark.timeout(900)
-def test_the_whole_tour_in_norwegian(live_server, browser, transactional_db):
+def test_the_whole_tour_in_norwegian(live_server, browser, login, transactional_db):
     call_command("seed_demo", clients=400, stdout=io.StringIO())
     addresses = _addresses()
     english = _english_only_words() - _people_words()
@@ -206,10 +206,7 @@ def test_the_whole_tour_in_norwegian(live_server, browser, transactional_db):
             left = _english_left(page.evaluate(_PAGE_TEXT), english)
             if left:
                 problems.append(f"sign-in page: {left}")
-        page.fill("#id_username", persona)
-        page.fill("#id_password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
+        login(page, get_user_model().objects.get(username=persona), DEMO_PASSWORD)
         for address in addresses:
             response = page.goto(f"{live_server.url}{address}")
             pages += 1
