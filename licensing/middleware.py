@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
 
 from licensing.scoping import organisation_or_none
@@ -31,8 +32,6 @@ class PortalLocaleMiddleware(LocaleMiddleware):
     for the API and CSV exports. Adds Content-Language and Vary: Accept-Language."""
 
     def process_request(self, request: HttpRequest) -> None:
-        from django.utils import translation
-
         code = language.for_request(request)
         translation.activate(code)
         request.LANGUAGE_CODE = translation.get_language()

@@ -176,17 +176,28 @@ def tasks_in_process(monkeypatch):
 
 def pytest_configure(config: pytest.Config) -> None:
     """Compile the translation catalogues once, before any worker starts, when a .po is newer
-    than its .mo (`make test` has compiled them already; this serves a targeted run)."""
+    than its .mo: `make test` has compiled them already; this serves a targeted run, with the
+    same command (`manage.py compilemessages`, gettext's msgfmt)."""
     if hasattr(config, "workerinput"):
         return
+    import subprocess
+    import sys
     from pathlib import Path
 
-    import polib
+    from tests.i18n.check import IGNORED_BY_MESSAGES
 
-    for po in (Path(__file__).resolve().parent.parent / "locale").glob("*/LC_MESSAGES/*.po"):
-        mo = po.with_suffix(".mo")
-        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            polib.pofile(str(po)).save_as_mofile(str(mo))
+    root = Path(__file__).resolve().parent.parent
+    stale = [
+        po
+        for po in (root / "locale").glob("*/LC_MESSAGES/*.po")
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale:
+        ignores = [f"--ignore={name}" for name in IGNORED_BY_MESSAGES]
+        subprocess.run(
+            [sys.executable, "manage.py", "compilemessages", "-v0", *ignores], cwd=root, check=True
+        )
 
 
 _TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "real_celery_worker"}

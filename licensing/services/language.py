@@ -98,11 +98,13 @@ def choose(request: Any, language: str) -> None:
     translation.activate(language or translation.get_language_from_request(request))
 
 
-def of_recipients(emails: Sequence[str], organisation_id: int | None) -> dict[str, list[str]]:
-    """Recipients grouped by the language their e-mail is written in, in a stable order."""
+def of_recipients(emails: Sequence[str], default: str) -> dict[str, list[str]]:
+    """Recipients grouped by the language their e-mail is written in: their own choice, else
+    `default` (their organisation's language, which notify has read already), that one first."""
     from licensing.models import Profile
 
-    default = organisation_language(organisation_id)
+    if not emails:
+        return {}
     chosen = dict(
         Profile.objects.filter(user__email__in=list(emails))
         .exclude(language="")

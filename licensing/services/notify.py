@@ -114,7 +114,7 @@ def send_email(delivery: Delivery) -> int:
     each sent once per ``once_key`` (the organisation's language keeps the plain key)."""
     to = unmuted(delivery.message.event, list(delivery.recipients)) if delivery.recipients else []
     reached = 0
-    for code, group in language.of_recipients(to, delivery.organisation_id).items():
+    for code, group in language.of_recipients(to, delivery.language).items():
         if code == delivery.language:
             message, key = delivery.message, delivery.once_key
         else:

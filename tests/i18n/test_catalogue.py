@@ -21,9 +21,6 @@ def catalogue(code: str) -> Path:
     return check.LOCALE / code / "LC_MESSAGES" / "django.po"
 
 
-IGNORED = [".venv", ".tools", ".run", "tests", "bench", "docs", "deploy", "scripts"]
-
-
 def test_every_template_text_is_marked_for_translation():
     findings = check.untranslated_template_text()
     assert not findings, "\n".join(map(str, findings))
@@ -57,7 +54,11 @@ def test_the_catalogue_has_every_marked_message_translated(code, tmp_path):
     shutil.copyfile(catalogue(code), kept)
     try:
         call_command(
-            "makemessages", locale=[code], no_obsolete=True, ignore_patterns=IGNORED, verbosity=0
+            "makemessages",
+            locale=[code],
+            no_obsolete=True,
+            ignore_patterns=check.IGNORED_BY_MESSAGES,
+            verbosity=0,
         )
         problems = check.catalogue_problems(code)
         current = {e.msgid for e in polib.pofile(str(catalogue(code)))}

@@ -125,7 +125,10 @@ def test_recipients_are_grouped_by_their_own_language_then_the_organisations(org
     follower = factories.UserFactory(username="follows-organisation")
     org.language = "nb"
     org.save(update_fields=["language"])
-    groups = language.of_recipients([chooser.email, follower.email, "nobody@example.test"], org.pk)
+    groups = language.of_recipients(
+        [chooser.email, follower.email, "nobody@example.test"],
+        language.organisation_language(org.pk),
+    )
     # The organisation's language first: its e-mail keeps the plain once-key.
     assert list(groups) == ["nb", "en-gb"]
     assert groups == {
