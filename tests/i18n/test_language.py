@@ -153,3 +153,45 @@ def test_each_language_group_gets_its_e_mail_once(org):
             context=context,
         )
     assert sorted(m.to[0] for m in mail.outbox) == sorted([english.email, norwegian.email])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sessions_choosing_at_once_leave_one_profile_and_no_error(admin_user):
+    """The same person in two browsers saves a language at the same moment, eight times over:
+    every save answers, one profile row remains, and each recorded change is a real one."""
+    import threading
+
+    from django.db import connection
+
+    choices = ["nb", "en-gb"] * 4
+    sessions = [logged_in(admin_user) for _ in choices]
+    barrier = threading.Barrier(len(choices))
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def choose(session, code):
+        try:
+            barrier.wait(timeout=30)
+            status = session.post("/account/language/", {"language": code}).status_code
+        finally:
+            connection.close()
+        with lock:
+            statuses.append(status)
+
+    threads = [
+        threading.Thread(target=choose, args=pair) for pair in zip(sessions, choices, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert statuses == [302] * len(choices)
+    assert Profile.objects.filter(user=admin_user).count() == 1
+    final = Profile.objects.get(user=admin_user).language
+    assert final in ("nb", "en-gb")
+    changes = [
+        e.changes["language"]
+        for e in AuditEvent.objects.filter(action="account.language_changed").order_by("id")
+    ]
+    assert all(before != after for before, after in changes)
+    assert changes[-1][1] == final
