@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, override
 from django.views.decorators.http import require_GET, require_POST
@@ -58,6 +59,7 @@ from licensing.services.fleet_summary import (
     breakdown_by_organisation,
     client_breakdown,
 )
+from licensing.services.inventory.reasons import translated as translated_reason
 from licensing.services.inventory.recheck import recheck
 from licensing.services.inventory.remedies import remedy_for
 from licensing.services.inventory.retire import set_retired
@@ -142,20 +144,75 @@ _ANY_PK = 987_654_321
 _OWN_REPORT_FLAGS = (ComplianceFlag.EXPIRED, ComplianceFlag.UNLICENSED)
 
 
-def _prepare_rows(rows: list[Client], now: Any, stale_before: Any) -> None:
-    """The per-row facts the list's template shows, computed once here rather than by tags
-    inside a loop of up to 200 rows: the detail link (one `reverse` for the page, not one per
-    row), stale (no report since `stale_before`), and a flag that comes from the client's own
-    report while its renewal deadline is still ahead."""
+def _row_labels() -> dict[str, dict[str, str]]:
+    """Each choice's label in the page language, looked up once per page: a model's
+    `get_<field>_display` translates every label of the field on each call (about 1,000 lookups
+    for a page of 50 rows)."""
+    return {
+        "flag": {v: str(label) for v, label in ComplianceFlag.choices},
+        "state": {v: str(label) for v, label in LicenseStatus.choices},
+        "method": {
+            v: str(label) for v, label in Client._meta.get_field("activation_method").choices
+        },
+    }
+
+
+def _short_date(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    local = timezone.localtime(value)
+    return {"iso": local.isoformat(), "short": date_format(local, "SHORT_DATE_FORMAT")}
+
+
+def _prepare_rows(rows: list[Client], org: Organisation, now: Any) -> list[dict[str, Any]]:
+    """What each row of the list shows, computed here once rather than by tags and filters inside
+    a loop of up to 200 rows (plain dicts: the template resolves a key faster than an attribute).
+    Stale means no report for `org.stale_after_days`; a flag "from the client's own report" is
+    one the client reported while its renewal deadline is still ahead."""
     detail = reverse("licensing:client_detail", args=[_ANY_PK]).replace(str(_ANY_PK), "{}")
+    labels = _row_labels()
+    stale_before = now - timedelta(days=org.stale_after_days)
+    select = _("Select %(hostname)s")
+    via = _("via %(host)s")
+    stale = _("No report since %(since)s (stale after %(days)s days)")
+    reasons: dict[str, str] = {}
+    prepared = []
     for c in rows:
-        c.detail_url = detail.format(c.pk)  # type: ignore[attr-defined]
-        c.is_stale = c.last_seen_at is not None and c.last_seen_at < stale_before  # type: ignore[attr-defined]
-        c.flag_from_own_report = (  # type: ignore[attr-defined]
-            c.renewal_deadline is not None
-            and c.renewal_deadline > now
-            and c.compliance_flag in _OWN_REPORT_FLAGS
+        seen = c.last_seen_at
+        reason = c.flag_reason or ""
+        if reason not in reasons:
+            reasons[reason] = translated_reason(reason)
+        kms_host = c.kms_host.fqdn if c.kms_host_id else ""
+        prepared.append(
+            {
+                "pk": c.pk,
+                "hostname": c.hostname,
+                "fqdn": c.fqdn if c.fqdn and c.fqdn != c.hostname else "",
+                "detail_url": detail.format(c.pk),
+                "select_label": select % {"hostname": c.hostname},
+                "retired": c.retired_at is not None,
+                "stale_title": (
+                    stale % {"since": _short_date(seen)["short"], "days": org.stale_after_days}
+                    if seen is not None and seen < stale_before
+                    else ""
+                ),
+                "flag": c.compliance_flag,
+                "flag_label": labels["flag"].get(c.compliance_flag, c.compliance_flag),
+                "flag_reason": reasons[reason],
+                "state_label": labels["state"].get(c.license_status, c.license_status),
+                "edition": c.edition.name if c.edition_id else "—",
+                "method_label": labels["method"].get(c.activation_method, c.activation_method),
+                "via": via % {"host": kms_host} if kms_host else "",
+                "last_renewal": _short_date(c.last_renewal_at),
+                "deadline": _short_date(c.renewal_deadline),
+                "flag_from_own_report": (
+                    c.renewal_deadline is not None
+                    and c.renewal_deadline > now
+                    and c.compliance_flag in _OWN_REPORT_FLAGS
+                ),
+            }
         )
+    return prepared
 
 
 @login_required
@@ -170,10 +227,8 @@ def client_list(request: HttpRequest) -> HttpResponse:
     page = client_paginator.paginate(request, queryset)
     filtered = bool(errors) or any(v for k, v in request.GET.items() if k.startswith(_FILTERS))
     view_query = clean_query(page.query_without_cursor, _FILTERS)
-    now = timezone.now()
-    stale_before = now - timedelta(days=org.stale_after_days)
-    _prepare_rows(page.rows, now, stale_before)
     context = {
+        "rows": _prepare_rows(page.rows, org, timezone.now()),
         "org": org,
         "filterset": filterset,
         "filter_errors": errors,
