@@ -89,6 +89,39 @@ def _load(result: dict) -> str:
     return f" (load {result['load_avg']:g})" if result.get("load_avg") is not None else ""
 
 
+def _clients(size: str) -> str:
+    n = (
+        int(size[:-1]) * (1_000_000 if size.endswith("m") else 1000)
+        if size[-1] in "mk"
+        else int(size)
+    )
+    return f"{n:,}".replace(",", "_")
+
+
+def _tables(results: dict, *, level: str) -> list[str]:
+    out: list[str] = []
+    for prefix, title in AREAS:
+        rows = sorted((k, v) for k, v in results.items() if k.startswith(prefix))
+        if not rows:
+            continue
+        out += [
+            f"{level} {title}",
+            "",
+            "| benchmark | portal | baseline | ratio | measured | note |",
+        ]
+        out.append("|---|---:|---:|---:|---|---|")
+        for name, r in rows:
+            unit = r["unit"]
+            ratio = f"{r['ratio']:.2f}x" if r.get("ratio") is not None else ""
+            baseline = f"{_fmt(r.get('baseline'), unit)} {unit}" if r.get("baseline") else ""
+            out.append(
+                f"| `{name}` | {_fmt(r['value'], unit)} {unit} | {baseline} | {ratio} | "
+                f"{r.get('measured_on', '')}{_load(r)} | {r.get('note', '')} |"
+            )
+        out.append("")
+    return out
+
+
 def benchmarks_page() -> str:
     results = json.loads((ROOT / "bench" / "results.json").read_text())
     dates = sorted({r.get("measured_on", "undated") for r in results.values()})
@@ -105,21 +138,18 @@ def benchmarks_page() -> str:
         "(raw SQL, `psql COPY`, a bare thread pool) in the same run; *ratio* = portal / baseline.",
         "",
     ]
-    for prefix, title in AREAS:
-        rows = sorted((k, v) for k, v in results.items() if k.startswith(prefix))
-        if not rows:
-            continue
-        out += [f"## {title}", "", "| benchmark | portal | baseline | ratio | measured | note |"]
-        out.append("|---|---:|---:|---:|---|---|")
-        for name, r in rows:
-            unit = r["unit"]
-            ratio = f"{r['ratio']:.2f}x" if r.get("ratio") is not None else ""
-            baseline = f"{_fmt(r.get('baseline'), unit)} {unit}" if r.get("baseline") else ""
-            out.append(
-                f"| `{name}` | {_fmt(r['value'], unit)} {unit} | {baseline} | {ratio} | "
-                f"{r.get('measured_on', '')}{_load(r)} | {r.get('note', '')} |"
-            )
-        out.append("")
+    out += _tables(results, level="##")
+    # Other sizes (`bench/run.py --clients N` writes bench/results-<size>.json).
+    for path in sorted((ROOT / "bench").glob("results-*.json")):
+        size = path.stem.removeprefix("results-")
+        out += [
+            f"## At {size.upper()} clients",
+            "",
+            f"`bench/run.py --clients {_clients(size)}` (bench/{path.name}); same measures, "
+            "a database of that size.",
+            "",
+            *_tables(json.loads(path.read_text()), level="###"),
+        ]
     out += [
         'Reproduce: `make bench` (all), `make bench BENCH_ARGS="--only fleet"` (one module:',
         "`fleet`, `api`, `inventory`, `kms`); `BENCH_INVENTORY_PARTS=api` runs one part of the",

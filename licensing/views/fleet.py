@@ -164,7 +164,25 @@ def _short_date(value: Any) -> dict[str, str] | None:
     return {"iso": local.isoformat(), "short": date_format(local, "SHORT_DATE_FORMAT")}
 
 
-def _prepare_rows(rows: list[Client], org: Organisation, now: Any) -> list[dict[str, Any]]:
+# The columns the list shows, read as dicts (no model instances for a page of rows).
+_LIST_COLUMNS = (
+    "pk",
+    "hostname",
+    "fqdn",
+    "retired_at",
+    "last_seen_at",
+    "compliance_flag",
+    "flag_reason",
+    "license_status",
+    "edition__name",
+    "activation_method",
+    "kms_host__fqdn",
+    "last_renewal_at",
+    "renewal_deadline",
+)
+
+
+def _prepare_rows(rows: list[dict[str, Any]], org: Organisation, now: Any) -> list[dict[str, Any]]:
     """What each row of the list shows, computed here once rather than by tags and filters inside
     a loop of up to 200 rows (plain dicts: the template resolves a key faster than an attribute).
     Stale means no report for `org.stale_after_days`; a flag "from the client's own report" is
@@ -178,37 +196,37 @@ def _prepare_rows(rows: list[Client], org: Organisation, now: Any) -> list[dict[
     reasons: dict[str, str] = {}
     prepared = []
     for c in rows:
-        seen = c.last_seen_at
-        reason = c.flag_reason or ""
+        seen, deadline, flag = c["last_seen_at"], c["renewal_deadline"], c["compliance_flag"]
+        reason = c["flag_reason"] or ""
         if reason not in reasons:
             reasons[reason] = translated_reason(reason)
-        kms_host = c.kms_host.fqdn if c.kms_host_id else ""
+        fqdn, kms_host = c["fqdn"], c["kms_host__fqdn"]
         prepared.append(
             {
-                "pk": c.pk,
-                "hostname": c.hostname,
-                "fqdn": c.fqdn if c.fqdn and c.fqdn != c.hostname else "",
-                "detail_url": detail.format(c.pk),
-                "select_label": select % {"hostname": c.hostname},
-                "retired": c.retired_at is not None,
+                "pk": c["pk"],
+                "hostname": c["hostname"],
+                "fqdn": fqdn if fqdn and fqdn != c["hostname"] else "",
+                "detail_url": detail.format(c["pk"]),
+                "select_label": select % {"hostname": c["hostname"]},
+                "retired": c["retired_at"] is not None,
                 "stale_title": (
                     stale % {"since": _short_date(seen)["short"], "days": org.stale_after_days}
                     if seen is not None and seen < stale_before
                     else ""
                 ),
-                "flag": c.compliance_flag,
-                "flag_label": labels["flag"].get(c.compliance_flag, c.compliance_flag),
+                "flag": flag,
+                "flag_label": labels["flag"].get(flag, flag),
                 "flag_reason": reasons[reason],
-                "state_label": labels["state"].get(c.license_status, c.license_status),
-                "edition": c.edition.name if c.edition_id else "—",
-                "method_label": labels["method"].get(c.activation_method, c.activation_method),
+                "state_label": labels["state"].get(c["license_status"], c["license_status"]),
+                "edition": c["edition__name"] or "—",
+                "method_label": labels["method"].get(
+                    c["activation_method"], c["activation_method"]
+                ),
                 "via": via % {"host": kms_host} if kms_host else "",
-                "last_renewal": _short_date(c.last_renewal_at),
-                "deadline": _short_date(c.renewal_deadline),
+                "last_renewal": _short_date(c["last_renewal_at"]),
+                "deadline": _short_date(deadline),
                 "flag_from_own_report": (
-                    c.renewal_deadline is not None
-                    and c.renewal_deadline > now
-                    and c.compliance_flag in _OWN_REPORT_FLAGS
+                    deadline is not None and deadline > now and flag in _OWN_REPORT_FLAGS
                 ),
             }
         )
@@ -223,8 +241,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
     # An invalid filter shows what is wrong, never every row nor an empty organisation.
     errors = filter_errors(filterset)
     queryset = filterset.queryset.none() if errors else filterset.qs
-    queryset = queryset.select_related("edition", "kms_host")
-    page = client_paginator.paginate(request, queryset)
+    page = client_paginator.paginate(request, queryset.values(*_LIST_COLUMNS))
     filtered = bool(errors) or any(v for k, v in request.GET.items() if k.startswith(_FILTERS))
     view_query = clean_query(page.query_without_cursor, _FILTERS)
     context = {
