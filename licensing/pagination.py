@@ -325,7 +325,12 @@ class KeysetPaginator:
         segment = 1 if (key.nullable and value is None) else 0
         return _Position(segment, value, pk)
 
-    def paginate(self, request: HttpRequest, queryset: QuerySet) -> KeysetPage:
+    def paginate(
+        self, request: HttpRequest, queryset: QuerySet, *, columns: tuple[str, ...] = ()
+    ) -> KeysetPage:
+        """One page of `queryset`; with `columns` its rows are dicts of those columns (which must
+        include "pk" and the sort keys' paths), while the count reads the queryset as given: no
+        join a column brings in reaches the count."""
         params = request.GET
         name, descending = self.parse_sort(params.get("sort"))
         key = self.sorts[name]
@@ -341,14 +346,16 @@ class KeysetPaginator:
                 cursor_error = _("%(problem)s Showing the first page.") % {"problem": exc}
 
         if direction == "n":
-            rows = self._read(queryset, key, descending, pos, per_page + 1)
+            rows = self._read(_shown(queryset, columns), key, descending, pos, per_page + 1)
             has_next = len(rows) > per_page
             rows = rows[:per_page]
             has_previous = pos is not None
         else:
             # Read backwards from the first row of the page the user came from, then flip.
             assert pos is not None
-            back = self._read_backwards(queryset, key, descending, pos, per_page + 1)
+            back = self._read_backwards(
+                _shown(queryset, columns), key, descending, pos, per_page + 1
+            )
             has_previous = len(back) > per_page
             rows = list(reversed(back[:per_page]))
             has_next = True
@@ -410,6 +417,10 @@ class KeysetPaginator:
             if len(rows) >= limit:
                 break
         return rows
+
+
+def _shown(queryset: QuerySet, columns: tuple[str, ...]) -> QuerySet:
+    return queryset.values(*columns) if columns else queryset
 
 
 def _url(base: QueryDict, **overrides: str) -> str:

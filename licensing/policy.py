@@ -88,6 +88,12 @@ def role_of(user: AbstractBaseUser | AnonymousUser, organisation: Any) -> str | 
     return cache[org_id]
 
 
+def remember_role(user: AbstractBaseUser | AnonymousUser, org_id: int, role: str | None) -> None:
+    """Prime `role_of` with a role read alongside the organisation (scoping)."""
+    if user.is_authenticated:
+        user.__dict__.setdefault("_portal_roles", {})[org_id] = role
+
+
 def allowed(
     user: AbstractBaseUser | AnonymousUser, action: Action | str, organisation: Any
 ) -> bool:

@@ -24,11 +24,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, TypeVar, overload
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 
 from licensing import policy
-from licensing.models import ApiToken, Organisation
+from licensing.models import ApiToken, Membership, Organisation
 
 M = TypeVar("M", bound=Model)
 
@@ -58,13 +58,25 @@ def session_organisation(request: Any) -> Organisation | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    visible = Organisation.objects.for_user(user)
+    visible = _with_role(Organisation.objects.for_user(user), user)
     chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     if chosen is not None:
-        org = visible.filter(pk=chosen).first()
+        org = _primed(visible.filter(pk=chosen).first(), user)
         if org is not None:
             return org
-    return visible.order_by("name").first()
+    return _primed(visible.order_by("name").first(), user)
+
+
+def _with_role(organisations: QuerySet, user: Any) -> QuerySet:
+    """The caller's role read in the same query as the organisation (every page asks both)."""
+    role = Membership.objects.filter(user_id=user.pk, organisation_id=OuterRef("pk"))
+    return organisations.annotate(caller_role=Subquery(role.values("role")[:1]))
+
+
+def _primed(org: Organisation | None, user: Any) -> Organisation | None:
+    if org is not None:
+        policy.remember_role(user, org.pk, org.caller_role)  # type: ignore[attr-defined]
+    return org
 
 
 def _resolve(request: Any, named: frozenset[str], token: ApiToken | None) -> Organisation | None:
@@ -77,7 +89,8 @@ def _resolve(request: Any, named: frozenset[str], token: ApiToken | None) -> Org
         (slug,) = named
         if not _SLUG.fullmatch(slug):
             return None
-        return Organisation.objects.for_user(request.user).filter(slug=slug).first()
+        visible = _with_role(Organisation.objects.for_user(request.user), request.user)
+        return _primed(visible.filter(slug=slug).first(), request.user)
     return session_organisation(request)
 
 

@@ -241,7 +241,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
     # An invalid filter shows what is wrong, never every row nor an empty organisation.
     errors = filter_errors(filterset)
     queryset = filterset.queryset.none() if errors else filterset.qs
-    page = client_paginator.paginate(request, queryset.values(*_LIST_COLUMNS))
+    page = client_paginator.paginate(request, queryset, columns=_LIST_COLUMNS)
     filtered = bool(errors) or any(v for k, v in request.GET.items() if k.startswith(_FILTERS))
     view_query = clean_query(page.query_without_cursor, _FILTERS)
     context = {

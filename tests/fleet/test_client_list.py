@@ -98,6 +98,39 @@ def test_client_list_query_count_does_not_grow_with_rows(
         as_admin.get("/clients/?compliance_flag=ok&sort=-last_renewal")
 
 
+def test_the_row_count_reads_no_join_of_the_shown_columns(as_admin, fleet):
+    """The rows come with their edition and KMS host names; the capped count must not carry
+    those joins (with them PostgreSQL left the index-only count for a scan of the table: 40 ms
+    instead of 2 ms for a flag filter at 10M clients)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = as_admin.get("/clients/?compliance_flag=expired")
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT")]
+    assert len(counts) == 1 and "JOIN" not in counts[0]
+    rows = [q["sql"] for q in queries.captured_queries if '"licensing_edition"."name"' in q["sql"]]
+    assert rows and "JOIN" in rows[0]
+
+
+def test_the_organisation_and_the_callers_role_come_in_one_query(as_admin, fleet):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = as_admin.get("/clients/")
+    assert response.status_code == 200 and 'data-testid="bulk-retire"' in response.content.decode()
+    # The role is a column of the organisation's query: no query of its own.
+    own_role_queries = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "licensing_membership"."role"')
+    ]
+    org_queries = [q["sql"] for q in queries.captured_queries if '"caller_role"' in q["sql"]]
+    assert own_role_queries == [] and len(org_queries) == 1
+
+
 def test_the_filter_bar_reads_its_options_with_one_plain_query_each(as_admin, fleet):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
