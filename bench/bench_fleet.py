@@ -171,13 +171,22 @@ def run(ctx: Context) -> list[Result]:
                 return go
 
             expired = "AND c.compliance_flag = %s"
+            # The sizes the notes name (600k and 24k at 1M clients), counted off the clock.
+            live = Client.objects.filter(organisation=org, retired_at__isnull=True)
+            org_rows = f"{round(live.count() / 1000):,}k"
+            expired_rows = f"{round(live.filter(compliance_flag='expired').count() / 1000):,}k"
             cases = [
-                ("fleet_list_first_page", base, raw_page("", [], None), "600k org, unfiltered"),
+                (
+                    "fleet_list_first_page",
+                    base,
+                    raw_page("", [], None),
+                    f"{org_rows} org, unfiltered",
+                ),
                 (
                     "fleet_list_deep_page",
                     f"{base}&cursor={deep_cursor}",
                     raw_page("", [], deep_pos),
-                    "row 500,000 of 600k, keyset",
+                    f"row 500,000 of {org_rows}, keyset",
                 ),
                 (
                     "fleet_list_filtered_first_page",
@@ -189,7 +198,7 @@ def run(ctx: Context) -> list[Result]:
                     "fleet_list_filtered_deep_page",
                     f"{base}&compliance_flag=expired&cursor={f_deep_cursor}",
                     raw_page(expired, ["expired"], f_deep_pos),
-                    "flag=expired (24k rows), row 20,000",
+                    f"flag=expired ({expired_rows} rows), row 20,000",
                 ),
                 (
                     "fleet_list_search",
@@ -271,7 +280,7 @@ def run(ctx: Context) -> list[Result]:
                     round(timed(page(f"/?organisation={org.slug}"), 5), 2),
                     "ms",
                     round(timed(raw_dashboard, 5), 2),
-                    f"600k org, precomputed counts; a live GROUP BY would cost "
+                    f"{org_rows} org, precomputed counts; a live GROUP BY would cost "
                     f"{live_group_by:.0f} ms; refreshing all orgs' counts {refresh_ms:.0f} ms",
                 )
             )
