@@ -58,7 +58,7 @@ def session_organisation(request: Any) -> Organisation | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    visible = _with_role(Organisation.objects.for_user(user), user)
+    visible = _member_organisations(user)
     chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     if chosen is not None:
         org = _primed(visible.filter(pk=chosen).first(), user)
@@ -67,10 +67,13 @@ def session_organisation(request: Any) -> Organisation | None:
     return _primed(visible.order_by("name").first(), user)
 
 
-def _with_role(organisations: QuerySet, user: Any) -> QuerySet:
-    """The caller's role read in the same query as the organisation (every page asks both)."""
+def _member_organisations(user: Any) -> QuerySet:
+    """The user's organisations, each with the user's role read in the same query (every page
+    asks both); `_primed` hands the role to `policy.role_of`."""
     role = Membership.objects.filter(user_id=user.pk, organisation_id=OuterRef("pk"))
-    return organisations.annotate(caller_role=Subquery(role.values("role")[:1]))
+    return Organisation.objects.for_user(user).annotate(
+        caller_role=Subquery(role.values("role")[:1])
+    )
 
 
 def _primed(org: Organisation | None, user: Any) -> Organisation | None:
@@ -89,8 +92,8 @@ def _resolve(request: Any, named: frozenset[str], token: ApiToken | None) -> Org
         (slug,) = named
         if not _SLUG.fullmatch(slug):
             return None
-        visible = _with_role(Organisation.objects.for_user(request.user), request.user)
-        return _primed(visible.filter(slug=slug).first(), request.user)
+        org = _member_organisations(request.user).filter(slug=slug).first()
+        return _primed(org, request.user)
     return session_organisation(request)
 
 

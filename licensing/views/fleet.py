@@ -33,6 +33,7 @@ from licensing.exports import (
 )
 from licensing.filters import AuditEventFilterSet, ClientFilterSet
 from licensing.models import (
+    ActivationMethod,
     ActivationRequest,
     AuditEvent,
     Client,
@@ -151,9 +152,7 @@ def _row_labels() -> dict[str, dict[str, str]]:
     return {
         "flag": {v: str(label) for v, label in ComplianceFlag.choices},
         "state": {v: str(label) for v, label in LicenseStatus.choices},
-        "method": {
-            v: str(label) for v, label in Client._meta.get_field("activation_method").choices
-        },
+        "method": {v: str(label) for v, label in ActivationMethod.choices},
     }
 
 
