@@ -177,9 +177,7 @@ class ClientFilterSet(django_filters.FilterSet):
             return queryset.filter(cmid=uuid.UUID(value))
         except ValueError:
             pass
-        lowered = value.lower()
-        # Prefix matches, served by the pattern-ops indexes of migration 0101.
-        return queryset.filter(Q(hostname__startswith=lowered) | Q(fqdn__istartswith=value))
+        return queryset.matching_name(value)
 
     def filter_never_activated(
         self, queryset: QuerySet[Client], name: str, value: bool | None

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db import models
+from django.db.models import CharField, F, Func, Q, Value
+from django.db.models.functions import Collate
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -46,6 +48,48 @@ class ScopedQuerySet(models.QuerySet):
         return self.filter(
             **{f"{self.organisation_path}_id": getattr(organisation, "pk", organisation)}
         )
+
+
+def fqdn_names_another_host() -> Q:
+    """Clients whose FQDN does not start with their hostname (a NetBIOS name cut to 15
+    characters, an alias). The predicate of the small partial index `client_org_fqdn_other_name`;
+    a query finds that index only when it repeats this expression exactly."""
+    first_label = Func(
+        F("fqdn"), Value("."), Value(1), function="split_part", output_field=CharField()
+    )
+    return ~Q(fqdn="") & ~Q(hostname=Collate(first_label, "C"))
+
+
+class ClientQuerySet(ScopedQuerySet):
+    # Above this many clients whose FQDN names another host match one search, the search keeps
+    # them as a condition instead of a list of ids.
+    OTHER_NAMES_LISTED = 1000
+
+    def matching_name(self, value: str) -> ClientQuerySet:
+        """Clients whose hostname or FQDN starts with `value` (any case).
+
+        Hostnames are stored lower case, without dots, in the "C" collation, so a hostname prefix
+        is a range of the (organisation, hostname) index, read in the list's order however deep
+        the range lies. An FQDN normally is the hostname and a domain, so its prefix is a
+        hostname prefix (no dot in the value) or the exact hostname before the first dot. The few
+        clients whose FQDN names another host are looked up first in their own small index and
+        added by id: no OR over two indexes, which PostgreSQL would plan as a walk of the whole
+        organisation in hostname order (1.5 s at 600,000 clients for "pc-f")."""
+        lowered = value.lower()
+        label, dot, _rest = lowered.partition(".")
+        if dot:
+            match = Q(hostname=label, fqdn__istartswith=value)
+        else:
+            match = Q(hostname__startswith=lowered)
+        others = fqdn_names_another_host() & Q(fqdn__istartswith=value)
+        listed = list(
+            self.filter(others).values_list("pk", flat=True)[: self.OTHER_NAMES_LISTED + 1]
+        )
+        if len(listed) > self.OTHER_NAMES_LISTED:
+            match |= others
+        elif listed:
+            match |= Q(pk__in=listed)
+        return self.filter(match)
 
 
 class OrganisationQuerySet(models.QuerySet):

@@ -1,10 +1,11 @@
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q
+from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from licensing.querysets import ScopedQuerySet
+from licensing.querysets import ClientQuerySet, ScopedQuerySet, fqdn_names_another_host
 
 
 class ActivationMethod(models.TextChoices):
@@ -43,7 +44,9 @@ class Client(models.Model):
     organisation = models.ForeignKey(
         "licensing.Organisation", on_delete=models.CASCADE, related_name="clients", db_index=False
     )
-    hostname = models.CharField(max_length=253)
+    # The "C" collation: byte order, so that a prefix (the list's search) is a range of the
+    # (organisation, hostname) index (migration 2010). Hostnames are lower-case ASCII.
+    hostname = models.CharField(max_length=253, db_collation="C")
     fqdn = models.CharField("FQDN", max_length=253, blank=True)
     # Client Machine ID; images that were not sysprepped share one, so it is not unique.
     cmid = models.UUIDField("CMID", null=True, blank=True)
@@ -100,7 +103,7 @@ class Client(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = ClientQuerySet.as_manager()
 
     class Meta:
         ordering = ["hostname"]
@@ -142,6 +145,14 @@ class Client(models.Model):
             models.Index(
                 fields=["edition"], condition=Q(edition__isnull=False), name="client_edition"
             ),
+            # FQDN prefixes of the few clients whose FQDN names another host
+            # (`ClientQuerySet.matching_name`); every other FQDN starts with its hostname.
+            models.Index(
+                F("organisation"),
+                OpClass(Upper("fqdn"), name="text_pattern_ops"),
+                condition=fqdn_names_another_host(),
+                name="client_org_fqdn_other_name",
+            ),
             # The transitions-only sweep: `flag_recheck_at <= now` over a partial index.
             models.Index(
                 fields=["flag_recheck_at"],
@@ -150,8 +161,12 @@ class Client(models.Model):
             ),
         ]
         constraints = [
+            # `retired_at` rides along (INCLUDE): a search's capped count of live clients is
+            # an index-only scan of the hostname range (migration 2010).
             models.UniqueConstraint(
-                fields=["organisation", "hostname"], name="client_hostname_per_org"
+                fields=["organisation", "hostname"],
+                include=["retired_at"],
+                name="client_hostname_per_org",
             ),
             # Hostnames are stored lower-case so that "PC01" and "pc01" are one machine.
             models.CheckConstraint(

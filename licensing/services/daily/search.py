@@ -11,8 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
-
 from licensing.models import ActivationRequest, Client, KmsHost, MakKey
 
 LIMIT = 10
@@ -41,12 +39,12 @@ def search(user: Any, raw: str) -> SearchResults:
     lowered = q.lower()
     clients = Client.objects.for_user(user).select_related("organisation", "edition")
     try:
-        match = Q(cmid=uuid.UUID(q))
+        found = clients.filter(cmid=uuid.UUID(q))
     except ValueError:
-        match = Q(hostname__startswith=lowered) | Q(fqdn__istartswith=q)
+        found = clients.matching_name(q)
         if _HEX_PREFIX.fullmatch(lowered):
-            match |= Q(cmid__startswith=lowered)
-    result.clients = list(clients.filter(match).order_by("hostname", "id")[:LIMIT])
+            found = found | clients.filter(cmid__startswith=lowered)
+    result.clients = list(found.order_by("hostname", "id")[:LIMIT])
     result.hosts = list(
         KmsHost.objects.for_user(user)
         .select_related("organisation")
