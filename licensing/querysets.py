@@ -66,7 +66,11 @@ class ClientQuerySet(ScopedQuerySet):
     OTHER_NAMES_LISTED = 1000
 
     def matching_name(self, value: str) -> ClientQuerySet:
-        """Clients whose hostname or FQDN starts with `value` (any case).
+        """Clients whose hostname or FQDN starts with `value` (any case): `name_match`."""
+        return self.filter(self.name_match(value))
+
+    def name_match(self, value: str) -> Q:
+        """The condition of clients whose hostname or FQDN starts with `value` (any case).
 
         Hostnames are stored lower case, without dots, in the "C" collation, so a hostname prefix
         is a range of the (organisation, hostname) index, read in the list's order however deep
@@ -89,7 +93,25 @@ class ClientQuerySet(ScopedQuerySet):
             match |= others
         elif listed:
             match |= Q(pk__in=listed)
-        return self.filter(match)
+        return match
+
+    def first_by_hostname(self, match: Q, organisation_ids: list[int], limit: int) -> list[int]:
+        """Ids of the first `limit` clients matching `match` in (hostname, id) order across
+        several organisations. One statement of per-organisation parts, each reading its own
+        range of the (organisation, hostname) index and stopping at `limit`: across
+        organisations no index gives that order, and sorting every match of a broad prefix
+        costs a scan of all of them."""
+        parts = [
+            # The sort columns are selected too: a part of a UNION may only sort by its columns.
+            self.filter(match, organisation_id=org_id)
+            .order_by("hostname", "id")
+            .values_list("pk", "hostname")[:limit]
+            for org_id in organisation_ids
+        ]
+        if not parts:
+            return []
+        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        return [pk for pk, _hostname in rows]
 
 
 class OrganisationQuerySet(models.QuerySet):

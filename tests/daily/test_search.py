@@ -64,3 +64,47 @@ def test_nothing_found_and_junk_are_plain_answers(as_admin, things):
         assert as_admin.get("/search/", {"q": junk}).status_code == 200
     page = as_admin.get("/").content.decode()
     assert 'data-testid="header-search"' in page
+
+
+def test_clients_of_several_organisations_come_in_hostname_order(org, other_org):
+    """Read organisation by organisation (`first_by_hostname`), merged in hostname order, ten at
+    most; an organisation the user does not belong to stays out."""
+    from tests.conftest import logged_in
+
+    third = factories.OrganisationFactory(slug="third")
+    user = factories.UserFactory(username="consultant-search")
+    for member_of in (org, other_org):
+        factories.MembershipFactory(user=user, organisation=member_of, role="auditor")
+    for n in range(1, 13):
+        factories.ClientFactory(
+            organisation=org if n % 2 else other_org, hostname=f"lab-{n:02d}", fqdn=""
+        )
+    factories.ClientFactory(organisation=third, hostname="lab-00", fqdn="")
+    body = logged_in(user).get("/search/", {"q": "lab-"}).content.decode()
+    shown = re.findall(r">(lab-\d\d)<", body)
+    assert shown == [f"lab-{n:02d}" for n in range(1, 11)]
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("3f2504e0", {"first", "last"}),
+        ("3F2504E0-4F89", {"first"}),
+        ("3f2504e0-ffff-ffff-ffff-ffffffffffff", {"last"}),
+        ("3f2504e04f89", set()),  # a dash is missing: no CMID starts so
+        ("3f2504e1", {"next"}),
+    ],
+)
+def test_a_cmid_prefix_is_a_range_with_exact_ends(as_admin, org, q, found):
+    cmids = {
+        "first": "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+        "last": "3f2504e0-ffff-ffff-ffff-ffffffffffff",
+        "next": "3f2504e1-0000-0000-0000-000000000000",
+    }
+    clients = {
+        name: factories.ClientFactory(organisation=org, hostname=f"cmid-{name}", cmid=cmid)
+        for name, cmid in cmids.items()
+    }
+    body = as_admin.get("/search/", {"q": q}).content.decode()
+    shown = {name for name, c in clients.items() if f'href="/clients/{c.pk}/"' in body}
+    assert shown == found

@@ -1,8 +1,8 @@
 """The header's one search box: a hostname or FQDN prefix, a CMID (whole, or a prefix of 8+
 hex characters), a key's last five characters, a KMS host name prefix, a request number.
 Results are grouped by kind and scoped to the caller's organisations; each group is capped, and
-each lookup is an indexed equality or prefix match (the CMID prefix scans the caller's clients,
-so it needs 8 characters)."""
+each lookup is an indexed equality, prefix or range (a CMID prefix is a range of UUIDs; it needs
+8 characters so that it names few clients)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from licensing.models import ActivationRequest, Client, KmsHost, MakKey
+from django.db.models import Q
+
+from licensing.models import ActivationRequest, Client, KmsHost, MakKey, Organisation
 
 LIMIT = 10
 _HEX_PREFIX = re.compile(r"[0-9a-f-]{8,36}")
@@ -31,20 +33,39 @@ class SearchResults:
         return not (self.clients or self.hosts or self.keys or self.requests)
 
 
+def _cmid_range(prefix: str) -> Q | None:
+    """CMIDs that start with `prefix` (8+ characters of the text form) as a range of UUIDs, which
+    the (organisation, cmid) index serves: a UUID sorts as its hexadecimal digits. None when the
+    prefix cannot start a CMID."""
+    if not _HEX_PREFIX.fullmatch(prefix):
+        return None
+    digits = prefix.replace("-", "")
+    low = uuid.UUID(digits.ljust(32, "0"))
+    if str(low)[: len(prefix)] != prefix:  # a dash where the text form has none
+        return None
+    return Q(cmid__gte=low, cmid__lte=uuid.UUID(digits.ljust(32, "f")))
+
+
 def search(user: Any, raw: str) -> SearchResults:
     q = (raw or "").strip()[:253].replace("\x00", "")
     result = SearchResults(query=q)
     if not q:
         return result
     lowered = q.lower()
-    clients = Client.objects.for_user(user).select_related("organisation", "edition")
+    clients = Client.objects.for_user(user)
     try:
-        found = clients.filter(cmid=uuid.UUID(q))
+        match = Q(cmid=uuid.UUID(q))
     except ValueError:
-        found = clients.matching_name(q)
-        if _HEX_PREFIX.fullmatch(lowered):
-            found = found | clients.filter(cmid__startswith=lowered)
-    result.clients = list(found.order_by("hostname", "id")[:LIMIT])
+        match = clients.name_match(q)
+        if (cmid := _cmid_range(lowered)) is not None:
+            match |= cmid
+    organisations = list(Organisation.objects.for_user(user).values_list("pk", flat=True))
+    first = clients.first_by_hostname(match, organisations, LIMIT)
+    result.clients = list(
+        clients.filter(pk__in=first)
+        .select_related("organisation", "edition")
+        .order_by("hostname", "id")[:LIMIT]
+    )
     result.hosts = list(
         KmsHost.objects.for_user(user)
         .select_related("organisation")
