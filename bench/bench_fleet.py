@@ -165,7 +165,12 @@ def run(ctx: Context) -> list[Result]:
             )
 
             def raw_page(  # type: ignore[no-untyped-def]
-                where: str, params: list, after: list | None, search: str | None = None
+                where: str,
+                params: list,
+                after: list | None,
+                search: str | None = None,
+                order: str = "c.hostname, c.id",
+                rows_where: str = "",
             ):
                 keyset = " AND (c.hostname, c.id) > (%s, %s)" if after else ""
 
@@ -174,8 +179,8 @@ def run(ctx: Context) -> list[Result]:
                         _raw(other_names_sql, [org.pk, f"{search}%"])
                     _raw(
                         FLEET_SQL + f"WHERE c.organisation_id = %s AND c.retired_at IS NULL "
-                        f"{where}{keyset} "
-                        "ORDER BY c.hostname, c.id LIMIT 51",
+                        f"{where}{rows_where}{keyset} "
+                        f"ORDER BY {order} LIMIT 51",
                         [org.pk, *params, *(after or [])],
                     )
                     _raw(count_sql.format(where=where), [org.pk, *params])
@@ -217,6 +222,22 @@ def run(ctx: Context) -> list[Result]:
                     f"{base}&q=pc-4a1",
                     raw_page("AND c.hostname::text LIKE %s", ["pc-4a1%"], None, "pc-4a1"),
                     "hostname/FQDN prefix search",
+                ),
+                (
+                    # Flags follow the dates: before migration 2020 this walked the organisation's
+                    # deadline index from the far end (0.9 s at 1M).
+                    "fleet_list_filtered_reverse_deadline",
+                    f"{base}&compliance_flag=at_risk&sort=-deadline",
+                    raw_page(
+                        "AND c.compliance_flag = %s",
+                        ["at_risk"],
+                        None,
+                        # The page lists clients with a deadline first (NULLS LAST), as its
+                        # keyset does: that segment is this query.
+                        order="c.renewal_deadline DESC, c.id DESC",
+                        rows_where=" AND c.renewal_deadline IS NOT NULL",
+                    ),
+                    "flag=at_risk sorted by renewal deadline, latest first",
                 ),
                 (
                     # A broad prefix deep in hostname order: before migration 2010 PostgreSQL

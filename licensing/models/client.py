@@ -145,6 +145,27 @@ class Client(models.Model):
             models.Index(
                 fields=["edition"], condition=Q(edition__isnull=False), name="client_edition"
             ),
+            # A flag filter sorted by a date (`?compliance_flag=at_risk&sort=-deadline`): flags
+            # follow the dates, so the flagged rows sit at one end of the date indexes and a walk
+            # of (organisation, date) filtered by flag crossed most of the organisation (0.9-1.3 s
+            # at 600,000 clients). Flagged rows only: OK clients are most of every organisation,
+            # and a walk finds them at once (migration 2020).
+            models.Index(
+                fields=["organisation", "compliance_flag", "renewal_deadline", "id"],
+                condition=~Q(compliance_flag="ok"),
+                name="client_org_flagged_deadline",
+            ),
+            models.Index(
+                fields=["organisation", "compliance_flag", "last_renewal_at", "id"],
+                condition=~Q(compliance_flag="ok"),
+                name="client_org_flagged_renewal",
+            ),
+            # The retired clients of an organisation (`?retired=true`), few among many live ones.
+            models.Index(
+                fields=["organisation", "hostname"],
+                condition=Q(retired_at__isnull=False),
+                name="client_org_retired",
+            ),
             # FQDN prefixes of the few clients whose FQDN names another host
             # (`ClientQuerySet.matching_name`); every other FQDN starts with its hostname.
             models.Index(
