@@ -6,10 +6,21 @@ import os
 
 import pytest
 from django.test import Client as DjangoClient
+from django.utils import translation
 
 from licensing.models import Role
 from licensing.services.tokens import create_api_token
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _language_of_this_test_only():
+    """A request activates its reader's language in the thread that serves it, and it stays
+    there: without this, a test that calls a service directly after a Norwegian request in the
+    same worker read its messages in Norwegian (tests/kms/test_csvlk_limit.py, depending on the
+    order xdist gave)."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
