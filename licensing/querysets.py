@@ -86,8 +86,12 @@ class ClientQuerySet(ScopedQuerySet):
         else:
             match = Q(hostname__startswith=lowered)
         others = fqdn_names_another_host() & Q(fqdn__istartswith=value)
+        # Unordered: ordered by hostname (the model's default), PostgreSQL walked the whole
+        # organisation in hostname order looking for these few rows (11 s at 10M clients).
         listed = list(
-            self.filter(others).values_list("pk", flat=True)[: self.OTHER_NAMES_LISTED + 1]
+            self.filter(others)
+            .order_by()
+            .values_list("pk", flat=True)[: self.OTHER_NAMES_LISTED + 1]
         )
         if len(listed) > self.OTHER_NAMES_LISTED:
             match |= others

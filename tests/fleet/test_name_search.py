@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from licensing.models import Client
 from licensing.querysets import ClientQuerySet
@@ -114,3 +115,13 @@ def test_a_searchs_count_of_live_clients_reads_only_the_index(org, named):
         )
         (definition,) = cursor.fetchone()
     assert definition.endswith("(organisation_id, hostname) INCLUDE (retired_at)")
+
+
+def test_the_lookup_of_fqdns_naming_another_host_reads_their_index_unordered(org, named):
+    """Ordered by hostname (the model's default ordering) PostgreSQL walked a 6,000,000-client
+    organisation in hostname order for these few rows: 11 s a search at 10M clients."""
+    with CaptureQueriesContext(connection) as queries:
+        Client.objects.for_organisation(org).name_match("lab")
+    (lookup,) = queries.captured_queries
+    assert "split_part" in lookup["sql"]
+    assert "ORDER BY" not in lookup["sql"]
