@@ -621,7 +621,7 @@ def bench_csv(results: list[Result], org, n: int) -> None:  # type: ignore[no-un
 
 def _reindex() -> None:
     """Rebuild the client table's indexes without blocking writes (at 1M: 2.5 GB after the
-    sweep runs back to 0.4 GB, in about 13 s); docs/scaling.md tells operators the same."""
+    sweep runs back to 0.4 GB, in about 13 s); docs/administration.md tells operators the same."""
     with connection.cursor() as cursor:
         cursor.execute("REINDEX TABLE CONCURRENTLY licensing_client")
 

@@ -54,12 +54,17 @@ def explain_filters(org: Organisation) -> None:
                 plan = client_paginator._segment_qs(base, key, 0, desc, None)[:51].explain(
                     analyze=True
                 )
-                ms = float(re.search(r"Execution Time: ([\d.]+) ms", plan).group(1))
-                idx = sorted(set(re.findall(r"using (\w+)", plan)))
+                ms, indexes = _summary(plan)
                 print(
                     f"{query:34} {'-' if desc else ''}{name:13} {ms:9.1f} ms  "
-                    f"index={','.join(idx) or '-'}{'  SLOW' if ms > SLOW_MS else ''}"
+                    f"index={indexes}{'  SLOW' if ms > SLOW_MS else ''}"
                 )
+
+
+def _summary(plan: str) -> tuple[float, str]:
+    """A plan's execution time (ms) and the indexes it uses."""
+    ms = float(re.search(r"Execution Time: ([\d.]+) ms", plan).group(1))
+    return ms, ",".join(sorted(set(re.findall(r"using (\w+)", plan)))) or "-"
 
 
 def main() -> None:
@@ -80,12 +85,10 @@ def main() -> None:
             later = client_paginator._segment_qs(base, key, 0, desc, after)[:51]
             for label, qs in (("page 1", first), ("page 2", later)):
                 plan = qs.explain(analyze=True)
-                ms = re.search(r"Execution Time: ([\d.]+) ms", plan).group(1)
-                idx = sorted(set(re.findall(r"using (\w+)", plan)))
+                ms, indexes = _summary(plan)
                 sort = "Sort" if re.search(r"^\s*(->\s*)?(Incremental )?Sort", plan, re.M) else ""
                 print(
-                    f"{'-' if desc else ''}{name:13} {label}: {ms:>8} ms  "
-                    f"index={','.join(idx) or '-'} {sort}"
+                    f"{'-' if desc else ''}{name:13} {label}: {ms:>8.2f} ms  index={indexes} {sort}"
                 )
     if "--filters" in sys.argv:
         explain_filters(org)

@@ -93,6 +93,7 @@ def test_clients_of_several_organisations_come_in_hostname_order(org, other_org)
         ("3f2504e0-ffff-ffff-ffff-ffffffffffff", {"last"}),
         ("3f2504e04f89", set()),  # a dash is missing: no CMID starts so
         ("3f2504e1", {"next"}),
+        ("3f2504e04f8911d39a0c0305e82c3301ff", set()),  # longer than any CMID: no error
     ],
 )
 def test_a_cmid_prefix_is_a_range_with_exact_ends(as_admin, org, q, found):
@@ -105,6 +106,8 @@ def test_a_cmid_prefix_is_a_range_with_exact_ends(as_admin, org, q, found):
         name: factories.ClientFactory(organisation=org, hostname=f"cmid-{name}", cmid=cmid)
         for name, cmid in cmids.items()
     }
-    body = as_admin.get("/search/", {"q": q}).content.decode()
+    response = as_admin.get("/search/", {"q": q})
+    assert response.status_code == 200
+    body = response.content.decode()
     shown = {name for name, c in clients.items() if f'href="/clients/{c.pk}/"' in body}
     assert shown == found

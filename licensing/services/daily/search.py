@@ -40,6 +40,8 @@ def _cmid_range(prefix: str) -> Q | None:
     if not _HEX_PREFIX.fullmatch(prefix):
         return None
     digits = prefix.replace("-", "")
+    if len(digits) > 32:  # longer than any CMID
+        return None
     low = uuid.UUID(digits.ljust(32, "0"))
     if str(low)[: len(prefix)] != prefix:  # a dash where the text form has none
         return None
