@@ -146,6 +146,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The parts drawn many times per page (licensing/templating.py): form fields, list rows.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": True,  # django.forms ships its widgets in django/forms/jinja2
+        "OPTIONS": {"environment": "licensing.templating.environment"},
+    },
 ]
 
 # Every form field is drawn by one Bootstrap 5 template (licensing/forms/rendering.py).

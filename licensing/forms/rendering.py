@@ -19,12 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.forms.renderers import BaseRenderer
-from django.template import TemplateDoesNotExist
-from django.template.backends.jinja2 import Jinja2
+from django.template import TemplateDoesNotExist, engines
 from django.template.loader import get_template
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 _SELECTS = (forms.Select, forms.SelectMultiple)
@@ -89,26 +86,15 @@ class BootstrapBoundField(forms.BoundField):
 
 
 class BootstrapFormRenderer(BaseRenderer):
-    """settings.FORM_RENDERER: Jinja2 templates first (the project's `templates/jinja2/`, then
-    Django's widgets), the Django templates of settings.TEMPLATES for the rest."""
+    """settings.FORM_RENDERER: the "jinja2" engine's templates first (licensing/templating.py:
+    the project's `templates/jinja2/`, then Django's widgets), Django templates for the rest."""
 
     form_template_name = "licensing/partials/_form.html"
     field_template_name = "licensing/partials/_field.html"
     bound_field_class = BootstrapBoundField
 
-    @cached_property
-    def jinja2(self) -> Jinja2:
-        return Jinja2(
-            {
-                "NAME": "forms",
-                "DIRS": [settings.BASE_DIR / "templates" / "jinja2"],
-                "APP_DIRS": True,  # django.forms ships its widgets in django/forms/jinja2
-                "OPTIONS": {},
-            }
-        )
-
     def get_template(self, template_name: str) -> Any:
         try:
-            return self.jinja2.get_template(template_name)
+            return engines["jinja2"].get_template(template_name)
         except TemplateDoesNotExist:
             return get_template(template_name)

@@ -81,6 +81,26 @@ def test_the_client_list_stays_english_by_default(as_admin, org, fleet):
     assert "Lisensstatus" not in page and ">Utløpt<" not in page
 
 
+def test_the_row_badges_follow_the_page_language(as_admin, org, frozen_now):
+    """The list's rows are drawn by the Jinja2 engine (licensing/templating.py): their words come
+    from the same catalogue, in the language of each request."""
+    factories.ClientFactory(
+        organisation=org,
+        hostname="pc-gone",
+        last_renewal_at=None,
+        last_seen_at=NOW - timedelta(days=org.stale_after_days + 5),
+        retired_at=NOW - timedelta(days=1),
+    )
+    url = f"/clients/?organisation={org.slug}&retired=true"
+    norwegian = visible(as_admin.get(url, **NB))
+    assert 'data-testid="retired">tatt ut av bruk<' in norwegian
+    assert ">foreldet<" in norwegian and ">aldri<" in norwegian
+    english = visible(as_admin.get(url))
+    assert 'data-testid="retired">retired<' in english
+    assert ">stale<" in english and ">never<" in english
+    assert "foreldet" not in english
+
+
 def test_counts_use_the_norwegian_grouping(as_admin, org, frozen_now):
     Client.objects.bulk_create(
         Client(
