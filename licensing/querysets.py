@@ -6,12 +6,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
-from django.db.models import CharField, F, Func, Q, Value
+from django.db.models import CharField, F, Func, OuterRef, Q, Value
 from django.db.models.functions import Collate
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+def _organisations() -> models.QuerySet:
+    return apps.get_model("licensing", "Organisation").objects.all()
 
 
 def _memberships() -> models.QuerySet:
@@ -100,22 +105,25 @@ class ClientQuerySet(ScopedQuerySet):
         return match
 
     def first_by_hostname(self, match: Q, organisation_ids: list[int], limit: int) -> list[int]:
-        """Ids of the first `limit` clients matching `match` in (hostname, id) order across
-        several organisations. One statement of per-organisation parts, each reading its own
-        range of the (organisation, hostname) index and stopping at `limit`: across
-        organisations no index gives that order, and sorting every match of a broad prefix
-        costs a scan of all of them."""
-        parts = [
-            # The sort columns are selected too: a part of a UNION may only sort by its columns.
-            self.filter(match, organisation_id=org_id)
-            .order_by("hostname", "id")
-            .values_list("pk", "hostname")[:limit]
-            for org_id in organisation_ids
-        ]
-        if not parts:
-            return []
-        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-        return [pk for pk, _hostname in rows]
+        """Ids of the first `limit` clients matching `match` in (hostname, id) order in each of
+        several organisations (the caller sorts them together). Across organisations no index
+        gives that order, and sorting every match of a broad prefix costs a scan of all of them;
+        so one statement reads, per organisation, its own range of the (organisation, hostname)
+        index up to `limit`: a correlated subquery, planned once whatever the number of
+        organisations (a UNION of one part per organisation took 330 ms over 1,000)."""
+        firsts = (
+            _organisations()
+            .filter(pk__in=organisation_ids)
+            .annotate(
+                first=ArraySubquery(
+                    self.filter(match, organisation_id=OuterRef("pk"))
+                    .order_by("hostname", "id")
+                    .values("pk")[:limit]
+                )
+            )
+            .values_list("first", flat=True)
+        )
+        return [pk for ids in firsts for pk in ids]
 
 
 class OrganisationQuerySet(models.QuerySet):

@@ -111,3 +111,33 @@ def test_a_cmid_prefix_is_a_range_with_exact_ends(as_admin, org, q, found):
     body = response.content.decode()
     shown = {name for name, c in clients.items() if f'href="/clients/{c.pk}/"' in body}
     assert shown == found
+
+
+def test_a_caller_in_many_organisations_costs_the_same_statements(org, other_org):
+    """The clients of every organisation are read in one statement planned once (a correlated
+    subquery per organisation), not one UNION part per organisation: a superuser over 1,000
+    organisations searched in 330 ms with the UNION, 8-16 ms now (docs/daily-work.md)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from licensing.services.daily.search import search
+
+    user = factories.UserFactory(username="many-orgs")
+    factories.MembershipFactory(user=user, organisation=org, role="auditor")
+    factories.ClientFactory(organisation=org, hostname="lab-01", fqdn="")
+
+    def client_statements() -> tuple[list[str], list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            found = [c.hostname for c in search(user, "lab-").clients]
+        return found, [q["sql"] for q in queries if "licensing_client" in q["sql"]]
+
+    found_one, one = client_statements()
+    for n in range(8):
+        extra = factories.OrganisationFactory(slug=f"many-{n}")
+        factories.MembershipFactory(user=user, organisation=extra, role="auditor")
+        factories.ClientFactory(organisation=extra, hostname=f"lab-1{n}", fqdn="")
+    found_nine, nine = client_statements()
+    assert found_one == ["lab-01"]
+    assert found_nine == ["lab-01", *(f"lab-1{n}" for n in range(8))]
+    assert len(nine) == len(one)
+    assert not any("UNION" in sql for sql in nine)
