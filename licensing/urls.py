@@ -23,6 +23,7 @@ urlpatterns = [
     # --- dashboard, organisation, personal API tokens ------------------------------------------
     path("", fleet.dashboard, name="home"),
     path("organisation/switch/", home.switch_organisation, name="switch_organisation"),
+    path("organisation/choose/", home.choose_organisation, name="choose_organisation"),
     path(
         "organisation/settings/", organisation.organisation_settings, name="organisation_settings"
     ),
