@@ -29,7 +29,7 @@ def member_of(n: int, prefix: str = "Customer"):  # type: ignore[no-untyped-def]
 
 
 def test_up_to_the_limit_the_header_has_the_select():
-    user, orgs = member_of(SWITCHER_LIMIT)
+    user, _ = member_of(SWITCHER_LIMIT)
     html = logged_in(user).get("/clients/").content.decode()
     assert 'id="org-select"' in html and 'data-testid="org-chooser"' not in html
     assert len(re.findall(r'<option value="\d+"[^>]*>Customer', html)) == SWITCHER_LIMIT
@@ -46,7 +46,7 @@ def test_beyond_the_limit_the_header_links_to_the_chooser():
 
 
 def test_the_chooser_lists_mine_by_name_and_narrows_by_part_of_it(other_org):
-    user, orgs = member_of(CHOOSER_ROWS + 5)
+    user, _ = member_of(CHOOSER_ROWS + 5)
     browser = logged_in(user)
     html = browser.get("/organisation/choose/").content.decode()
     names = re.findall(r'<span class="me-auto">(Customer \d+)', html)
