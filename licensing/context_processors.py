@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import cached_property
 
 from licensing import policy
 from licensing.models import Organisation, Role
@@ -8,6 +9,28 @@ from licensing.models import Organisation, Role
 # The header's switcher lists up to this many organisations; a user in more gets a link to the
 # chooser page instead (a select of 1,000 organisations added 35 KB and 13-15 ms to every page).
 SWITCHER_LIMIT = 20
+
+
+class OrganisationSwitcher:
+    """What the header offers for switching organisation: `organisations` for its select, or
+    `chooser` (a link to the chooser page) when the user has more than SWITCHER_LIMIT. Read when
+    the header is drawn: an htmx fragment has no header and costs no query."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    @cached_property
+    def _first(self) -> list[Organisation]:
+        mine = Organisation.objects.for_user(self.user).only("id", "name", "slug")
+        return list(mine.order_by("name", "id")[: SWITCHER_LIMIT + 1])
+
+    @property
+    def chooser(self) -> bool:
+        return len(self._first) > SWITCHER_LIMIT
+
+    @property
+    def organisations(self) -> list[Organisation]:
+        return [] if self.chooser else self._first
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
@@ -28,17 +51,10 @@ def portal(request: HttpRequest) -> dict[str, Any]:
             .count()
         )
     role = policy.role_of(user, org) if org else None
-    mine = list(
-        Organisation.objects.for_user(user)
-        .only("id", "name", "slug")
-        .order_by("name", "id")[: SWITCHER_LIMIT + 1]
-    )
-    many = len(mine) > SWITCHER_LIMIT
     return {
         "pending_approvals": pending,
         "current_organisation": org,
-        "my_organisations": [] if many else mine,
-        "choose_organisation": many,
+        "organisation_switcher": OrganisationSwitcher(user),
         "current_role": role,
         # The badge beside the user name shows the role's label in the page language.
         "current_role_label": Role(role).label if role else None,

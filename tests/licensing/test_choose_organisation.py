@@ -86,3 +86,22 @@ def test_a_next_address_elsewhere_is_not_followed():
 def test_the_chooser_needs_a_sign_in(client):
     response = client.get("/organisation/choose/")
     assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_only_a_page_with_the_header_reads_the_switchers_organisations():
+    """An htmx fragment (the list's rows after a filter change) has no header: no query for it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, _ = member_of(3)
+    browser = logged_in(user)
+
+    def switcher_queries(**headers) -> int:  # type: ignore[no-untyped-def]
+        with CaptureQueriesContext(connection) as queries:
+            assert browser.get("/clients/", **headers).status_code == 200
+        # Django's get() reads LIMIT 21 too: the switcher's query is the one in name order.
+        ordered = f'"licensing_organisation"."id" ASC LIMIT {SWITCHER_LIMIT + 1}'
+        return sum(ordered in q["sql"] for q in queries)
+
+    assert switcher_queries() == 1
+    assert switcher_queries(HTTP_HX_REQUEST="true") == 0
