@@ -141,3 +141,13 @@ def test_a_caller_in_many_organisations_costs_the_same_statements(org, other_org
     assert found_nine == ["lab-01", *(f"lab-1{n}" for n in range(8))]
     assert len(nine) == len(one)
     assert not any("UNION" in sql for sql in nine)
+
+
+def test_a_user_in_no_organisation_finds_nothing(org):
+    from tests.conftest import logged_in
+
+    factories.ClientFactory(organisation=org, hostname="lab-01", fqdn="")
+    loner = factories.UserFactory(username="no-organisation")
+    response = logged_in(loner).get("/search/", {"q": "lab-"})
+    assert response.status_code == 200
+    assert "lab-01" not in response.content.decode()
