@@ -58,7 +58,7 @@ def session_organisation(request: Any) -> Organisation | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    visible = _member_organisations(user)
+    visible = organisations_with_role(user)
     chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     if chosen is not None:
         org = _primed(visible.filter(pk=chosen).first(), user)
@@ -67,9 +67,10 @@ def session_organisation(request: Any) -> Organisation | None:
     return _primed(visible.order_by("name").first(), user)
 
 
-def _member_organisations(user: Any) -> QuerySet:
+def organisations_with_role(user: Any) -> QuerySet:
     """The user's organisations, each with the user's role read in the same query (every page
-    asks both); `_primed` hands the role to `policy.role_of`."""
+    asks both; the API's organisation list asks it of each row); `_primed` and the API's
+    serializer hand the role to `policy.role_of`."""
     role = Membership.objects.filter(user_id=user.pk, organisation_id=OuterRef("pk"))
     return Organisation.objects.for_user(user).annotate(
         caller_role=Subquery(role.values("role")[:1])
@@ -92,7 +93,7 @@ def _resolve(request: Any, named: frozenset[str], token: ApiToken | None) -> Org
         (slug,) = named
         if not _SLUG.fullmatch(slug):
             return None
-        org = _member_organisations(request.user).filter(slug=slug).first()
+        org = organisations_with_role(request.user).filter(slug=slug).first()
         return _primed(org, request.user)
     return session_organisation(request)
 

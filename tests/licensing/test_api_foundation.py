@@ -35,6 +35,38 @@ def test_a_token_is_bound_to_one_organisation(org, other_org, api_token_for):
     assert [o["slug"] for o in client.get("/api/v1/organisations/").json()["results"]] == [org.slug]
 
 
+def test_the_organisation_list_reads_each_callers_role_with_the_rows():
+    """Each organisation with the caller's role, in statements that do not grow with the rows
+    (a role per row was 100 statements a page for a user in 100 organisations)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import logged_in
+
+    user = factories.UserFactory(username="many-roles")
+    browser = logged_in(user)
+
+    def listed() -> tuple[dict[str, str], int]:
+        with CaptureQueriesContext(connection) as queries:
+            body = browser.get("/api/v1/organisations/").json()
+        return {o["slug"]: o["role"] for o in body["results"]}, len(queries)
+
+    roles = {}
+    for i, role in enumerate(("admin", "manager", "auditor")):
+        org = factories.OrganisationFactory(slug=f"roles-{i}")
+        factories.MembershipFactory(user=user, organisation=org, role=role)
+        roles[org.slug] = role
+    three, statements_for_three = listed()
+    for i in range(3, 9):
+        org = factories.OrganisationFactory(slug=f"roles-{i}")
+        factories.MembershipFactory(user=user, organisation=org, role="auditor")
+        roles[org.slug] = "auditor"
+    nine, statements_for_nine = listed()
+    assert three == {slug: roles[slug] for slug in three} and len(three) == 3
+    assert nine == roles
+    assert statements_for_nine == statements_for_three
+
+
 def test_only_a_digest_of_the_token_is_stored(org, admin_user):
     token, plaintext = create_api_token(actor=admin_user, organisation=org, name="ci")
     assert plaintext not in {token.digest, token.prefix}

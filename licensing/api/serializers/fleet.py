@@ -16,7 +16,10 @@ class OrganisationSerializer(serializers.ModelSerializer):
     def get_role(self, obj: Organisation) -> str | None:
         from licensing import policy
 
-        return policy.role_of(self.context["request"].user, obj)
+        user = self.context["request"].user
+        if hasattr(obj, "caller_role"):  # read with the row (scoping.organisations_with_role)
+            policy.remember_role(user, obj.pk, obj.caller_role)
+        return policy.role_of(user, obj)
 
 
 class EditionSerializer(serializers.ModelSerializer):
