@@ -61,8 +61,7 @@ def search(user: Any, raw: str) -> SearchResults:
         match = clients.name_match(q)
         if (cmid := _cmid_range(lowered)) is not None:
             match |= cmid
-    organisations = list(Organisation.objects.for_user(user).values_list("pk", flat=True))
-    first = clients.first_by_hostname(match, organisations, LIMIT)
+    first = clients.first_by_hostname(match, Organisation.objects.for_user(user), LIMIT)
     result.clients = list(
         clients.filter(pk__in=first)
         .select_related("organisation", "edition")
