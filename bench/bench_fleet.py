@@ -143,9 +143,9 @@ def run(ctx: Context) -> list[Result]:
             deep_cursor, deep_pos = cursor_at(500_000)
             f_deep_cursor, f_deep_pos = cursor_at(20_000, "AND compliance_flag = 'expired'")
 
-            def page(url: str):  # type: ignore[no-untyped-def]
+            def page(url: str, as_user: HttpClient = http):  # type: ignore[no-untyped-def]
                 def go() -> None:
-                    response = http.get(url, **HOST)
+                    response = as_user.get(url, **HOST)
                     assert response.status_code == 200, response.status_code
 
                 return go
@@ -348,7 +348,7 @@ def run(ctx: Context) -> list[Result]:
             results.append(
                 Result(
                     "fleet_global_view",
-                    round(timed(lambda: root_http.get("/global/", **HOST), 5), 2),
+                    round(timed(page("/global/", root_http), 5), 2),
                     "ms",
                     None,
                     "superuser, 100 organisations, precomputed counts",
@@ -370,7 +370,7 @@ def run(ctx: Context) -> list[Result]:
                 results.append(
                     Result(
                         name,
-                        round(timed(lambda url=url: root_http.get(url, **HOST), 25), 2),
+                        round(timed(page(url, root_http), 25), 2),
                         "ms",
                         round(timed(page(url), 25), 2),
                         f"superuser over {many:,} organisations vs Contoso's administrator "
