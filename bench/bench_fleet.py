@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client as HttpClient
 
@@ -260,6 +261,48 @@ def run(ctx: Context) -> list[Result]:
                         f"{note}; Django page vs raw keyset + capped count",
                     )
                 )
+
+            # A filter whose clients sit at the far end of the sort's index: the clients past
+            # their renewal deadline, latest renewal first. PostgreSQL's own plan walks the
+            # index from the newest renewal (the note gives its time); the page gives that walk
+            # LIST_WALK_BUDGET_MS, then reads the rows filter-first (licensing/pagination.py).
+            # The baseline is raw SQL reading them filter-first too: the best plan there is.
+            past_deadline = "AND c.renewal_deadline < now()"
+            renewal_rows = " AND c.last_renewal_at IS NOT NULL"
+            walk_ms = timed(
+                raw_page(
+                    past_deadline,
+                    [],
+                    None,
+                    order="c.last_renewal_at DESC, c.id DESC",
+                    rows_where=renewal_rows,
+                ),
+                3,
+            )
+            results.append(
+                Result(
+                    "fleet_list_walk_over_budget",
+                    round(timed(page(f"{base}&past_deadline=true&sort=-last_renewal"), 9), 2),
+                    "ms",
+                    round(
+                        timed(
+                            raw_page(
+                                past_deadline,
+                                [],
+                                None,
+                                order="COALESCE(c.last_renewal_at) DESC, COALESCE(c.id) DESC",
+                                rows_where=renewal_rows,
+                            ),
+                            9,
+                        ),
+                        2,
+                    ),
+                    "past the renewal deadline, latest renewal first: Django page (walk budget "
+                    f"{settings.LIST_WALK_BUDGET_MS} ms, then filter-first) vs raw SQL reading "
+                    f"filter-first + capped count; PostgreSQL's own plan of the raw query: "
+                    f"{walk_ms:.0f} ms",
+                )
+            )
 
             # Dashboard: counters precomputed (as the 5-minute beat task keeps them).
             from licensing.services.fleet_summary import refresh_client_counts

@@ -28,6 +28,16 @@ index range, and rows sharing a sort value (or all being NULL) are never skipped
 A cursor that does not verify (tampered, another list's, another sort) is never a 500: the
 paginator shows the first page and sets `page.cursor_error` for the template to explain.
 
+A filtered list (`paginate(..., filtered=True)`) gives PostgreSQL's index walk a budget
+(`settings.LIST_WALK_BUDGET_MS`): `WHERE <filter> ORDER BY col, id LIMIT n` walks the sort
+column's index and tests each row, on the planner's assumption that matching rows are spread
+evenly through it. When they are not (the clients past their renewal deadline are the ones that
+renewed longest ago: sorted by latest renewal first, a 600,000-client organisation walks 558,000
+rows before the first match), the page would take a second. PostgreSQL cancels a walk past the
+budget, and the page reads the same rows filter-first instead: ordered by `COALESCE(col)`, an
+equal value no index matches, PostgreSQL finds the matching rows through the filter's own index
+and sorts only those (tens of milliseconds for tens of thousands of rows).
+
 Counts: `page.count_display` is an exact count up to COUNT_CAP rows and "10,000+" beyond
 (`SELECT count(*) FROM (... LIMIT 10001)`, a few ms at any size); `estimated_rows(Model)` reads
 `pg_class.reltuples` for a cheap whole-table estimate.
@@ -37,18 +47,23 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core import signing
-from django.db import connection
-from django.db.models import BooleanField, Expression, F, Model, QuerySet, Value
+from django.db import OperationalError, connection, connections, transaction
+from django.db.models import BooleanField, Expression, F, Func, Model, QuerySet, Value
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
+from psycopg.errors import QueryCanceled
+
+log = logging.getLogger(__name__)
 
 COUNT_CAP = 10_000
 PAGE_SIZES = (25, 50, 100, 200)
@@ -271,15 +286,21 @@ class KeysetPaginator:
         segment: int,
         descending: bool,
         after: _Position | None,
+        *,
+        filter_first: bool = False,
     ) -> QuerySet:
         """Rows of one segment, in reading order (reversed when `descending`), strictly after
-        `after` in that order."""
+        `after` in that order. `filter_first` orders by COALESCE(col), COALESCE(id): the same
+        order, which no index provides (see the module doc)."""
         col, pk = F(key.path), F("pk")
+        sort_col, sort_pk = (_unindexed(col), _unindexed(pk)) if filter_first else (col, pk)
         if key.nullable:
             queryset = queryset.filter(**{f"{key.path}__isnull": segment == 1})
         op = "<" if descending else ">"
         if segment == 0:
-            order = [col.desc(), pk.desc()] if descending else [col.asc(), pk.asc()]
+            order = (
+                [sort_col.desc(), sort_pk.desc()] if descending else [sort_col.asc(), sort_pk.asc()]
+            )
             if after is not None:
                 field_ = _final_field(queryset.model, key.path)
                 queryset = queryset.filter(
@@ -288,7 +309,7 @@ class KeysetPaginator:
                     )
                 )
         else:
-            order = [pk.desc()] if descending else [pk.asc()]
+            order = [sort_pk.desc()] if descending else [sort_pk.asc()]
             if after is not None:
                 queryset = queryset.filter(**{"pk__lt" if descending else "pk__gt": after.pk})
         return queryset.order_by(*order)
@@ -300,6 +321,7 @@ class KeysetPaginator:
         descending: bool,
         start: _Position | None,
         limit: int,
+        filtered: bool = False,
     ) -> list[Any]:
         """Up to `limit` rows in reading order strictly after `start` (from the top if None)."""
         rows: list[Any] = []
@@ -307,11 +329,46 @@ class KeysetPaginator:
         first = start.segment if start is not None else 0
         for seg in segments[segments.index(first) :]:
             after = start if (start is not None and seg == start.segment) else None
-            qs = self._segment_qs(queryset, key, seg, descending, after)
-            rows.extend(qs[: limit - len(rows)])
+            rows.extend(
+                self._fetch(queryset, key, seg, descending, after, limit - len(rows), filtered)
+            )
             if len(rows) >= limit:
                 break
         return rows
+
+    def _fetch(
+        self,
+        queryset: QuerySet,
+        key: SortKey,
+        segment: int,
+        descending: bool,
+        after: _Position | None,
+        limit: int,
+        filtered: bool,
+    ) -> list[Any]:
+        """The first `limit` rows of one segment; a filtered list's index walk within its budget,
+        else filter-first (module doc)."""
+        walk = self._segment_qs(queryset, key, segment, descending, after)
+        budget = settings.LIST_WALK_BUDGET_MS
+        if not filtered or not budget:
+            return list(walk[:limit])
+        try:
+            # A read-only transaction (a savepoint inside one) rolled back at the end: that also
+            # ends the statement_timeout it set.
+            with transaction.atomic(using=walk.db):
+                with connections[walk.db].cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('statement_timeout', %s, true)", [f"{budget}ms"]
+                    )
+                rows = list(walk[:limit])
+                transaction.set_rollback(True, using=walk.db)
+                return rows
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, QueryCanceled):
+                raise
+        log.info("list walk over %s ms: reading %s filter-first", budget, queryset.model.__name__)
+        first = self._segment_qs(queryset, key, segment, descending, after, filter_first=True)
+        return list(first[:limit])
 
     def _position(self, row: Any, key: SortKey) -> _Position:
         if isinstance(row, dict):  # a .values() queryset must include the path and "pk"
@@ -326,11 +383,17 @@ class KeysetPaginator:
         return _Position(segment, value, pk)
 
     def paginate(
-        self, request: HttpRequest, queryset: QuerySet, *, columns: tuple[str, ...] = ()
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        *,
+        columns: tuple[str, ...] = (),
+        filtered: bool = False,
     ) -> KeysetPage:
         """One page of `queryset`; with `columns` its rows are dicts of those columns (which must
         include "pk" and the sort keys' paths), while the count reads the queryset as given: no
-        join a column brings in reaches the count."""
+        join a column brings in reaches the count. `filtered`: the user's filter narrows the
+        rows, so the index walk gets a budget (module doc)."""
         params = request.GET
         name, descending = self.parse_sort(params.get("sort"))
         key = self.sorts[name]
@@ -346,7 +409,9 @@ class KeysetPaginator:
                 cursor_error = _("%(problem)s Showing the first page.") % {"problem": exc}
 
         if direction == "n":
-            rows = self._read(_shown(queryset, columns), key, descending, pos, per_page + 1)
+            rows = self._read(
+                _shown(queryset, columns), key, descending, pos, per_page + 1, filtered
+            )
             has_next = len(rows) > per_page
             rows = rows[:per_page]
             has_previous = pos is not None
@@ -354,7 +419,7 @@ class KeysetPaginator:
             # Read backwards from the first row of the page the user came from, then flip.
             assert pos is not None
             back = self._read_backwards(
-                _shown(queryset, columns), key, descending, pos, per_page + 1
+                _shown(queryset, columns), key, descending, pos, per_page + 1, filtered
             )
             has_previous = len(back) > per_page
             rows = list(reversed(back[:per_page]))
@@ -404,7 +469,13 @@ class KeysetPaginator:
         return page
 
     def _read_backwards(
-        self, queryset: QuerySet, key: SortKey, descending: bool, pos: _Position, limit: int
+        self,
+        queryset: QuerySet,
+        key: SortKey,
+        descending: bool,
+        pos: _Position,
+        limit: int,
+        filtered: bool = False,
     ) -> list[Any]:
         """Rows before `pos` in reading order, nearest first (reading the order in reverse).
         Reverse order of segments: NULL rows (by id, reversed), then non-NULL rows reversed."""
@@ -412,11 +483,17 @@ class KeysetPaginator:
         segments = self._segments(key)
         for seg in reversed(segments[: segments.index(pos.segment) + 1]):
             after = pos if seg == pos.segment else None
-            qs = self._segment_qs(queryset, key, seg, not descending, after)
-            rows.extend(qs[: limit - len(rows)])
+            rows.extend(
+                self._fetch(queryset, key, seg, not descending, after, limit - len(rows), filtered)
+            )
             if len(rows) >= limit:
                 break
         return rows
+
+
+def _unindexed(expression: F) -> Func:
+    """COALESCE(x): equal to x, but PostgreSQL matches no index order to it."""
+    return Func(expression, function="COALESCE")
 
 
 def _shown(queryset: QuerySet, columns: tuple[str, ...]) -> QuerySet:

@@ -1,18 +1,27 @@
 """EXPLAIN ANALYZE of the client list's keyset pages for each sort, on a seeded database:
-    DEBUG=1 DATABASE_URL=... .venv/bin/python scripts/explain_client_sorts.py [org-slug] [--filters]
+    DEBUG=1 DATABASE_URL=... .venv/bin/python scripts/explain_client_sorts.py [org-slug] \
+        [--filters] [--pages]
 Prints, per sort and direction, the plan's top node, the index used and the execution time
 of the first page and of a page after a cursor (the 51 rows the list reads).
 
 --filters: the first page of each sort under each filter of FILTERS as well, marking SLOW
 the plans over 100 ms. Flags follow dates, so a filter can gather its rows at one end of a
 sort's index; PostgreSQL then walks the organisation up to them (how migrations 2010 and 2020
-were found)."""
+were found).
+
+--pages: the whole page (through Django's test client, as the organisation's first
+administrator, in a transaction rolled back) of each sort and direction under no filter and
+each filter of FILTERS, the median of 3; prints the slowest 15, the median and the maximum.
+These pages give PostgreSQL's index walk LIST_WALK_BUDGET_MS (licensing/pagination.py); run
+with LIST_WALK_BUDGET_MS=0 for PostgreSQL's own plans."""
 
 from __future__ import annotations
 
 import os
 import re
+import statistics
 import sys
+import time
 
 import django
 
@@ -35,6 +44,8 @@ FILTERS = [
     "past_deadline=true",
     "never_activated=true",
     "activation_method=mak",
+    "license_status=0",
+    "license_status=5",
     "retired=true",
     "q=pc-f",
     "q=pc-4a1",
@@ -59,6 +70,39 @@ def explain_filters(org: Organisation) -> None:
                     f"{query:34} {'-' if desc else ''}{name:13} {ms:9.1f} ms  "
                     f"index={indexes}{'  SLOW' if ms > SLOW_MS else ''}"
                 )
+
+
+def time_pages(org: Organisation) -> None:
+    from django.db import transaction
+    from django.test import Client as HttpClient
+
+    from licensing.models import Membership, Role
+
+    admin = Membership.objects.filter(organisation=org, role=Role.ADMIN).first().user
+    timings: list[tuple[float, str]] = []
+    with transaction.atomic():
+        http = HttpClient()
+        http.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+        for query in ["", *FILTERS]:
+            for name in CLIENT_SORTS:
+                for sort in (name, f"-{name}"):
+                    url = f"/clients/?organisation={org.slug}&sort={sort}&{query}"
+                    samples = []
+                    for _ in range(3):
+                        start = time.perf_counter()
+                        response = http.get(url, HTTP_HOST="127.0.0.1")
+                        samples.append((time.perf_counter() - start) * 1000)
+                        assert response.status_code == 200, (url, response.status_code)
+                    timings.append((statistics.median(samples), f"sort={sort}&{query}"))
+        transaction.set_rollback(True)
+    timings.sort(reverse=True)
+    for ms, query in timings[:15]:
+        print(f"{ms:9.1f} ms  {query}")
+    values = [ms for ms, _ in timings]
+    print(
+        f"{len(values)} pages: median {statistics.median(values):.1f} ms, "
+        f"max {max(values):.1f} ms, over 500 ms: {sum(v > 500 for v in values)}"
+    )
 
 
 def _summary(plan: str) -> tuple[float, str]:
@@ -92,6 +136,8 @@ def main() -> None:
                 )
     if "--filters" in sys.argv:
         explain_filters(org)
+    if "--pages" in sys.argv:
+        time_pages(org)
 
 
 if __name__ == "__main__":

@@ -240,8 +240,8 @@ def client_list(request: HttpRequest) -> HttpResponse:
     # An invalid filter shows what is wrong, never every row nor an empty organisation.
     errors = filter_errors(filterset)
     queryset = filterset.queryset.none() if errors else filterset.qs
-    page = client_paginator.paginate(request, queryset, columns=_LIST_COLUMNS)
     filtered = bool(errors) or any(v for k, v in request.GET.items() if k.startswith(_FILTERS))
+    page = client_paginator.paginate(request, queryset, columns=_LIST_COLUMNS, filtered=filtered)
     view_query = clean_query(page.query_without_cursor, _FILTERS)
     context = {
         "rows": _prepare_rows(page.rows, org, timezone.now()),

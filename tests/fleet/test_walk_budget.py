@@ -1,0 +1,145 @@
+"""A filtered list's index walk has a budget: past it PostgreSQL cancels the walk and the page is
+read filter-first, with the very same rows in the very same order (licensing/pagination.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import BooleanField, F
+from django.db.models.expressions import RawSQL
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from licensing.models import Client, ComplianceFlag
+from licensing.pagination import KeysetPaginator, SortKey, _unindexed
+from tests import factories
+
+SORTS = {
+    "hostname": SortKey("hostname"),
+    "renewal": SortKey("last_renewal_at", nullable=True),
+}
+
+
+@pytest.fixture
+def clients(org):
+    now = timezone.now().replace(microsecond=0)
+    return [
+        factories.ClientFactory(
+            organisation=org,
+            hostname=f"pc-{(i * 7) % 17:03d}",
+            last_renewal_at=None if i % 4 == 0 else now - timedelta(days=i % 3),
+        )
+        for i in range(17)
+    ]
+
+
+def _slow(qs, seconds: float = 0.003):
+    """A filter that matches every row and takes `seconds` a row: the walk over 17 rows takes
+    about 50 ms, for real."""
+    return qs.filter(RawSQL("pg_sleep(%s) IS NOT NULL", [seconds], output_field=BooleanField()))
+
+
+def _walk(paginator, qs, sort: str, filtered: bool):
+    """Every page forward, then every page back from the last; the pk lists of each."""
+    factory = RequestFactory()
+    forward, back = [], []
+    page = paginator.paginate(factory.get(f"/?sort={sort}"), qs, filtered=filtered)
+    while True:
+        forward.append([r.pk for r in page.rows])
+        if not page.next_url:
+            break
+        page = paginator.paginate(factory.get(page.next_url), qs, filtered=filtered)
+    while page.previous_url:
+        page = paginator.paginate(factory.get(page.previous_url), qs, filtered=filtered)
+        back.append([r.pk for r in page.rows])
+    return forward, back
+
+
+def _timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("sort", ["renewal", "-renewal", "-hostname"])
+def test_a_walk_over_budget_is_cancelled_and_read_filter_first_with_the_same_rows(
+    org, clients, settings, sort
+):
+    paginator = KeysetPaginator(SORTS, default="hostname", salt="t", page_size=5)
+    qs = _slow(Client.objects.for_organisation(org))
+    before = _timeout()
+
+    settings.LIST_WALK_BUDGET_MS = 0  # no budget: PostgreSQL's own walk
+    expected = _walk(paginator, qs, sort, filtered=True)
+
+    settings.LIST_WALK_BUDGET_MS = 5
+    with CaptureQueriesContext(connection) as queries:
+        got = _walk(paginator, qs, sort, filtered=True)
+
+    assert got == expected
+    assert len(expected[0]) == 4 and sum(map(len, expected[0])) == 17
+    ordered = [q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"]]
+    # Each read: the walk (cancelled: its rows came from nowhere else), then the same read
+    # ordered by COALESCE, filter-first.
+    fenced = ["ORDER BY COALESCE(" in sql for sql in ordered]
+    assert ordered and fenced == [False, True] * (len(ordered) // 2)
+    # The budget ended with its read: the test's transaction has its own timeout back.
+    assert _timeout() == before
+
+
+def test_a_walk_within_budget_is_the_plain_walk_and_leaves_the_timeout_as_it_was(
+    org, clients, settings
+):
+    settings.LIST_WALK_BUDGET_MS = 10_000
+    paginator = KeysetPaginator(SORTS, default="hostname", salt="t", page_size=5)
+    before = _timeout()
+    with CaptureQueriesContext(connection) as queries:
+        page = paginator.paginate(
+            RequestFactory().get("/?sort=-renewal"),
+            Client.objects.for_organisation(org),
+            filtered=True,
+        )
+    assert len(page.rows) == 5
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "set_config('statement_timeout', '10000ms', true)" in sql
+    assert "COALESCE(" not in sql
+    assert _timeout() == before
+
+
+def test_an_unfiltered_list_has_no_budget(org, clients, settings):
+    settings.LIST_WALK_BUDGET_MS = 5
+    paginator = KeysetPaginator(SORTS, default="hostname", salt="t", page_size=5)
+    with CaptureQueriesContext(connection) as queries:
+        page = paginator.paginate(
+            RequestFactory().get("/?sort=renewal"), _slow(Client.objects.for_organisation(org))
+        )
+    assert len(page.rows) == 5
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "statement_timeout" not in sql and "COALESCE(" not in sql
+
+
+def test_the_filter_first_order_is_one_no_index_gives(org, clients):
+    """With sorting forbidden, PostgreSQL still sorts COALESCE(col): no index order matches it,
+    so the matching rows are found first (by their filter's own index) and sorted after."""
+    plain = Client.objects.for_organisation(org).order_by("last_renewal_at", "pk")
+    fenced = Client.objects.for_organisation(org).order_by(
+        _unindexed(F("last_renewal_at")).asc(), _unindexed(F("pk")).asc()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+    assert "Sort" not in plain.explain()
+    assert "Sort Key: (COALESCE(" in fenced.explain()
+
+
+def test_the_client_list_budgets_its_walk_only_when_filtered(as_admin, org, clients):
+    base = f"/clients/?organisation={org.slug}&sort=-last_renewal"
+    with CaptureQueriesContext(connection) as plain:
+        assert as_admin.get(base).status_code == 200
+    with CaptureQueriesContext(connection) as filtered:
+        response = as_admin.get(f"{base}&compliance_flag={ComplianceFlag.OK}")
+    assert response.status_code == 200
+    assert not any("statement_timeout" in q["sql"] for q in plain.captured_queries)
+    assert any("statement_timeout" in q["sql"] for q in filtered.captured_queries)
