@@ -651,12 +651,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "licensing/home.html", context)
 
 
+# Rows of the global overview's table; the totals above it count every organisation.
+GLOBAL_ROWS = 50
+
+
 @login_required
 @require_GET
 def global_overview(request: HttpRequest) -> HttpResponse:
-    """Every organisation at a glance (superusers only; others get 404, not a hint)."""
+    """Every organisation at a glance (superusers only; others get 404, not a hint): totals over
+    all of them, and a table of the GLOBAL_ROWS with the most flagged clients, narrowed by part
+    of the name (`?q=`). With 1,000 organisations the whole table was 369 KB and 82 ms a page."""
     if not request.user.is_superuser:
         raise Http404("Not found.")
+    q = request.GET.get("q", "").strip()[:100]
     breakdowns = breakdown_by_organisation()
     hosts = {
         row["organisation_id"]: row
@@ -705,11 +712,18 @@ def global_overview(request: HttpRequest) -> HttpResponse:
         k: sum(r[k] for r in rows)
         for k in ("total", "flagged", "expired", "at_risk", "unlicensed", "unhealthy_hosts")
     }
+    matching = rows
+    if q:  # the organisation chooser's match: part of the name, any case
+        named = set(Organisation.objects.filter(name__icontains=q).values_list("pk", flat=True))
+        matching = [r for r in rows if r["org"].pk in named]
     return render(
         request,
         "licensing/global.html",
         {
-            "rows": rows,
+            "rows": matching[:GLOBAL_ROWS],
+            "matching": len(matching),
+            "organisations": len(rows),
+            "q": q,
             "totals": totals,
             "as_of": as_of,
             "amber_days": settings.MAK_POOL_AMBER_DAYS,

@@ -109,6 +109,48 @@ def test_global_view_is_for_superusers_only(as_admin, superuser, fleet):
     assert "Contoso Test" in body and "Other Corp" in body
 
 
+def test_global_view_lists_the_most_flagged_organisations_and_finds_the_others_by_name(
+    superuser, monkeypatch, db
+):
+    import re
+
+    from licensing.views import fleet as fleet_views
+    from tests.conftest import logged_in
+
+    monkeypatch.setattr(fleet_views, "GLOBAL_ROWS", 2)
+    # (name, flagged clients, clients with no flag): 4 organisations, 13 clients, 6 flagged.
+    for name, flagged, ok in (("Alpha", 1, 3), ("Beta", 3, 0), ("Gamma", 0, 2), ("Delta", 2, 2)):
+        org = factories.OrganisationFactory(name=name, slug=name.lower())
+        for i in range(flagged + ok):
+            factories.ClientFactory(
+                organisation=org,
+                hostname=f"{name.lower()}-{i}",
+                compliance_flag="expired" if i < flagged else "ok",
+            )
+    browser = logged_in(superuser)
+
+    def table(body: str) -> list[str]:
+        return re.findall(r'<td><a href="[^"]*organisation=\w+">(\w+)</a></td>', body)
+
+    body = browser.get("/global/").content.decode()
+    assert table(body) == ["Beta", "Delta"]  # the most flagged first
+    assert "2 of 4 organisations are shown" in body
+    # The totals count every organisation, shown or not.
+    assert re.search(r'Clients</div><div class="kpi">13<', body)
+    assert re.search(r'Flagged</div><div class="kpi text-danger">6<', body)
+
+    body = browser.get("/global/?q=AMM").content.decode()
+    assert table(body) == ["Gamma"]
+    assert "organisations are shown" not in body
+    assert re.search(r'Clients</div><div class="kpi">13<', body)
+
+    response = browser.get("/global/?q=nowhere")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert table(body) == [] and "No organisation has “nowhere” in its name." in body
+    assert 'href="/global/">Show all</a>' in body
+
+
 def test_reports_page_links_to_ready_made_exports(as_admin, fleet):
     body = as_admin.get("/reports/").content.decode()
     assert "compliance_flag=expired" in body and "never_activated=true" in body
