@@ -42,12 +42,16 @@ class ClientBreakdown:
 
 def refresh_client_counts(*, organisation_id: int | None = None) -> int:
     """Rebuild the precomputed counts (of one organisation, or all) in one transaction.
-    Returns the number of count rows written."""
-    where = "WHERE organisation_id = %(org)s" if organisation_id is not None else ""
+    Returns the number of count rows written. The first counts ever written are every
+    organisation's, whoever asks: the global view reads stored counts once any exist, and would
+    show the others as empty until the next scheduled refresh."""
     with transaction.atomic(), connection.cursor() as cursor:
         # Two refreshes at once (two beats, a retry) take turns: otherwise the second one's
         # DELETE cannot see the rows the first inserts, and both sets of counts stay.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('licensing.fleet.client_counts'))")
+        if organisation_id is not None and not ClientCount.objects.exists():
+            organisation_id = None
+        where = "WHERE organisation_id = %(org)s" if organisation_id is not None else ""
         cursor.execute(f"DELETE FROM licensing_clientcount {where}", {"org": organisation_id})
         cursor.execute(
             f"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -101,6 +102,32 @@ def test_large_organisations_read_precomputed_counts(as_admin, org, fleet, monke
     assert client_breakdown(org).as_of is None  # small organisations are counted live
 
 
+def test_the_first_counts_stored_are_every_organisations(org, other_org, superuser):
+    """A large organisation's dashboard stores counts before the first scheduled refresh; the
+    global view, which reads stored counts once any exist, must not show the others as empty."""
+    from tests.conftest import logged_in
+
+    factories.ClientFactory(organisation=org, hostname="ours-1")
+    factories.ClientFactory(organisation=other_org, hostname="theirs-1", compliance_flag="expired")
+    factories.ClientFactory(organisation=other_org, hostname="theirs-2")
+    refresh_client_counts(organisation_id=org.pk)
+    stored = {
+        o: sum(ClientCount.objects.filter(organisation=o).values_list("count", flat=True))
+        for o in (org, other_org)
+    }
+    assert stored == {org: 1, other_org: 2}
+    # Later one-organisation refreshes rewrite that organisation only.
+    factories.ClientFactory(organisation=other_org, hostname="theirs-3")
+    factories.ClientFactory(organisation=org, hostname="ours-2")
+    refresh_client_counts(organisation_id=org.pk)
+    assert sum(ClientCount.objects.filter(organisation=org).values_list("count", flat=True)) == 2
+    assert (
+        sum(ClientCount.objects.filter(organisation=other_org).values_list("count", flat=True)) == 2
+    )
+    body = logged_in(superuser).get("/global/").content.decode()
+    assert re.search(r'Clients</div><div class="kpi">4<', body)
+
+
 def test_global_view_is_for_superusers_only(as_admin, superuser, fleet):
     from tests.conftest import logged_in
 
@@ -112,8 +139,6 @@ def test_global_view_is_for_superusers_only(as_admin, superuser, fleet):
 def test_global_view_lists_the_most_flagged_organisations_and_finds_the_others_by_name(
     superuser, monkeypatch, db
 ):
-    import re
-
     from licensing.views import fleet as fleet_views
     from tests.conftest import logged_in
 
