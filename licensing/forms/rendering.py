@@ -10,7 +10,10 @@ filter bars are the same markup made smaller by CSS (`.form-compact` in static/c
 
 Fields and widgets are drawn with Jinja2 (Django's own widget templates in django/forms/jinja2):
 a list page's filter bar draws fourteen fields and about eighty options on every request, five
-times faster than with Django templates. Pages stay Django templates; a form template that exists
+times faster than with Django templates. The select template is the project's own
+(`templates/jinja2/django/forms/widgets/select.html`): the same markup with each option drawn
+inline instead of through two includes (0.6 ms of a 28 ms client list page, median of 300;
+`tests/fleet/test_select_widget.py` holds it equal to Django's). Pages stay Django templates; a form template that exists
 only as a Django template (the admin's widgets, `_form.html`) is still found there.
 """
 
