@@ -5,6 +5,12 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 application = get_wsgi_application()
 
+from django.urls import get_resolver  # noqa: E402 (needs configured settings)
+
 from portal.startup import require_secrets  # noqa: E402 (needs configured settings)
 
 require_secrets()
+
+# Import every URLconf and view now, while the worker starts, rather than in the first request
+# it serves: that request took about a second longer (tests/licensing/test_auth_and_health.py).
+get_resolver().url_patterns  # noqa: B018

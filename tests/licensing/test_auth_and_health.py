@@ -113,6 +113,25 @@ def test_production_refuses_to_start_without_secrets(command):
     assert "Set the SECRET_KEY environment variable" in out.stderr + out.stdout
 
 
+def test_a_web_worker_imports_its_views_before_it_serves():
+    """Importing the URLconf and every view took about a second of the first request each worker
+    served; portal/wsgi.py does it while the worker starts."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, portal.wsgi; "
+            "print(all(m in sys.modules for m in "
+            "('licensing.views.fleet', 'licensing.api.views.kms', 'licensing.urls')))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
+
+
 def test_tooling_runs_on_a_bare_checkout_without_secrets():
     # makemigrations, migrate and friends need no production secrets (CI, packaging, reviews).
     out = subprocess.run(
