@@ -59,6 +59,7 @@ from django.core import signing
 from django.db import OperationalError, connection, connections, transaction
 from django.db.models import BooleanField, Expression, F, Func, Model, QuerySet, Value
 from django.db.models.constants import LOOKUP_SEP
+from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, QueryDict
 from django.utils.translation import gettext as _
 from psycopg.errors import QueryCanceled
@@ -286,21 +287,15 @@ class KeysetPaginator:
         segment: int,
         descending: bool,
         after: _Position | None,
-        *,
-        filter_first: bool = False,
     ) -> QuerySet:
         """Rows of one segment, in reading order (reversed when `descending`), strictly after
-        `after` in that order. `filter_first` orders by COALESCE(col), COALESCE(id): the same
-        order, which no index provides (see the module doc)."""
+        `after` in that order."""
         col, pk = F(key.path), F("pk")
-        sort_col, sort_pk = (_unindexed(col), _unindexed(pk)) if filter_first else (col, pk)
         if key.nullable:
             queryset = queryset.filter(**{f"{key.path}__isnull": segment == 1})
         op = "<" if descending else ">"
         if segment == 0:
-            order = (
-                [sort_col.desc(), sort_pk.desc()] if descending else [sort_col.asc(), sort_pk.asc()]
-            )
+            order = [col.desc(), pk.desc()] if descending else [col.asc(), pk.asc()]
             if after is not None:
                 field_ = _final_field(queryset.model, key.path)
                 queryset = queryset.filter(
@@ -309,7 +304,7 @@ class KeysetPaginator:
                     )
                 )
         else:
-            order = [sort_pk.desc()] if descending else [sort_pk.asc()]
+            order = [pk.desc()] if descending else [pk.asc()]
             if after is not None:
                 queryset = queryset.filter(**{"pk__lt" if descending else "pk__gt": after.pk})
         return queryset.order_by(*order)
@@ -329,46 +324,11 @@ class KeysetPaginator:
         first = start.segment if start is not None else 0
         for seg in segments[segments.index(first) :]:
             after = start if (start is not None and seg == start.segment) else None
-            rows.extend(
-                self._fetch(queryset, key, seg, descending, after, limit - len(rows), filtered)
-            )
+            walk = self._segment_qs(queryset, key, seg, descending, after)
+            rows.extend(_fetch(walk, limit - len(rows), filtered))
             if len(rows) >= limit:
                 break
         return rows
-
-    def _fetch(
-        self,
-        queryset: QuerySet,
-        key: SortKey,
-        segment: int,
-        descending: bool,
-        after: _Position | None,
-        limit: int,
-        filtered: bool,
-    ) -> list[Any]:
-        """The first `limit` rows of one segment; a filtered list's index walk within its budget,
-        else filter-first (module doc)."""
-        walk = self._segment_qs(queryset, key, segment, descending, after)
-        budget = settings.LIST_WALK_BUDGET_MS
-        if not filtered or not budget:
-            return list(walk[:limit])
-        try:
-            # A read-only transaction (a savepoint inside one) rolled back at the end: that also
-            # ends the statement_timeout it set.
-            with transaction.atomic(using=walk.db):
-                with connections[walk.db].cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('statement_timeout', %s, true)", [f"{budget}ms"]
-                    )
-                rows = list(walk[:limit])
-                transaction.set_rollback(True, using=walk.db)
-                return rows
-        except OperationalError as exc:
-            if not isinstance(exc.__cause__, QueryCanceled):
-                raise
-        log.info("list walk over %s ms: reading %s filter-first", budget, queryset.model.__name__)
-        first = self._segment_qs(queryset, key, segment, descending, after, filter_first=True)
-        return list(first[:limit])
 
     def _position(self, row: Any, key: SortKey) -> _Position:
         if isinstance(row, dict):  # a .values() queryset must include the path and "pk"
@@ -483,15 +443,44 @@ class KeysetPaginator:
         segments = self._segments(key)
         for seg in reversed(segments[: segments.index(pos.segment) + 1]):
             after = pos if seg == pos.segment else None
-            rows.extend(
-                self._fetch(queryset, key, seg, not descending, after, limit - len(rows), filtered)
-            )
+            walk = self._segment_qs(queryset, key, seg, not descending, after)
+            rows.extend(_fetch(walk, limit - len(rows), filtered))
             if len(rows) >= limit:
                 break
         return rows
 
 
-def _unindexed(expression: F) -> Func:
+def _fetch(walk: QuerySet, limit: int, filtered: bool) -> list[Any]:
+    """The first `limit` rows of a segment's query; a filtered list's index walk within its
+    budget, past it the same rows filter-first (module doc)."""
+    budget = settings.LIST_WALK_BUDGET_MS
+    if not filtered or not budget:
+        return list(walk[:limit])
+    try:
+        # A read-only transaction (a savepoint inside one) rolled back at the end: that also
+        # ends the statement_timeout it set.
+        with transaction.atomic(using=walk.db):
+            with connections[walk.db].cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{budget}ms"])
+            rows = list(walk[:limit])
+            transaction.set_rollback(True, using=walk.db)
+            return rows
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, QueryCanceled):
+            raise
+    log.info("list walk over %s ms: reading %s filter-first", budget, walk.model.__name__)
+    return list(_filter_first(walk)[:limit])
+
+
+def _filter_first(walk: QuerySet) -> QuerySet:
+    """The same rows in the same order, ordered by COALESCE of each sort column: equal values,
+    but PostgreSQL matches no index order to them, so it finds the rows by their filter."""
+    return walk.order_by(
+        *(OrderBy(_unindexed(o.expression), descending=o.descending) for o in walk.query.order_by)
+    )
+
+
+def _unindexed(expression: Any) -> Func:
     """COALESCE(x): equal to x, but PostgreSQL matches no index order to it."""
     return Func(expression, function="COALESCE")
 

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from licensing.models import ActivationMethod, ComplianceFlag, LicenseStatus
+from licensing.pagination import SortKey
 from tests import factories
 
 
@@ -62,3 +63,26 @@ def fleet(org, other_org):
     c["outsider"] = factories.ClientFactory(organisation=other_org, hostname="alpha-99")
     c["host"], c["key"], c["edition_std"] = host, key, std
     return c
+
+
+# Two sorts of the keyset paginator: one never NULL, one with NULLs (tests of pagination).
+KEYSET_SORTS = {
+    "hostname": SortKey("hostname"),
+    "renewal": SortKey("last_renewal_at", nullable=True),
+}
+
+
+@pytest.fixture
+def tied_clients(org):
+    """23 clients: renewals on only three distinct instants, plus 8 that never renewed."""
+    now = timezone.now().replace(microsecond=0)
+    instants = [now - timedelta(days=d) for d in (1, 5, 9)]
+    rows = []
+    for i in range(23):
+        renewal = None if i % 3 == 0 else instants[i % 3 if i % 2 else 0]
+        rows.append(
+            factories.ClientFactory(
+                organisation=org, hostname=f"pc-{(i * 7) % 23:03d}", last_renewal_at=renewal
+            )
+        )
+    return rows

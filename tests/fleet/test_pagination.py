@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.test import RequestFactory
-from django.utils import timezone
 
 from licensing.models import Client
-from licensing.pagination import KeysetPaginator, SortKey, capped_count
-from tests import factories
-
-SORTS = {
-    "hostname": SortKey("hostname"),
-    "renewal": SortKey("last_renewal_at", nullable=True),
-}
-
-
-@pytest.fixture
-def tied_clients(org):
-    """23 clients: renewals on only three distinct instants, plus 8 that never renewed."""
-    now = timezone.now().replace(microsecond=0)
-    instants = [now - timedelta(days=d) for d in (1, 5, 9)]
-    rows = []
-    for i in range(23):
-        renewal = None if i % 3 == 0 else instants[i % 3 if i % 2 else 0]
-        rows.append(
-            factories.ClientFactory(
-                organisation=org, hostname=f"pc-{(i * 7) % 23:03d}", last_renewal_at=renewal
-            )
-        )
-    return rows
+from licensing.pagination import KeysetPaginator, capped_count
+from tests.fleet.conftest import KEYSET_SORTS as SORTS
 
 
 def expected(rows, descending: bool):

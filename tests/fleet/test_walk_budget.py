@@ -3,41 +3,20 @@ read filter-first, with the very same rows in the very same order (licensing/pag
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.db.models import BooleanField, F
 from django.db.models.expressions import RawSQL
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from licensing.models import Client, ComplianceFlag
-from licensing.pagination import KeysetPaginator, SortKey, _unindexed
-from tests import factories
-
-SORTS = {
-    "hostname": SortKey("hostname"),
-    "renewal": SortKey("last_renewal_at", nullable=True),
-}
+from licensing.pagination import KeysetPaginator, _filter_first
+from tests.fleet.conftest import KEYSET_SORTS as SORTS
 
 
-@pytest.fixture
-def clients(org):
-    now = timezone.now().replace(microsecond=0)
-    return [
-        factories.ClientFactory(
-            organisation=org,
-            hostname=f"pc-{(i * 7) % 17:03d}",
-            last_renewal_at=None if i % 4 == 0 else now - timedelta(days=i % 3),
-        )
-        for i in range(17)
-    ]
-
-
-def _slow(qs, seconds: float = 0.003):
-    """A filter that matches every row and takes `seconds` a row: the walk over 17 rows takes
+def _slow(qs, seconds: float = 0.002):
+    """A filter that matches every row and takes `seconds` a row: the walk over 23 rows takes
     about 50 ms, for real."""
     return qs.filter(RawSQL("pg_sleep(%s) IS NOT NULL", [seconds], output_field=BooleanField()))
 
@@ -66,7 +45,7 @@ def _timeout() -> str:
 
 @pytest.mark.parametrize("sort", ["renewal", "-renewal", "-hostname"])
 def test_a_walk_over_budget_is_cancelled_and_read_filter_first_with_the_same_rows(
-    org, clients, settings, sort
+    org, tied_clients, settings, sort
 ):
     paginator = KeysetPaginator(SORTS, default="hostname", salt="t", page_size=5)
     qs = _slow(Client.objects.for_organisation(org))
@@ -80,7 +59,7 @@ def test_a_walk_over_budget_is_cancelled_and_read_filter_first_with_the_same_row
         got = _walk(paginator, qs, sort, filtered=True)
 
     assert got == expected
-    assert len(expected[0]) == 4 and sum(map(len, expected[0])) == 17
+    assert len(expected[0]) == 5 and sum(map(len, expected[0])) == 23
     ordered = [q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"]]
     # Each read: the walk (cancelled: its rows came from nowhere else), then the same read
     # ordered by COALESCE, filter-first.
@@ -91,7 +70,7 @@ def test_a_walk_over_budget_is_cancelled_and_read_filter_first_with_the_same_row
 
 
 def test_a_walk_within_budget_is_the_plain_walk_and_leaves_the_timeout_as_it_was(
-    org, clients, settings
+    org, tied_clients, settings
 ):
     settings.LIST_WALK_BUDGET_MS = 10_000
     paginator = KeysetPaginator(SORTS, default="hostname", salt="t", page_size=5)
@@ -109,7 +88,7 @@ def test_a_walk_within_budget_is_the_plain_walk_and_leaves_the_timeout_as_it_was
     assert _timeout() == before
 
 
-def test_an_unfiltered_list_has_no_budget(org, clients, settings):
+def test_an_unfiltered_list_has_no_budget(org, tied_clients, settings):
     settings.LIST_WALK_BUDGET_MS = 5
     paginator = KeysetPaginator(SORTS, default="hostname", salt="t", page_size=5)
     with CaptureQueriesContext(connection) as queries:
@@ -121,20 +100,21 @@ def test_an_unfiltered_list_has_no_budget(org, clients, settings):
     assert "statement_timeout" not in sql and "COALESCE(" not in sql
 
 
-def test_the_filter_first_order_is_one_no_index_gives(org, clients):
+def test_the_filter_first_order_is_one_no_index_gives(org, tied_clients):
     """With sorting forbidden, PostgreSQL still sorts COALESCE(col): no index order matches it,
     so the matching rows are found first (by their filter's own index) and sorted after."""
-    plain = Client.objects.for_organisation(org).order_by("last_renewal_at", "pk")
-    fenced = Client.objects.for_organisation(org).order_by(
-        _unindexed(F("last_renewal_at")).asc(), _unindexed(F("pk")).asc()
+    plain = Client.objects.for_organisation(org).order_by(
+        F("last_renewal_at").desc(), F("pk").desc()
     )
+    fenced = _filter_first(plain)
+    assert list(fenced) == list(plain)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
     assert "Sort" not in plain.explain()
-    assert "Sort Key: (COALESCE(" in fenced.explain()
+    assert "Sort Key: (COALESCE(last_renewal_at)) DESC" in fenced.explain()
 
 
-def test_the_client_list_budgets_its_walk_only_when_filtered(as_admin, org, clients):
+def test_the_client_list_budgets_its_walk_only_when_filtered(as_admin, org, tied_clients):
     base = f"/clients/?organisation={org.slug}&sort=-last_renewal"
     with CaptureQueriesContext(connection) as plain:
         assert as_admin.get(base).status_code == 200
