@@ -18,7 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from licensing.models import Heartbeat
-from licensing.services import fleet_summary, outbox, webhooks
+from licensing.services import dashboard_warmup, fleet_summary, outbox, webhooks
 from licensing.services.inventory import digest, sweep
 from licensing.services.kms import discovery, notifications, polling
 from licensing.services.licences import alerts as licence_alerts
@@ -73,8 +73,11 @@ def prune_sent_notifications() -> int:
 
 @task("licensing.fleet.refresh_client_counts")
 def refresh_client_counts() -> int:
-    """Rebuild the dashboard counters of every organisation (idempotent, set-based)."""
-    return fleet_summary.refresh_client_counts()
+    """Rebuild the dashboard counters of every organisation (idempotent, set-based), then fill
+    what large organisations' dashboards cache under the new counters' time."""
+    rows = fleet_summary.refresh_client_counts()
+    dashboard_warmup.warm_dashboards()
+    return rows
 
 
 # --- inventory -------------------------------------------------------------------------------

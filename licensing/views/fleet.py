@@ -11,8 +11,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.core.cache import cache
-from django.db import connection
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -45,7 +43,6 @@ from licensing.models import (
     KmsHost,
     LicenseStatus,
     MakActivation,
-    MakPool,
     Organisation,
     RequestStatus,
     SavedView,
@@ -56,7 +53,6 @@ from licensing.services import audit
 from licensing.services.daily.attention import needs_attention
 from licensing.services.errors import DomainError
 from licensing.services.fleet_summary import (
-    REFRESH_MINUTES,
     breakdown_by_organisation,
     client_breakdown,
 )
@@ -65,7 +61,7 @@ from licensing.services.inventory.recheck import recheck
 from licensing.services.inventory.remedies import remedy_for
 from licensing.services.inventory.retire import set_retired
 from licensing.services.kms import discovery
-from licensing.services.mak.forecast import forecast_pools
+from licensing.services.mak.forecast import cached_forecast
 from licensing.services.saved_views import clean_query, delete_view, save_view
 from licensing.views.htmx import render_page_or_partial
 
@@ -548,30 +544,6 @@ def flagged_trend(org: Organisation, today: Any) -> dict[str, Any]:
         "mid_y": CHART_PAD + inner_h / 2,
         "half": top // 2,
     }
-
-
-def forecast_cache_key(org: Organisation | None, as_of: Any) -> str:
-    # The database name keeps test databases and checkouts sharing one Redis apart.
-    return "fleet:forecast:{}:{}:{}".format(
-        connection.settings_dict["NAME"], org.pk if org else "all", as_of.timestamp()
-    )
-
-
-def cached_forecast(org: Organisation | None, as_of: Any) -> list[Any]:
-    """MAK pool forecasts (of one organisation, or all for None). A large organisation's
-    dashboard already shows counters as of `as_of`; its forecast (which counts the last 30 days
-    of activations: ~100 ms for 100k of them) is cached until those counters are refreshed.
-    Small organisations (as_of None) are forecast live."""
-    pools = MakPool.objects.all() if org is None else MakPool.objects.for_organisation(org)
-    pools = pools.order_by("organisation__name", "edition__name")
-    if as_of is None:
-        return forecast_pools(pools)
-    key = forecast_cache_key(org, as_of)
-    result = cache.get(key)
-    if result is None:
-        result = forecast_pools(pools)
-        cache.set(key, result, timeout=REFRESH_MINUTES * 60 * 2)
-    return result
 
 
 def _no_organisation(request: HttpRequest) -> bool:

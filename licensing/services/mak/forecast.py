@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -22,8 +24,10 @@ from licensing.models import (
     MakActivation,
     MakKeyStatus,
     MakPool,
+    Organisation,
     RequestStatus,
 )
+from licensing.services.fleet_summary import REFRESH_MINUTES
 
 BURN_WINDOW_DAYS = 30
 
@@ -131,4 +135,36 @@ def forecast_pools(pools: QuerySet[MakPool]) -> list[PoolForecast]:
                 pending_quantity=pool.pending_sum,
             )
         )
+    return result
+
+
+def forecast_cache_key(organisation: Organisation | None, as_of: datetime) -> str:
+    # The database name keeps test databases and checkouts sharing one Redis apart.
+    return "fleet:forecast:{}:{}:{}".format(
+        connection.settings_dict["NAME"],
+        organisation.pk if organisation else "all",
+        as_of.timestamp(),
+    )
+
+
+def cached_forecast(
+    organisation: Organisation | None, as_of: datetime | None
+) -> list[PoolForecast]:
+    """MAK pool forecasts (of one organisation, or all for None). A large organisation's
+    dashboard already shows counters as of `as_of`; its forecast (which counts the last 30 days
+    of activations: ~100 ms for 100k of them) is cached until those counters are refreshed.
+    Small organisations (as_of None) are forecast live."""
+    pools = (
+        MakPool.objects.all()
+        if organisation is None
+        else MakPool.objects.for_organisation(organisation)
+    )
+    pools = pools.order_by("organisation__name", "edition__name")
+    if as_of is None:
+        return forecast_pools(pools)
+    key = forecast_cache_key(organisation, as_of)
+    result = cache.get(key)
+    if result is None:
+        result = forecast_pools(pools)
+        cache.set(key, result, timeout=REFRESH_MINUTES * 60 * 2)
     return result
