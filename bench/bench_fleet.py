@@ -85,6 +85,42 @@ print(json.dumps(out))
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _first_requests_in_subprocess(username: str, url: str) -> dict:
+    """A fresh web process as gunicorn starts one (`import portal.wsgi`): how long the import
+    takes, then its first request and its second (ms)."""
+    code = f"""
+import os, sys, time, json
+sys.path.insert(0, {str(ROOT)!r})
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+start = time.perf_counter()
+import portal.wsgi
+out = {{"start_ms": (time.perf_counter() - start) * 1000}}
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import Client
+user = get_user_model().objects.get(username={username!r})
+http = Client()
+try:
+    with transaction.atomic():
+        http.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        for n in ("first_ms", "second_ms"):
+            start = time.perf_counter()
+            response = http.get({url!r}, HTTP_HOST="127.0.0.1")
+            assert response.status_code == 200, response.status_code
+            out[n] = (time.perf_counter() - start) * 1000
+        raise RuntimeError("rollback")
+except RuntimeError:
+    pass
+print(json.dumps(out))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def _psql_copy_seconds(ctx: Context, statement: str) -> float:
     start = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
@@ -401,10 +437,11 @@ def run(ctx: Context) -> list[Result]:
             )
             root_http = HttpClient()
             root_http.force_login(root, backend="django.contrib.auth.backends.ModelBackend")
+            global_ms = timed(page("/global/", root_http), 5)
             results.append(
                 Result(
                     "fleet_global_view",
-                    round(timed(page("/global/", root_http), 5), 2),
+                    round(global_ms, 2),
                     "ms",
                     None,
                     "superuser, 100 organisations, precomputed counts",
@@ -433,9 +470,37 @@ def run(ctx: Context) -> list[Result]:
                         "(one organisation), the same page",
                     )
                 )
+            many_global_ms = timed(page("/global/", root_http), 5)
+            kilobytes = len(root_http.get("/global/", **HOST).content) / 1024
+            results.append(
+                Result(
+                    "fleet_global_view_many_organisations",
+                    round(many_global_ms, 2),
+                    "ms",
+                    round(global_ms, 2),
+                    f"superuser over {many:,} organisations ({kilobytes:.0f} KB: totals over all, "
+                    "the 50 with the most flagged clients listed) vs the same page over 100",
+                )
+            )
             raise _Rollback
     except _Rollback:
         pass
+
+    # A web worker's first requests after it starts (portal/wsgi.py imports every view first).
+    started = sorted(
+        (_first_requests_in_subprocess(admin.get_username(), base) for _ in range(3)),
+        key=lambda run: run["first_ms"],
+    )[1]
+    results.append(
+        Result(
+            "fleet_first_request_after_start",
+            round(started["first_ms"], 2),
+            "ms",
+            round(started["second_ms"], 2),
+            f"a fresh web process (`import portal.wsgi`: {started['start_ms']:.0f} ms), its "
+            "first client list page vs its second (median of 3 processes)",
+        )
+    )
 
     # Exports: a subprocess each (its own RSS), beside psql running the same COPY.
     for label, username, url, queryset in (
