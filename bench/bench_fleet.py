@@ -47,6 +47,16 @@ def _raw(sql: str, params: list) -> None:
         cursor.fetchall()
 
 
+def _python_json(code: str) -> dict:
+    """Run `code` in a fresh Python process (this environment); the JSON its last line prints."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def _export_in_subprocess(username: str, url: str) -> dict:
     """Run one export in a fresh process: wall time of GET + streaming, bytes, peak RSS."""
     code = f"""
@@ -77,12 +87,7 @@ except RuntimeError:
 out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-2000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _python_json(code)
 
 
 def _first_requests_in_subprocess(username: str, url: str) -> dict:
@@ -113,12 +118,7 @@ except RuntimeError:
     pass
 print(json.dumps(out))
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr[-2000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _python_json(code)
 
 
 def _psql_copy_seconds(ctx: Context, statement: str) -> float:
