@@ -125,6 +125,11 @@ class OrganisationQuerySet(models.QuerySet):
             return self.all()
         return self.filter(id__in=member_organisation_ids(user))
 
+    def named(self, part: str) -> OrganisationQuerySet:
+        """Organisations with `part` in their name, any case (all of them for an empty part):
+        the name search of the organisation chooser and of the global overview."""
+        return self.filter(name__icontains=part) if part else self
+
 
 def member_emails(organisation_id: int, role: str) -> list[str]:
     """Addresses of the organisation's active members with this role (for notifications)."""

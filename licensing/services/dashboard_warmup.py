@@ -12,9 +12,7 @@ cache that is down, computes them live as before.
 
 from __future__ import annotations
 
-from django.db.models import Sum
-
-from licensing.models import ClientCount, Organisation
+from licensing.models import Organisation
 from licensing.services import fleet_summary
 from licensing.services.daily.attention import client_counts
 from licensing.services.licences.position import cached_summary
@@ -24,23 +22,12 @@ from licensing.services.mak.forecast import cached_forecast
 def warm_dashboards() -> int:
     """Fill the dashboard caches of every organisation that reads stored counters, and the
     global view's forecast. Returns the number of organisations warmed."""
-    large = (
-        ClientCount.objects.values("organisation_id")
-        .annotate(n=Sum("count"))
-        .filter(n__gte=fleet_summary.LIVE_LIMIT)
-        .values_list("organisation_id", flat=True)
-    )
-    warmed = 0
-    latest = None
-    for organisation in Organisation.objects.filter(pk__in=list(large)).order_by("pk"):
-        as_of = fleet_summary.client_breakdown(organisation).as_of
-        if as_of is None:  # shrank below the limit: its dashboard counts live
-            continue
+    times = fleet_summary.stored_counter_times()
+    for organisation in Organisation.objects.filter(pk__in=list(times)).order_by("pk"):
+        as_of = times[organisation.pk]
         client_counts(organisation, as_of)
         cached_summary(organisation, as_of)
         cached_forecast(organisation, as_of)
-        latest = max(latest or as_of, as_of)
-        warmed += 1
-    if latest is not None:
-        cached_forecast(None, latest)  # the global view's, keyed by the same time
-    return warmed
+    if times:
+        cached_forecast(None, max(times.values()))  # the global view's, keyed by the same time
+    return len(times)

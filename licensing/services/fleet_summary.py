@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from licensing.models import Client, ClientCount
@@ -101,6 +101,17 @@ def client_breakdown(organisation) -> ClientBreakdown:  # type: ignore[no-untype
         result.add(flag, edition_id, method, n)
         result.as_of = computed_at
     return result
+
+
+def stored_counter_times() -> dict[int, datetime]:
+    """{organisation id: its counters' time} of the organisations whose dashboards read stored
+    counters (LIVE_LIMIT clients or more, as in `client_breakdown`): one aggregate."""
+    return dict(
+        ClientCount.objects.values("organisation_id")
+        .annotate(n=Sum("count"), as_of=Max("computed_at"))
+        .filter(n__gte=LIVE_LIMIT)
+        .values_list("organisation_id", "as_of")
+    )
 
 
 def breakdown_by_organisation() -> dict[int, ClientBreakdown]:

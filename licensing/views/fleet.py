@@ -685,8 +685,8 @@ def global_overview(request: HttpRequest) -> HttpResponse:
         for k in ("total", "flagged", "expired", "at_risk", "unlicensed", "unhealthy_hosts")
     }
     matching = rows
-    if q:  # the organisation chooser's match: part of the name, any case
-        named = set(Organisation.objects.filter(name__icontains=q).values_list("pk", flat=True))
+    if q:
+        named = set(Organisation.objects.named(q).values_list("pk", flat=True))
         matching = [r for r in rows if r["org"].pk in named]
     return render(
         request,

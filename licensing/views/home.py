@@ -41,9 +41,7 @@ def choose_organisation(request: HttpRequest) -> HttpResponse:
     header links here instead of a select when there are more than the switcher lists
     (licensing/context_processors.py)."""
     q = request.GET.get("q", "").strip()[:100]
-    organisations = Organisation.objects.for_user(request.user).order_by("name", "id")
-    if q:
-        organisations = organisations.filter(name__icontains=q)
+    organisations = Organisation.objects.for_user(request.user).named(q).order_by("name", "id")
     shown = list(organisations.only("id", "name", "slug")[: CHOOSER_ROWS + 1])
     return render(
         request,
