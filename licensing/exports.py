@@ -1,7 +1,8 @@
 """CSV exports streamed by PostgreSQL: `COPY (<the filtered queryset's SQL>) TO STDOUT`.
 
-Every export of the portal goes through `export_response`, so every export has the same
-guarantees:
+Every export of the portal goes through `export_response` (`licensing/views/exports.py`, the
+HTTP side: audit, headers, token access), which streams through `copy_sql` and `stream_copy`
+here, so every export has the same guarantees:
 
 - exactly the rows of the queryset it is given (build it from the list's FilterSet);
 - explicit columns, a header row, never `SELECT *`: pass `ExportColumn`s (or
@@ -21,8 +22,9 @@ guarantees:
 
 Typical export view (the fleet, MAK and KMS areas all follow this shape)::
 
-    from licensing.exports import ExportColumn, export_response, token_aware
+    from licensing.exports import ExportColumn
     from licensing.scoping import resolve_organisation
+    from licensing.views.exports import export_response, token_aware
 
     POOL_COLUMNS = [
         ExportColumn("pool_id", "id"),
@@ -54,27 +56,14 @@ stream holds its thread for the duration.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.contrib.auth.views import redirect_to_login
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import F, QuerySet
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseNotAllowed,
-    StreamingHttpResponse,
-)
-from django.utils import timezone
-from rest_framework import exceptions as drf_exceptions
-
-from licensing.models import Organisation
-from licensing.services import audit
+from django.http import HttpResponse
 
 CHUNK_BYTES = 64 * 1024
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -98,7 +87,7 @@ class ExportColumn:
     kind: str = "auto"
 
 
-def _as_columns(columns: Sequence[ExportColumn | tuple[str, Any]]) -> list[ExportColumn]:
+def as_columns(columns: Sequence[ExportColumn | tuple[str, Any]]) -> list[ExportColumn]:
     result = []
     for col in columns:
         result.append(col if isinstance(col, ExportColumn) else ExportColumn(*col))
@@ -142,7 +131,7 @@ def copy_sql(
     queryset: QuerySet, columns: Sequence[ExportColumn | tuple[str, Any]]
 ) -> tuple[str, tuple[Any, ...]]:
     """The `COPY (...) TO STDOUT` statement and parameters for a queryset and its columns."""
-    cols = _as_columns(columns)
+    cols = as_columns(columns)
     exprs = {
         f"c{i}": (F(c.source) if isinstance(c.source, str) else c.source)
         for i, c in enumerate(cols)
@@ -178,11 +167,6 @@ def stream_copy(
                 buffer.clear()
     if buffer:
         yield bytes(buffer)
-
-
-def export_filename(organisation: Organisation | None, name: str) -> str:
-    slug = organisation.slug if organisation is not None else "all-organisations"
-    return f"{slug}-{name}-{timezone.now():%Y-%m-%d}.csv"
 
 
 @dataclass(frozen=True)
@@ -237,89 +221,3 @@ def invalid_filter_response(filterset: Any) -> HttpResponse | None:
         status=400,
         content_type="text/plain; charset=utf-8",
     )
-
-
-def export_response(
-    request: HttpRequest,
-    *,
-    name: str,
-    queryset: QuerySet,
-    columns: Sequence[ExportColumn | tuple[str, Any]],
-    organisation: Organisation | None,
-    filters: dict[str, Any] | None = None,
-    obj: models.Model | None = None,
-) -> StreamingHttpResponse:
-    """Audit the export, then stream `queryset` as CSV with `columns`. The queryset must
-    already be scoped to `organisation` (or be a superuser's all-organisations queryset).
-    `obj`: the one object the export belongs to (an import run's rejections), named in the
-    audit entry and the filename."""
-    statement, params = copy_sql(queryset, columns)
-    if filters is None:
-        filters = {
-            k: v
-            for k, v in request.GET.items()
-            if k not in ("cursor", "per_page", "organisation") and v
-        }
-    token = getattr(request, "export_token", None)
-    audit.record(
-        action=f"export.{name}",
-        actor=request.user,
-        organisation=organisation,
-        obj=obj,
-        changes={"filters": filters, "columns": [c.header for c in _as_columns(columns)]},
-        ip_address=audit.client_ip(request),
-        label=(
-            f"{request.user.get_username()} (token {token.prefix}…)" if token is not None else None
-        ),
-    )
-    response = StreamingHttpResponse(
-        stream_copy(statement, params, using=queryset.db), content_type="text/csv; charset=utf-8"
-    )
-    filename = export_filename(organisation, name if obj is None else f"{name}-{obj.pk}")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-# --- authentication and organisation for export URLs -------------------------------------------
-
-
-def token_aware(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Let a page-area view (an export) be called with `Authorization: Bearer <token>` as well
-    as with a browser session. A personal (user-scope) token acts as its owner, limited to the
-    token's organisation; agent and reporter tokens can export nothing (404). Exports answer
-    GET (and HEAD) only: any other method is 405, so the CSRF exemption a token request needs
-    cannot let a cross-site form post read an export with the victim's session."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponseNotAllowed(["GET", "HEAD"])
-        from licensing.api.authentication import ApiTokenAuthentication
-        from licensing.middleware import attach_organisation
-        from licensing.models import TokenScope
-
-        auth = ApiTokenAuthentication()
-        try:
-            result = auth.authenticate(request)
-        except drf_exceptions.AuthenticationFailed as exc:
-            response = HttpResponse(
-                f"{exc.detail}\n", status=401, content_type="text/plain; charset=utf-8"
-            )
-            response["WWW-Authenticate"] = auth.authenticate_header(request)
-            return response
-        if result is not None:
-            user, token = result
-            if token.scope != TokenScope.USER:
-                raise Http404("Not found.")
-            request.user = user
-            request.export_token = token  # type: ignore[attr-defined]
-            attach_organisation(request)  # now the token's: the resolver's rule 2
-        elif not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
-
-    # A token request is not a browser form post: CSRF does not apply (GET only anyway).
-    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
-    return wrapper

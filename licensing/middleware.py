@@ -3,7 +3,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import psycopg
@@ -15,15 +14,9 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
 
-from licensing.scoping import organisation_or_none
+from licensing.scoping import attach_organisation
 from licensing.services import language, metrics
 from portal import observability, replica
-
-
-def attach_organisation(request: HttpRequest) -> None:
-    """Set `request.organisation` (lazily) from the one resolver, so the header, the switcher
-    and the page agree, `?organisation=` included; None where the resolver would answer 404."""
-    request.organisation = SimpleLazyObject(partial(organisation_or_none, request))  # type: ignore[attr-defined]
 
 
 class PortalLocaleMiddleware(LocaleMiddleware):

@@ -22,10 +22,12 @@ up among the caller's organisations (a token's only) with `get_scoped_or_404`.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, Literal, TypeVar, overload
 
 from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from licensing import policy
 from licensing.models import ApiToken, Membership, Organisation
@@ -40,7 +42,7 @@ _NO_ORGANISATION = "You do not belong to any organisation yet. Ask an administra
 
 def request_token(request: Any) -> ApiToken | None:
     """The API token a request authenticated with: DRF's `request.auth`, or the token an
-    export URL accepted (`exports.token_aware`). None for a browser session."""
+    export URL accepted (`views.exports.token_aware`). None for a browser session."""
     auth = getattr(request, "auth", None)
     if isinstance(auth, ApiToken):
         return auth
@@ -143,6 +145,12 @@ def organisation_or_none(request: HttpRequest) -> Organisation | None:
         return resolve_organisation(request)
     except Http404:
         return None
+
+
+def attach_organisation(request: HttpRequest) -> None:
+    """Set `request.organisation` (lazily) from the one resolver, so the header, the switcher
+    and the page agree, `?organisation=` included; None where the resolver would answer 404."""
+    request.organisation = SimpleLazyObject(partial(organisation_or_none, request))  # type: ignore[attr-defined]
 
 
 def organisation_of(obj: Any) -> Any:

@@ -22,13 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext, override
 from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
-from licensing.exports import (
-    ExportColumn,
-    export_response,
-    filter_errors,
-    invalid_filter_response,
-    token_aware,
-)
+from licensing.exports import ExportColumn, filter_errors, invalid_filter_response
 from licensing.filters import AuditEventFilterSet, ClientFilterSet
 from licensing.models import (
     ActivationMethod,
@@ -63,6 +57,7 @@ from licensing.services.inventory.retire import set_retired
 from licensing.services.kms import discovery
 from licensing.services.mak.forecast import cached_forecast
 from licensing.services.saved_views import clean_query, delete_view, save_view
+from licensing.views.exports import export_response, token_aware
 from licensing.views.htmx import render_page_or_partial
 
 # --- client list --------------------------------------------------------------------------------

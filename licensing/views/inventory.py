@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.exports import ExportColumn, export_response, token_aware
+from licensing.exports import ExportColumn
 from licensing.forms.inventory import (
     CilImportForm,
     CsvImportForm,
@@ -31,6 +31,7 @@ from licensing.services.inventory.csv_import import import_csv
 from licensing.services.inventory.events import import_kms_events
 from licensing.services.inventory.records import FIELDS
 from licensing.services.inventory.vamt import import_cil
+from licensing.views.exports import export_response, token_aware
 from licensing.views.htmx import render_page_or_partial
 
 PAGE_SIZE = 50

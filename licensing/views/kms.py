@@ -20,13 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.exports import (
-    ExportColumn,
-    export_response,
-    filter_errors,
-    invalid_filter_response,
-    token_aware,
-)
+from licensing.exports import ExportColumn, filter_errors, invalid_filter_response
 from licensing.filters import KmsHostFilterSet
 from licensing.forms.kms import (
     DnsSettingsForm,
@@ -53,6 +47,7 @@ from licensing.services.errors import DomainError
 from licensing.services.kms import discovery, hosts, polling, reasons, reports
 from licensing.services.tokens import create_api_token
 from licensing.views import signin
+from licensing.views.exports import export_response, token_aware
 from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 from licensing.views.kms_chart import count_chart
 

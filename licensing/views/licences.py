@@ -17,13 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
-from licensing.exports import (
-    ExportColumn,
-    export_response,
-    filter_errors,
-    invalid_filter_response,
-    token_aware,
-)
+from licensing.exports import ExportColumn, filter_errors, invalid_filter_response
 from licensing.filters import AgreementFilterSet, LicencePositionFilterSet
 from licensing.forms.licences import (
     AgreementForm,
@@ -38,6 +32,7 @@ from licensing.services import audit
 from licensing.services.errors import DomainError
 from licensing.services.licences import agreements, editions, entitlements, true_up
 from licensing.services.licences.position import position_rows, summarise_rows
+from licensing.views.exports import export_response, token_aware
 
 POSITION_COLUMNS = [
     ExportColumn("edition", "edition__name"),

@@ -17,13 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from licensing import policy
-from licensing.exports import (
-    ExportColumn,
-    export_response,
-    filter_errors,
-    invalid_filter_response,
-    token_aware,
-)
+from licensing.exports import ExportColumn, filter_errors, invalid_filter_response
 from licensing.filters import ActivationRequestFilterSet, MakActivationFilterSet
 from licensing.forms.mak import (
     ActivationRequestForm,
@@ -53,6 +47,7 @@ from licensing.services.mak import allocation, vault
 from licensing.services.mak import requests as mak_requests
 from licensing.services.mak.forecast import PoolForecast, forecast_pools
 from licensing.views import signin
+from licensing.views.exports import export_response, token_aware
 from licensing.views.htmx import render_page_or_partial, vary_on_htmx, wants_fragment
 
 REAUTH_SESSION_KEY = reauth.SESSION_KEY  # kept for callers that name it here

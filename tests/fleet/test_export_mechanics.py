@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from django.test import RequestFactory
 
-from licensing.exports import ExportColumn, export_response
+from licensing.exports import ExportColumn
 from licensing.models import AuditEvent, Client
+from licensing.views.exports import export_response
 from tests import factories
 
 
