@@ -504,9 +504,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _card(req: ActivationRequest, forecast: PoolForecast) -> dict[str, Any]:
+    """One approval card: the request, its pool's forecast, and how long the pool would last
+    with the request approved (None when nothing is being used)."""
+    return {"req": req, "f": forecast, "lasts": forecast.days_lasting(req.quantity)}
+
+
 def _queue_context(request: HttpRequest, req: ActivationRequest) -> dict[str, Any]:
-    forecast = forecast_pools(MakPool.objects.filter(pk=req.pool_id))[0]
-    return {"req": req, "f": forecast}
+    return _card(req, forecast_pools(MakPool.objects.filter(pk=req.pool_id))[0])
 
 
 @login_required
@@ -520,7 +525,7 @@ def approval_queue(request: HttpRequest) -> HttpResponse:
         .order_by("requested_at", "id")
     )
     forecasts = _forecast_for({r.pool for r in pending})
-    items = [{"req": r, "f": forecasts[r.pool_id]} for r in pending]
+    items = [_card(r, forecasts[r.pool_id]) for r in pending]
     decided = (
         ActivationRequest.objects.for_organisation(org)
         .exclude(status=RequestStatus.PENDING)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from licensing.models import (
     ActivationRequest,
     AuditEvent,
     Edition,
+    MakActivation,
     MakKey,
     MakPool,
     RequestStatus,
@@ -115,6 +118,41 @@ def test_the_queue_shows_what_is_being_approved(pending, as_manager):
         "12345678",
     ):
         assert text in body, text
+
+
+def _activations_a_day(key, clients, per_day: int) -> None:
+    """`per_day` activations of `key` on each of the last 30 days (the burn window)."""
+    now = timezone.now()
+    MakActivation.objects.bulk_create(
+        MakActivation(key=key, client=c, reason="first", activated_at=now - timedelta(days=i % 30))
+        for i, c in enumerate(clients[: 30 * per_day])
+    )
+
+
+def test_the_queue_says_how_long_the_pool_lasts_once_approved(
+    org, pool, admin_user, as_manager, make_clients
+):
+    key = factories.MakKeyFactory(pool=pool, activation_limit=1000, activations_used=996)
+    _activations_a_day(key, make_clients(org, 60), per_day=2)
+    request = mak_requests.request_activations(
+        actor=admin_user, pool=pool, key=key, quantity=15, justification="Kiosks"
+    )
+    body = as_manager.get("/approvals/").content.decode()
+    # 4 left + 15 = 19 activations at 2 a day: 9 whole days; today it runs out in 2.
+    assert "limit 1,015, remaining 19" in body
+    assert re.search(r'data-testid="lasts">\s*enough for about 9 days at the current rate', body)
+    assert "2 / day" in body and "runs out today" not in body
+
+    # A request that does not cover a day says so, in the htmx card as on the page.
+    ActivationRequest.objects.filter(pk=request.pk).update(quantity=1)
+    MakKey.objects.filter(pk=key.pk).update(activations_used=1000)
+    card = as_manager.get("/approvals/", HTTP_HX_REQUEST="true").content.decode()
+    assert "less than a day at the current rate" in card
+
+
+def test_the_queue_says_nothing_of_days_for_a_pool_nobody_draws_on(pending, as_manager):
+    body = as_manager.get("/approvals/").content.decode()
+    assert "limit 25, remaining 16" in body and 'data-testid="lasts"' not in body
 
 
 def test_htmx_approve_swaps_the_card_and_applies_the_request(pending, as_manager, manager_user):

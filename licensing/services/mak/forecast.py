@@ -7,7 +7,6 @@ subqueries); blocked keys count for nothing (they are never allocated).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -45,6 +44,7 @@ class PoolForecast:
     blocked_keys: int = 0
     pending_requests: int = 0
     pending_quantity: int = 0
+    recent_activations: int = 0  # in the last BURN_WINDOW_DAYS: the burn rate, unrounded
 
     @property
     def used_percent(self) -> int:
@@ -57,6 +57,13 @@ class PoolForecast:
             if self.runs_out_on is None
             else max(0, (self.runs_out_on - timezone.now().date()).days)
         )
+
+    def days_lasting(self, extra: int = 0) -> int | None:
+        """Whole days the remaining activations plus `extra` (a request being approved) last at
+        the current burn rate, counted as `runs_out_on` is; None when nothing is being used."""
+        if not self.recent_activations:
+            return None
+        return _days_lasting(self.remaining + extra, self.recent_activations)
 
     @property
     def urgency(self) -> str:
@@ -80,6 +87,12 @@ class PoolForecast:
                 "days": days
             }
         return gettext("below low water") if self.below_low_water else ""
+
+
+def _days_lasting(activations: int, recent: int) -> int:
+    """Whole days `activations` last at `recent` activations per BURN_WINDOW_DAYS (exact
+    integer arithmetic: no rate rounded first)."""
+    return activations * BURN_WINDOW_DAYS // recent
 
 
 def _count_subquery(queryset: QuerySet, group: str, expression: Count | Sum) -> Coalesce:
@@ -118,7 +131,7 @@ def forecast_pools(pools: QuerySet[MakPool]) -> list[PoolForecast]:
         burn = pool.recent_activations / BURN_WINDOW_DAYS
         runs_out = None
         if burn > 0:
-            runs_out = today + timedelta(days=math.floor(remaining / burn))
+            runs_out = today + timedelta(days=_days_lasting(remaining, pool.recent_activations))
         result.append(
             PoolForecast(
                 pool=pool,
@@ -126,6 +139,7 @@ def forecast_pools(pools: QuerySet[MakPool]) -> list[PoolForecast]:
                 used=pool.total_used,
                 remaining=remaining,
                 burn_per_day=round(burn, 2),
+                recent_activations=pool.recent_activations,
                 runs_out_on=runs_out,
                 # A pool without keys yet is empty, not "running low" (same rule as the alerts).
                 below_low_water=pool.key_total > 0 and remaining < pool.low_water_mark,
