@@ -149,7 +149,7 @@ def pool_list(request: HttpRequest) -> HttpResponse:
                     ip_address=_ip(request),
                 )
             except DomainError as exc:
-                form.add_error(None, str(exc))
+                exc.apply_to_form(form)
             else:
                 messages.success(
                     request,
@@ -273,7 +273,7 @@ def activation_record(request: HttpRequest, pk: int) -> HttpResponse:
                     ip_address=_ip(request),
                 )
             except DomainError as exc:
-                form.add_error(None, str(exc))
+                exc.apply_to_form(form)
             else:
                 messages.success(
                     request,
@@ -464,7 +464,7 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
                 ip_address=_ip(request),
             )
         except DomainError as exc:
-            form.add_error(None, str(exc))
+            exc.apply_to_form(form)
         else:
             messages.success(
                 request,
