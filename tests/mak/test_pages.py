@@ -75,6 +75,45 @@ def test_the_pool_list_shows_usage_burn_rate_and_low_water(org, pool, as_admin):
     assert "HX-Request" in fragment["Vary"]
 
 
+def test_the_pool_shows_its_ten_newest_activations_over_every_key(
+    org, pool, as_admin, make_clients
+):
+    """Each key's newest ten are read through its index, then the newest ten of those: the
+    same rows, in the same order, as sorting every activation of the pool (ties by id)."""
+    keys = [factories.MakKeyFactory(pool=pool, activation_limit=100) for _ in range(3)]
+    other_pool_key = factories.MakKeyFactory(
+        pool=factories.MakPoolFactory(
+            organisation=org, edition=Edition.objects.exclude(pk=pool.edition_id).first()
+        )
+    )
+    clients = make_clients(org, 40)
+    now = timezone.now()
+    MakActivation.objects.bulk_create(
+        # Key 0 holds most of the newest; equal times on different keys; the newest of all
+        # belongs to another pool and must not show.
+        MakActivation(
+            key=other_pool_key if i == 0 else keys[i % 3 if i > 12 else 0],
+            client=c,
+            reason="first",
+            activated_at=now - timedelta(hours=i // 2),
+        )
+        for i, c in enumerate(clients)
+    )
+    expected = [
+        (a.client.hostname, a.key.last5)
+        for a in MakActivation.objects.filter(key__pool=pool)
+        .select_related("client", "key")
+        .order_by("-activated_at", "-id")[:10]
+    ]
+    body = as_admin.get(f"/pools/{pool.pk}/").content.decode()
+    shown = re.findall(
+        r'<tr data-testid="recent-activation"><td[^>]*>[^<]*</td><td>([^<]+)</td><td>[^<]*</td>'
+        r'<td class="secret">…([^<]+)</td>',
+        body,
+    )
+    assert len(expected) == 10 and shown == expected
+
+
 def test_the_request_form_explains_bad_input(org, pool, as_admin):
     key = factories.MakKeyFactory(pool=pool, activation_limit=5)
     url = f"/pools/{pool.pk}/request/"
