@@ -1,5 +1,6 @@
 """Fleet browser at 1,000,000 clients: client list pages (first and deep, filtered and not), a
-prefix search, the dashboard, and full CSV exports, each beside raw SQL doing the same work.
+prefix search, a MAK pool's activation ledger, the dashboard, and full CSV exports, each beside
+raw SQL doing the same work.
 
 Pages are timed as server time through Django's test client (middleware, session, filtering,
 pagination, template rendering; no network). Exports run in a subprocess that streams the
@@ -340,6 +341,42 @@ def run(ctx: Context) -> list[Result]:
                 )
             )
 
+            # A MAK pool's activation ledger, newest first (the biggest of Contoso's pools).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT a.pool_id, count(*) FROM licensing_makactivation a JOIN "
+                    "licensing_makpool p ON p.id = a.pool_id WHERE p.organisation_id = %s "
+                    "GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+                    [org.pk],
+                )
+                ledger_pool, ledger_rows = cursor.fetchone()
+
+            def raw_ledger() -> None:
+                _raw(
+                    "SELECT a.*, c.hostname, k.last5, u.username FROM licensing_makactivation a "
+                    "JOIN licensing_client c ON c.id = a.client_id "
+                    "JOIN licensing_makkey k ON k.id = a.key_id "
+                    "LEFT JOIN auth_user u ON u.id = a.recorded_by_id WHERE a.pool_id = %s "
+                    "ORDER BY a.activated_at DESC, a.id DESC LIMIT 51",
+                    [ledger_pool],
+                )
+                _raw(
+                    "SELECT count(*) FROM (SELECT id FROM licensing_makactivation "
+                    "WHERE pool_id = %s LIMIT 10001) t",
+                    [ledger_pool],
+                )
+
+            results.append(
+                Result(
+                    "mak_pool_ledger_page",
+                    round(timed(page(f"/pools/{ledger_pool}/activations/"), 25), 2),
+                    "ms",
+                    round(timed(raw_ledger, 25), 2),
+                    f"a pool of {ledger_rows:,} activations, newest first; Django page vs raw "
+                    "keyset + capped count",
+                )
+            )
+
             # Dashboard: counters precomputed (as the 5-minute beat task keeps them).
             from licensing.services.fleet_summary import refresh_client_counts
 
@@ -367,10 +404,9 @@ def run(ctx: Context) -> list[Result]:
                     [org.pk],
                 )
                 _raw(
-                    "SELECT k.pool_id, count(*) FROM licensing_makactivation a JOIN "
-                    "licensing_makkey k ON k.id = a.key_id JOIN licensing_makpool p ON "
-                    "p.id = k.pool_id WHERE p.organisation_id = %s AND a.activated_at >= "
-                    "now() - interval '30 days' GROUP BY 1",
+                    "SELECT a.pool_id, count(*) FROM licensing_makactivation a JOIN "
+                    "licensing_makpool p ON p.id = a.pool_id WHERE p.organisation_id = %s "
+                    "AND a.activated_at >= now() - interval '30 days' GROUP BY 1",
                     [org.pk],
                 )
                 _raw(

@@ -316,7 +316,7 @@ class OfflineActivationFilterSet(django_filters.FilterSet):
 
 
 class MakActivationFilterSet(django_filters.FilterSet):
-    pool = django_filters.ModelChoiceFilter(field_name="key__pool", queryset=_visible(MakPool))
+    pool = django_filters.ModelChoiceFilter(queryset=_visible(MakPool))
     key = django_filters.ModelChoiceFilter(queryset=_visible(MakKey))
     client = django_filters.ModelChoiceFilter(queryset=_visible(Client))
 

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -165,17 +164,10 @@ def pool_list(request: HttpRequest) -> HttpResponse:
 
 
 def _newest_activations(pool: MakPool, limit: int) -> QuerySet[MakActivation]:
-    """The pool's newest activations, from each key's newest `limit` (read backwards through the
-    (key, activated_at) index): not a sort of every activation of the pool, which took 33 ms for
-    a pool of 40,000 (0.4 ms this way). Only the columns the pool page shows."""
-    per_key = RawSQL(
-        "SELECT a.id FROM licensing_makkey k CROSS JOIN LATERAL ("
-        " SELECT a.id FROM licensing_makactivation a WHERE a.key_id = k.id"
-        " ORDER BY a.activated_at DESC, a.id DESC LIMIT %s) a WHERE k.pool_id = %s",
-        [limit, pool.pk],
-    )
+    """The pool's newest activations, read from its (pool, activated_at, id) index: only the
+    columns the pool page shows."""
     return (
-        MakActivation.objects.filter(pk__in=per_key)
+        MakActivation.objects.filter(pool=pool)
         .select_related("client", "key")
         .only("activated_at", "reason", "client__hostname", "key__last5")
         .order_by("-activated_at", "-id")[:limit]
@@ -243,7 +235,7 @@ def pool_activations(request: HttpRequest, pk: int) -> HttpResponse:
     pool = _pool_or_404(request, pk)
     page = activation_paginator.paginate(
         request,
-        MakActivation.objects.filter(key__pool=pool).select_related("client", "key", "recorded_by"),
+        MakActivation.objects.filter(pool=pool).select_related("client", "key", "recorded_by"),
     )
     return render_page_or_partial(
         request,
@@ -735,8 +727,8 @@ def request_export(request: HttpRequest) -> HttpResponse:
 
 ACTIVATION_EXPORT_COLUMNS = [
     ExportColumn("activation_id", "id"),
-    ExportColumn("pool_id", "key__pool_id"),
-    ExportColumn("edition", "key__pool__edition__name"),
+    ExportColumn("pool_id", "pool_id"),
+    ExportColumn("edition", "pool__edition__name"),
     ExportColumn("mak_key_last5", "key__last5"),
     ExportColumn("client", "client__hostname"),
     ExportColumn("reason", "reason"),

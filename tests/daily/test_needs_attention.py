@@ -47,7 +47,13 @@ def busy_day(org, other_org, admin_user):
         factories.ClientFactory(organisation=org, hostname=f"mak-{i:02d}") for i in range(30)
     ]
     MakActivation.objects.bulk_create(
-        MakActivation(key=key, client=c, reason="first", activated_at=now - timedelta(days=i))
+        MakActivation(
+            key=key,
+            pool_id=key.pool_id,
+            client=c,
+            reason="first",
+            activated_at=now - timedelta(days=i),
+        )
         for i, c in enumerate(burners)
     )
     type(key).objects.filter(pk=key.pk).update(activations_used=98)  # 2 days left

@@ -19,6 +19,7 @@ def test_detail_masks_the_mak_and_lists_activation_and_flag_history(as_admin, fl
     gamma, key = fleet["gamma"], fleet["key"]
     MakActivation.objects.create(
         key=key,
+        pool_id=key.pool_id,
         client=gamma,
         reason=ActivationReason.FIRST_ACTIVATION,
         activated_at=timezone.now(),

@@ -24,6 +24,7 @@ def test_dashboard_shows_flags_pools_hosts_and_newest_flagged(
     )
     MakActivation.objects.create(
         key=fleet["key"],
+        pool_id=fleet["key"].pool_id,
         client=fleet["gamma"],
         reason="first",
         activated_at=timezone.now() - timedelta(days=1),

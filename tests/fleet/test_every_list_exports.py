@@ -27,7 +27,9 @@ def rows(org, other_org, admin_user):
         pool = f.MakPoolFactory(organisation=o)
         key = f.MakKeyFactory(pool=pool)
         client = f.ClientFactory(organisation=o, hostname=f"pc-{tag}")
-        MakActivation.objects.create(key=key, client=client, reason="first", activated_at=now)
+        MakActivation.objects.create(
+            key=key, pool_id=key.pool_id, client=client, reason="first", activated_at=now
+        )
         DnsFinding.objects.create(
             organisation=o,
             domain=f"{tag}.test",

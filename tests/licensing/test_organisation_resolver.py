@@ -62,7 +62,11 @@ def world() -> dict[str, Any]:
         pool = factories.MakPoolFactory(organisation=org, agreement_number=marker)
         key = factories.MakKeyFactory(pool=pool, label=marker)
         MakActivation.objects.create(
-            key=key, client=client, reason=ActivationReason.FIRST_ACTIVATION, activated_at=now
+            key=key,
+            pool_id=key.pool_id,
+            client=client,
+            reason=ActivationReason.FIRST_ACTIVATION,
+            activated_at=now,
         )
         ActivationRequest.objects.create(
             pool=pool,

@@ -1,4 +1,4 @@
-"""The forecast counts a pool's activations of the last 30 days from the (key, activated_at)
+"""The forecast counts a pool's activations of the last 30 days from the (pool, activated_at)
 index alone. With COUNT(id) PostgreSQL fetched every activation row for its id: the pool list of
 an organisation with 100,000 recent activations took 74 ms, 29 ms now (docs/daily-work.md). A
 test table is small enough to scan, so the plan is read with scans turned off."""
@@ -26,4 +26,4 @@ def test_recent_activations_are_counted_from_the_index_alone(org):
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute("EXPLAIN " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Index Only Scan using mak_activation_key_time" in plan, plan
+    assert "Index Only Scan using mak_activation_pool_time" in plan, plan

@@ -96,7 +96,11 @@ def test_forecast_burn_rate_and_run_out_date(org, pool, admin_user, make_clients
     now = timezone.now()
     MakActivation.objects.bulk_create(
         MakActivation(
-            key=key, client=c, reason="first", activated_at=now - timezone.timedelta(days=i % 40)
+            key=key,
+            pool_id=key.pool_id,
+            client=c,
+            reason="first",
+            activated_at=now - timezone.timedelta(days=i % 40),
         )
         for i, c in enumerate(clients)
     )

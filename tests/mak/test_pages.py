@@ -78,8 +78,9 @@ def test_the_pool_list_shows_usage_burn_rate_and_low_water(org, pool, as_admin):
 def test_the_pool_shows_its_ten_newest_activations_over_every_key(
     org, pool, as_admin, make_clients
 ):
-    """Each key's newest ten are read through its index, then the newest ten of those: the
-    same rows, in the same order, as sorting every activation of the pool (ties by id)."""
+    """The pool page's ten newest activations (read from the pool's own index) are the same rows,
+    in the same order, as sorting every activation of the pool's keys (ties by id); another
+    pool's newer activation does not show."""
     keys = [factories.MakKeyFactory(pool=pool, activation_limit=100) for _ in range(3)]
     other_pool_key = factories.MakKeyFactory(
         pool=factories.MakPoolFactory(
@@ -88,11 +89,13 @@ def test_the_pool_shows_its_ten_newest_activations_over_every_key(
     )
     clients = make_clients(org, 40)
     now = timezone.now()
+    chosen = [other_pool_key if i == 0 else keys[i % 3 if i > 12 else 0] for i in range(40)]
     MakActivation.objects.bulk_create(
         # Key 0 holds most of the newest; equal times on different keys; the newest of all
         # belongs to another pool and must not show.
         MakActivation(
-            key=other_pool_key if i == 0 else keys[i % 3 if i > 12 else 0],
+            key=chosen[i],
+            pool_id=chosen[i].pool_id,
             client=c,
             reason="first",
             activated_at=now - timedelta(hours=i // 2),
@@ -163,7 +166,13 @@ def _activations_a_day(key, clients, per_day: int) -> None:
     """`per_day` activations of `key` on each of the last 30 days (the burn window)."""
     now = timezone.now()
     MakActivation.objects.bulk_create(
-        MakActivation(key=key, client=c, reason="first", activated_at=now - timedelta(days=i % 30))
+        MakActivation(
+            key=key,
+            pool_id=key.pool_id,
+            client=c,
+            reason="first",
+            activated_at=now - timedelta(days=i % 30),
+        )
         for i, c in enumerate(clients[: 30 * per_day])
     )
 

@@ -23,7 +23,11 @@ def _burning(pool, clients, *, limit, used):
     now = timezone.now()
     MakActivation.objects.bulk_create(
         MakActivation(
-            key=key, client=c, reason="first", activated_at=now - timezone.timedelta(days=i)
+            key=key,
+            pool_id=key.pool_id,
+            client=c,
+            reason="first",
+            activated_at=now - timezone.timedelta(days=i),
         )
         for i, c in enumerate(clients[:30])
     )

@@ -140,7 +140,7 @@ class MicrosoftRemainingSerializer(serializers.Serializer):
 class MakActivationSerializer(serializers.ModelSerializer):
     client_hostname = serializers.CharField(source="client.hostname", read_only=True)
     key_last5 = serializers.CharField(source="key.last5", read_only=True)
-    pool = serializers.IntegerField(source="key.pool_id", read_only=True)
+    pool = serializers.IntegerField(source="pool_id", read_only=True)
     recorded_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:

@@ -671,9 +671,11 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                INSERT INTO licensing_makactivation (key_id, client_id, reason, activated_at, note)
-                SELECT c.mak_key_id, c.id, 'first', coalesce(c.last_activation_at, c.installed_at, c.created_at), 'demo'
-                FROM licensing_client c WHERE c.mak_key_id IS NOT NULL
+                INSERT INTO licensing_makactivation
+                    (key_id, pool_id, client_id, reason, activated_at, note)
+                SELECT c.mak_key_id, k.pool_id, c.id, 'first',
+                       coalesce(c.last_activation_at, c.installed_at, c.created_at), 'demo'
+                FROM licensing_client c JOIN licensing_makkey k ON k.id = c.mak_key_id
                 """
             )
             cursor.execute(

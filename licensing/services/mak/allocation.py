@@ -185,6 +185,7 @@ def _ledger(
     now = timezone.now()
     activation = MakActivation.objects.create(
         key_id=key_id,
+        pool_id=pool_id,
         client=client,
         reason=reason,
         activated_at=activated_at,

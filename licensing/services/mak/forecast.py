@@ -111,16 +111,16 @@ def forecast_pools(pools: QuerySet[MakPool]) -> list[PoolForecast]:
     usable = ~Q(keys__status=MakKeyStatus.BLOCKED)
     zero = Value(0, output_field=IntegerField())
     since = timezone.now() - timedelta(days=BURN_WINDOW_DAYS)
-    recent = MakActivation.objects.filter(key__pool_id=OuterRef("pk"), activated_at__gte=since)
+    recent = MakActivation.objects.filter(pool_id=OuterRef("pk"), activated_at__gte=since)
     pending = ActivationRequest.objects.filter(pool_id=OuterRef("pk"), status=RequestStatus.PENDING)
     annotated = pools.select_related("edition", "organisation").annotate(
         total_limit=Coalesce(Sum("keys__activation_limit", filter=usable), zero),
         total_used=Coalesce(Sum("keys__activations_used", filter=usable), zero),
         key_total=Count("keys"),
         blocked_total=Count("keys", filter=Q(keys__status=MakKeyStatus.BLOCKED)),
-        # COUNT(*), not COUNT(id): the (key, activated_at) index answers alone, without reading
+        # COUNT(*), not COUNT(id): the (pool, activated_at) index answers alone, without reading
         # each activation (74 -> 29 ms for a pool list with 100,000 recent activations).
-        recent_activations=_count_subquery(recent, "key__pool_id", Count("*")),
+        recent_activations=_count_subquery(recent, "pool_id", Count("*")),
         pending_total=_count_subquery(pending, "pool_id", Count("id")),
         pending_sum=_count_subquery(pending, "pool_id", Sum("quantity")),
     )
