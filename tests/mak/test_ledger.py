@@ -4,24 +4,17 @@ equal, and the ledger pages newest first from the pool's own index (migration 20
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from licensing.models import Edition, MakActivation, MakKey
+from licensing.models import MakActivation, MakKey
 from licensing.services.mak import allocation
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-def _other_pool(org, pool):  # type: ignore[no-untyped-def]
-    return factories.MakPoolFactory(
-        organisation=org, edition=Edition.objects.exclude(pk=pool.edition_id).first()
-    )
 
 
 def _checked() -> None:
@@ -37,50 +30,38 @@ def test_a_recorded_activation_stores_its_keys_pool(org, pool, admin_user, make_
     assert activation.key_id == key.pk and activation.pool_id == pool.pk
 
 
-def test_the_database_refuses_an_activation_in_another_pool_than_its_keys(org, pool, make_clients):
+def test_the_database_refuses_an_activation_in_another_pool_than_its_keys(
+    org, pool, second_pool, make_clients
+):
     key = factories.MakKeyFactory(pool=pool)
-    other = _other_pool(org, pool)
     (client,) = make_clients(org, 1)
     with pytest.raises(IntegrityError, match="mak_activation_key_in_pool"), transaction.atomic():
         MakActivation.objects.create(
-            key=key, pool=other, client=client, reason="first", activated_at=timezone.now()
+            key=key, pool=second_pool, client=client, reason="first", activated_at=timezone.now()
         )
         _checked()
     assert not MakActivation.objects.exists()
 
 
-def test_a_key_with_activations_cannot_move_to_another_pool(org, pool, make_clients):
+def test_a_key_with_activations_cannot_move_to_another_pool(org, pool, second_pool, make_clients):
     key = factories.MakKeyFactory(pool=pool)
     (client,) = make_clients(org, 1)
     MakActivation.objects.create(
         key=key, pool=pool, client=client, reason="first", activated_at=timezone.now()
     )
-    other = _other_pool(org, pool)
     with pytest.raises(IntegrityError, match="mak_activation_key_in_pool"), transaction.atomic():
-        MakKey.objects.filter(pk=key.pk).update(pool=other)
+        MakKey.objects.filter(pk=key.pk).update(pool=second_pool)
         _checked()
     assert MakKey.objects.get(pk=key.pk).pool_id == pool.pk
 
 
 def test_the_ledger_pages_through_the_pools_activations_newest_first(
-    org, pool, as_admin, make_clients
+    org, pool, second_pool, as_admin, make_clients, activate
 ):
     keys = [factories.MakKeyFactory(pool=pool, activation_limit=100) for _ in range(3)]
-    other_key = factories.MakKeyFactory(pool=_other_pool(org, pool))
-    clients = make_clients(org, 70)
-    now = timezone.now()
-    chosen = [other_key if i % 10 == 0 else keys[i % 3] for i in range(70)]
-    MakActivation.objects.bulk_create(
-        # Pairs share a time (ties go by id); every tenth belongs to another pool.
-        MakActivation(
-            key=chosen[i],
-            pool_id=chosen[i].pool_id,
-            client=c,
-            reason="first",
-            activated_at=now - timedelta(hours=i // 2),
-        )
-        for i, c in enumerate(clients)
-    )
+    other_key = factories.MakKeyFactory(pool=second_pool)
+    # Every tenth activation belongs to another pool.
+    activate([other_key if i % 10 == 0 else keys[i % 3] for i in range(70)], make_clients(org, 70))
     expected = list(
         MakActivation.objects.filter(key__pool=pool)
         .order_by("-activated_at", "-id")

@@ -76,31 +76,18 @@ def test_the_pool_list_shows_usage_burn_rate_and_low_water(org, pool, as_admin):
 
 
 def test_the_pool_shows_its_ten_newest_activations_over_every_key(
-    org, pool, as_admin, make_clients
+    org, pool, second_pool, as_admin, make_clients, activate
 ):
     """The pool page's ten newest activations (read from the pool's own index) are the same rows,
     in the same order, as sorting every activation of the pool's keys (ties by id); another
     pool's newer activation does not show."""
     keys = [factories.MakKeyFactory(pool=pool, activation_limit=100) for _ in range(3)]
-    other_pool_key = factories.MakKeyFactory(
-        pool=factories.MakPoolFactory(
-            organisation=org, edition=Edition.objects.exclude(pk=pool.edition_id).first()
-        )
-    )
-    clients = make_clients(org, 40)
-    now = timezone.now()
-    chosen = [other_pool_key if i == 0 else keys[i % 3 if i > 12 else 0] for i in range(40)]
-    MakActivation.objects.bulk_create(
-        # Key 0 holds most of the newest; equal times on different keys; the newest of all
-        # belongs to another pool and must not show.
-        MakActivation(
-            key=chosen[i],
-            pool_id=chosen[i].pool_id,
-            client=c,
-            reason="first",
-            activated_at=now - timedelta(hours=i // 2),
-        )
-        for i, c in enumerate(clients)
+    other_pool_key = factories.MakKeyFactory(pool=second_pool)
+    # Key 0 holds most of the newest; equal times on different keys; the newest of all belongs
+    # to another pool and must not show.
+    activate(
+        [other_pool_key if i == 0 else keys[i % 3 if i > 12 else 0] for i in range(40)],
+        make_clients(org, 40),
     )
     expected = [
         (a.client.hostname, a.key.last5)
