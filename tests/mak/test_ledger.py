@@ -65,15 +65,21 @@ def test_the_ledger_pages_through_the_pools_activations_newest_first(
     expected = list(
         MakActivation.objects.filter(key__pool=pool)
         .order_by("-activated_at", "-id")
-        .values_list("id", flat=True)
+        .values_list("id", "client_id")
     )
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
     path = f"/pools/{pool.pk}/activations/"
     url = f"{path}?per_page=25"
     while url:
         body = as_admin.get(url).content.decode()
+        # Each row: the activation, and a link to its client's page.
         seen += [
-            int(i) for i in re.findall(r'data-testid="ledger-row" data-activation="(\d+)"', body)
+            (int(a), int(c))
+            for a, c in re.findall(
+                r'data-testid="ledger-row" data-activation="(\d+)"><td[^>]*>[^<]*</td>'
+                r'<td><a href="/clients/(\d+)/">',
+                body,
+            )
         ]
         more = re.search(r'rel="next" href="([^"]+)"', body)
         url = path + more.group(1).replace("&amp;", "&") if more else ""

@@ -90,15 +90,17 @@ def test_the_pool_shows_its_ten_newest_activations_over_every_key(
         make_clients(org, 40),
     )
     expected = [
-        (a.client.hostname, a.key.last5)
+        (str(a.client_id), a.client.hostname, a.key.last5)
         for a in MakActivation.objects.filter(key__pool=pool)
         .select_related("client", "key")
         .order_by("-activated_at", "-id")[:10]
     ]
     body = as_admin.get(f"/pools/{pool.pk}/").content.decode()
+    # Each row links its client's page.
     shown = re.findall(
-        r'<tr data-testid="recent-activation"><td[^>]*>[^<]*</td><td>([^<]+)</td><td>[^<]*</td>'
-        r'<td class="secret">…([^<]+)</td>',
+        r'<tr data-testid="recent-activation"><td[^>]*>[^<]*</td>'
+        r'<td><a href="/clients/(\d+)/">([^<]+)</a></td><td>[^<]*</td>'
+        r'<td class="secret text-nowrap">…([^<]+)</td>',
         body,
     )
     assert len(expected) == 10 and shown == expected
