@@ -71,3 +71,11 @@ def test_a_previous_release_database_migrates_to_the_current_code(
     )
     decrypted, total = check.stdout.split()[-2:]
     assert decrypted == total and int(total) > 0
+    # Migration 2030 gave each of the release's activations its key's pool.
+    with psycopg.connect(server_conninfo(name)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FILTER (WHERE a.pool_id = k.pool_id) FROM licensing_makactivation a "
+            "JOIN licensing_makkey k ON k.id = a.key_id"
+        )
+        (in_their_keys_pool,) = cur.fetchone()
+    assert in_their_keys_pool == before["licensing_makactivation"] > 0
