@@ -1,5 +1,5 @@
 """Every page as each demo persona, in Chromium at phone (390 px) and desktop (1440 px) width:
-no console errors, no horizontal scroll of the page (nor, at desktop width, a table that hides
+its <div>s balanced as served, no console errors, no horizontal scroll of the page (nor, at desktop width, a table that hides
 its last column), and 0 axe violations of any impact (axe-core
 bundled by the axe-playwright-python package; nothing is downloaded).
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from html.parser import HTMLParser
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -44,6 +45,28 @@ axe = Axe()
 _CLIPPED_TABLES = """() => [...document.querySelectorAll('.table-responsive')]
     .filter((e) => e.scrollWidth > e.clientWidth + 1)
     .map((e) => `${e.scrollWidth} in ${e.clientWidth}`)"""
+
+
+class _DivBalance(HTMLParser):
+    """Counts <div> against </div> in a page as served. A stray or missing end tag moves every
+    later block out of (or into) its container, which no browser reports: a pool page's cards
+    once fell out of their row this way."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.open = self.stray = 0
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.open += tag == "div"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div":
+            if self.open:
+                self.open -= 1
+            else:
+                self.stray += 1
 
 
 def _addresses() -> list[str]:
@@ -143,6 +166,12 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, 
                 ]
                 if errors:
                     problems.append(f"{where}: console errors {errors}")
+                if width == WIDTHS[0]:
+                    divs = _DivBalance(response.text())
+                    if divs.open or divs.stray:
+                        problems.append(
+                            f"{where}: {divs.open} <div> unclosed, {divs.stray} stray </div>"
+                        )
                 scroll = page.evaluate("document.documentElement.scrollWidth")
                 if scroll > width:
                     problems.append(f"{where}: page is {scroll} px wide")
