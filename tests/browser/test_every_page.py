@@ -1,5 +1,5 @@
 """Every page as each demo persona, in Chromium at phone (390 px) and desktop (1440 px) width:
-its <div>s balanced as served, no console errors, no horizontal scroll of the page (nor, at desktop width, a table that hides
+its elements' start and end tags balanced as served, no console errors, no horizontal scroll of the page (nor, at desktop width, a table that hides
 its last column), and 0 axe violations of any impact (axe-core
 bundled by the axe-playwright-python package; nothing is downloaded).
 
@@ -47,26 +47,44 @@ _CLIPPED_TABLES = """() => [...document.querySelectorAll('.table-responsive')]
     .map((e) => `${e.scrollWidth} in ${e.clientWidth}`)"""
 
 
-class _DivBalance(HTMLParser):
-    """Counts <div> against </div> in a page as served. A stray or missing end tag moves every
-    later block out of (or into) its container, which no browser reports: a pool page's cards
-    once fell out of their row this way."""
+# Elements whose end tag HTML requires (unlike li, tr, td, p, option, thead or tbody).
+_CLOSED_ELEMENTS = frozenset(
+    "div span a form table section nav main header footer ul ol details summary label select "  # noqa: SIM905
+    "button h1 h2 h3 h4 h5 h6 small strong em code dl".split()
+)
+
+
+class _Balance(HTMLParser):
+    """Counts each element's start tags against its end tags in a page as served. A stray or
+    missing end tag moves every later block out of (or into) its container, which no browser
+    reports: a pool page's cards once fell out of their row this way."""
 
     def __init__(self, html: str) -> None:
         super().__init__()
-        self.open = self.stray = 0
+        self.open: dict[str, int] = {}
+        self.stray: dict[str, int] = {}
         self.feed(html)
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        self.open += tag == "div"
+        if tag in _CLOSED_ELEMENTS:
+            self.open[tag] = self.open.get(tag, 0) + 1
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        pass  # <br/>, <input/>: nothing to close
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "div":
-            if self.open:
-                self.open -= 1
-            else:
-                self.stray += 1
+        if tag not in _CLOSED_ELEMENTS:
+            return
+        if self.open.get(tag):
+            self.open[tag] -= 1
+        else:
+            self.stray[tag] = self.stray.get(tag, 0) + 1
+
+    def problems(self) -> list[str]:
+        return [f"{n} <{t}> unclosed" for t, n in sorted(self.open.items()) if n] + [
+            f"{n} stray </{t}>" for t, n in sorted(self.stray.items())
+        ]
 
 
 def _addresses() -> list[str]:
@@ -166,12 +184,8 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, 
                 ]
                 if errors:
                     problems.append(f"{where}: console errors {errors}")
-                if width == WIDTHS[0]:
-                    divs = _DivBalance(response.text())
-                    if divs.open or divs.stray:
-                        problems.append(
-                            f"{where}: {divs.open} <div> unclosed, {divs.stray} stray </div>"
-                        )
+                if width == WIDTHS[0] and (unbalanced := _Balance(response.text()).problems()):
+                    problems.append(f"{where}: {', '.join(unbalanced)}")
                 scroll = page.evaluate("document.documentElement.scrollWidth")
                 if scroll > width:
                     problems.append(f"{where}: page is {scroll} px wide")
