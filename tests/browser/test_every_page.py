@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-from html.parser import HTMLParser
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -33,6 +32,7 @@ from licensing.models import (
     Organisation,
 )
 from licensing.services import audit
+from tests.markup import unbalanced_tags
 
 WIDTHS = (1440, 390)
 FULL_AXE = "contoso-admin"
@@ -45,46 +45,6 @@ axe = Axe()
 _CLIPPED_TABLES = """() => [...document.querySelectorAll('.table-responsive')]
     .filter((e) => e.scrollWidth > e.clientWidth + 1)
     .map((e) => `${e.scrollWidth} in ${e.clientWidth}`)"""
-
-
-# Elements whose end tag HTML requires (unlike li, tr, td, p, option, thead or tbody).
-_CLOSED_ELEMENTS = frozenset(
-    "div span a form table section nav main header footer ul ol details summary label select "  # noqa: SIM905
-    "button h1 h2 h3 h4 h5 h6 small strong em code dl".split()
-)
-
-
-class _Balance(HTMLParser):
-    """Counts each element's start tags against its end tags in a page as served. A stray or
-    missing end tag moves every later block out of (or into) its container, which no browser
-    reports: a pool page's cards once fell out of their row this way."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.open: dict[str, int] = {}
-        self.stray: dict[str, int] = {}
-        self.feed(html)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _CLOSED_ELEMENTS:
-            self.open[tag] = self.open.get(tag, 0) + 1
-
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
-        pass  # <br/>, <input/>: nothing to close
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in _CLOSED_ELEMENTS:
-            return
-        if self.open.get(tag):
-            self.open[tag] -= 1
-        else:
-            self.stray[tag] = self.stray.get(tag, 0) + 1
-
-    def problems(self) -> list[str]:
-        return [f"{n} <{t}> unclosed" for t, n in sorted(self.open.items()) if n] + [
-            f"{n} stray </{t}>" for t, n in sorted(self.stray.items())
-        ]
 
 
 def _addresses() -> list[str]:
@@ -184,7 +144,7 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, 
                 ]
                 if errors:
                     problems.append(f"{where}: console errors {errors}")
-                if width == WIDTHS[0] and (unbalanced := _Balance(response.text()).problems()):
+                if width == WIDTHS[0] and (unbalanced := unbalanced_tags(response.text())):
                     problems.append(f"{where}: {', '.join(unbalanced)}")
                 scroll = page.evaluate("document.documentElement.scrollWidth")
                 if scroll > width:

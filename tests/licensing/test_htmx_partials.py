@@ -1,6 +1,7 @@
 """Every URL that answers an htmx swap with a fragment: the fragment with HX-Request, the whole
 page without it (or on a boosted link / history restore), and `Vary: HX-Request` on both, so a
-cache never serves one for the other (licensing/views/htmx.py)."""
+cache never serves one for the other (licensing/views/htmx.py); each fragment's tags balance, as it
+is swapped into a page."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from licensing.models import ImportRun
 from tests import factories
+from tests.markup import unbalanced_tags
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +55,7 @@ def test_the_same_url_answers_the_fragment_or_the_page(as_admin, objects, url, m
         assert marker in response.content.decode()
     assert "<html" not in fragment.content.decode()
     assert "<html" in page.content.decode()
+    assert unbalanced_tags(fragment.content.decode()) == []
 
 
 @pytest.mark.parametrize(
