@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -80,6 +83,24 @@ class MakKeyFactory(factory.django.DjangoModelFactory):
             ciphertext=sealed.ciphertext, last5=sealed.last5, fingerprint=sealed.fingerprint
         )
         return super()._create(model_class, *args, **kwargs)
+
+
+def activations(
+    keys: m.MakKey | Sequence[m.MakKey], clients: Iterable[m.Client], ages: Iterable[timedelta]
+) -> list[m.MakActivation]:
+    """First activations written in one insert: each client on `keys` (one key for all, or the
+    key at the client's place), activated its age ago. The ledger as the burn-rate and paging
+    tests need it, without going through allocation one activation at a time."""
+    clients = list(clients)
+    if isinstance(keys, m.MakKey):
+        keys = [keys] * len(clients)
+    now = timezone.now()
+    return m.MakActivation.objects.bulk_create(
+        m.MakActivation(
+            key=key, pool_id=key.pool_id, client=client, reason="first", activated_at=now - age
+        )
+        for key, client, age in zip(keys, clients, ages, strict=True)
+    )
 
 
 class KmsHostFactory(factory.django.DjangoModelFactory):

@@ -14,7 +14,6 @@ from licensing.models import (
     ComplianceFlag,
     DnsFinding,
     HostState,
-    MakActivation,
 )
 from tests import factories
 
@@ -46,16 +45,7 @@ def busy_day(org, other_org, admin_user):
     burners = [
         factories.ClientFactory(organisation=org, hostname=f"mak-{i:02d}") for i in range(30)
     ]
-    MakActivation.objects.bulk_create(
-        MakActivation(
-            key=key,
-            pool_id=key.pool_id,
-            client=c,
-            reason="first",
-            activated_at=now - timedelta(days=i),
-        )
-        for i, c in enumerate(burners)
-    )
+    factories.activations(key, burners, [timedelta(days=i) for i in range(30)])
     type(key).objects.filter(pk=key.pk).update(activations_used=98)  # 2 days left
     ActivationRequest.objects.create(
         pool=pool,

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from licensing.models import ActivationMethod, Edition, MakActivation
+from licensing.models import ActivationMethod, Edition
 from tests import factories
 
 EDITION = "Office LTSC Professional Plus 2024"
@@ -31,27 +28,6 @@ def second_pool(org, pool):
     return factories.MakPoolFactory(
         organisation=org, edition=Edition.objects.exclude(pk=pool.edition_id).first()
     )
-
-
-@pytest.fixture
-def activate():
-    """activate(keys, clients): client i activated on keys[i], two an hour going back from now
-    (each pair shares a time, so ties go by id)."""
-
-    def make(keys, clients):  # type: ignore[no-untyped-def]
-        now = timezone.now()
-        return MakActivation.objects.bulk_create(
-            MakActivation(
-                key=key,
-                pool_id=key.pool_id,
-                client=client,
-                reason="first",
-                activated_at=now - timedelta(hours=i // 2),
-            )
-            for i, (key, client) in enumerate(zip(keys, clients, strict=True))
-        )
-
-    return make
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ equal, and the ledger pages newest first from the pool's own index (migration 20
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -56,12 +57,16 @@ def test_a_key_with_activations_cannot_move_to_another_pool(org, pool, second_po
 
 
 def test_the_ledger_pages_through_the_pools_activations_newest_first(
-    org, pool, second_pool, as_admin, make_clients, activate
+    org, pool, second_pool, as_admin, make_clients
 ):
     keys = [factories.MakKeyFactory(pool=pool, activation_limit=100) for _ in range(3)]
     other_key = factories.MakKeyFactory(pool=second_pool)
     # Every tenth activation belongs to another pool.
-    activate([other_key if i % 10 == 0 else keys[i % 3] for i in range(70)], make_clients(org, 70))
+    factories.activations(
+        [other_key if i % 10 == 0 else keys[i % 3] for i in range(70)],
+        make_clients(org, 70),
+        [timedelta(hours=i // 2) for i in range(70)],  # pairs share a time: ties go by id
+    )
     expected = list(
         MakActivation.objects.filter(key__pool=pool)
         .order_by("-activated_at", "-id")

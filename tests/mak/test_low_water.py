@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from licensing.models import AuditEvent, MakActivation, MakPool
+from licensing.models import AuditEvent, MakPool
 from licensing.services.mak import allocation, vault
 from licensing.services.mak import requests as mak_requests
 from licensing.services.mak.alerts import update_low_water_state
@@ -94,16 +94,8 @@ def test_forecast_burn_rate_and_run_out_date(org, pool, admin_user, make_clients
     blocked = factories.MakKeyFactory(pool=pool, activation_limit=1000, status="blocked")
     clients = make_clients(org, 60)
     now = timezone.now()
-    MakActivation.objects.bulk_create(
-        MakActivation(
-            key=key,
-            pool_id=key.pool_id,
-            client=c,
-            reason="first",
-            activated_at=now - timezone.timedelta(days=i % 40),
-        )
-        for i, c in enumerate(clients)
-    )
+    ages = [timezone.timedelta(days=i % 40) for i in range(len(clients))]
+    factories.activations(key, clients, ages)
     type(key).objects.filter(pk=key.pk).update(activations_used=60)
     (f,) = forecast_pools(MakPool.objects.filter(pk=pool.pk))
     in_window = sum(1 for i in range(60) if i % 40 < 30)

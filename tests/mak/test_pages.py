@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from licensing.models import (
     ActivationRequest,
@@ -76,7 +75,7 @@ def test_the_pool_list_shows_usage_burn_rate_and_low_water(org, pool, as_admin):
 
 
 def test_the_pool_shows_its_ten_newest_activations_over_every_key(
-    org, pool, second_pool, as_admin, make_clients, activate
+    org, pool, second_pool, as_admin, make_clients
 ):
     """The pool page's ten newest activations (read from the pool's own index) are the same rows,
     in the same order, as sorting every activation of the pool's keys (ties by id); another
@@ -85,9 +84,10 @@ def test_the_pool_shows_its_ten_newest_activations_over_every_key(
     other_pool_key = factories.MakKeyFactory(pool=second_pool)
     # Key 0 holds most of the newest; equal times on different keys; the newest of all belongs
     # to another pool and must not show.
-    activate(
+    factories.activations(
         [other_pool_key if i == 0 else keys[i % 3 if i > 12 else 0] for i in range(40)],
         make_clients(org, 40),
+        [timedelta(hours=i // 2) for i in range(40)],
     )
     expected = [
         (str(a.client_id), a.client.hostname, a.key.last5)
@@ -153,17 +153,8 @@ def test_the_queue_shows_what_is_being_approved(pending, as_manager):
 
 def _activations_a_day(key, clients, per_day: int) -> None:
     """`per_day` activations of `key` on each of the last 30 days (the burn window)."""
-    now = timezone.now()
-    MakActivation.objects.bulk_create(
-        MakActivation(
-            key=key,
-            pool_id=key.pool_id,
-            client=c,
-            reason="first",
-            activated_at=now - timedelta(days=i % 30),
-        )
-        for i, c in enumerate(clients[: 30 * per_day])
-    )
+    n = 30 * per_day
+    factories.activations(key, clients[:n], [timedelta(days=i % 30) for i in range(n)])
 
 
 def test_the_queue_says_how_long_the_pool_lasts_once_approved(

@@ -5,12 +5,12 @@ MAK_POOL_AMBER_DAYS; the dashboard, the pool list and the global view use the sa
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client as DjangoClient
-from django.utils import timezone
 
-from licensing.models import MakActivation, MakPool
+from licensing.models import MakPool
 from licensing.services.mak.forecast import forecast_pools
 from tests import factories
 
@@ -20,17 +20,7 @@ pytestmark = pytest.mark.django_db
 def _burning(pool, clients, *, limit, used):
     """A key of `limit` with `used` activations, one a day for the last 30 days."""
     key = factories.MakKeyFactory(pool=pool, activation_limit=limit)
-    now = timezone.now()
-    MakActivation.objects.bulk_create(
-        MakActivation(
-            key=key,
-            pool_id=key.pool_id,
-            client=c,
-            reason="first",
-            activated_at=now - timezone.timedelta(days=i),
-        )
-        for i, c in enumerate(clients[:30])
-    )
+    factories.activations(key, clients[:30], [timedelta(days=i) for i in range(30)])
     type(key).objects.filter(pk=key.pk).update(activations_used=used)
     MakPool.objects.filter(pk=pool.pk).update(low_water_mark=0)
 
