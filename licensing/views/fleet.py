@@ -15,8 +15,8 @@ from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value,
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, override
 from django.views.decorators.http import require_GET, require_POST
@@ -147,11 +147,45 @@ def _row_labels() -> dict[str, dict[str, str]]:
     }
 
 
-def _short_date(value: Any) -> dict[str, str] | None:
-    if value is None:
-        return None
-    local = timezone.localtime(value)
-    return {"iso": local.isoformat(), "short": date_format(local, "SHORT_DATE_FORMAT")}
+# Django date format characters that strftime spells the same way (zero-padded day and month,
+# four- and two-digit year); SHORT_DATE_FORMAT is made of these in every language we ship.
+_STRFTIME = {"d": "%d", "m": "%m", "Y": "%Y", "y": "%y"}
+
+
+class _ShortDates:
+    """A page's dates in the page's time zone and SHORT_DATE_FORMAT, both read once per page:
+    `date_format` looks them up and parses the format again for each of the ~100 dates of a page
+    of rows. A format strftime cannot spell the same way falls back to Django's formatter."""
+
+    def __init__(self) -> None:
+        self.zone = timezone.get_current_timezone()
+        self.format = get_format("SHORT_DATE_FORMAT")
+        self.pattern = _strftime_pattern(self.format)
+
+    def __call__(self, value: Any) -> dict[str, str] | None:
+        if value is None:
+            return None
+        local = value.astimezone(self.zone)
+        short = (
+            local.strftime(self.pattern)
+            if self.pattern is not None
+            else dateformat.format(local, self.format)
+        )
+        return {"iso": local.isoformat(), "short": short}
+
+
+def _strftime_pattern(django_format: str) -> str | None:
+    """The strftime pattern that writes `django_format` (None if a character has no exact
+    strftime twin, or is escaped)."""
+    out = []
+    for char in django_format:
+        if char in _STRFTIME:
+            out.append(_STRFTIME[char])
+        elif char.isalpha() or char == "\\":
+            return None
+        else:
+            out.append("%%" if char == "%" else char)
+    return "".join(out)
 
 
 # The columns the list shows, read as dicts (no model instances for a page of rows).
@@ -179,6 +213,7 @@ def _prepare_rows(rows: list[dict[str, Any]], org: Organisation, now: Any) -> li
     one the client reported while its renewal deadline is still ahead."""
     detail = reverse("licensing:client_detail", args=[_ANY_PK]).replace(str(_ANY_PK), "{}")
     labels = _row_labels()
+    short_date = _ShortDates()
     stale_before = now - timedelta(days=org.stale_after_days)
     select = _("Select %(hostname)s")
     via = _("via %(host)s")
@@ -200,7 +235,7 @@ def _prepare_rows(rows: list[dict[str, Any]], org: Organisation, now: Any) -> li
                 "select_label": select % {"hostname": c["hostname"]},
                 "retired": c["retired_at"] is not None,
                 "stale_title": (
-                    stale % {"since": _short_date(seen)["short"], "days": org.stale_after_days}
+                    stale % {"since": short_date(seen)["short"], "days": org.stale_after_days}
                     if seen is not None and seen < stale_before
                     else ""
                 ),
@@ -213,8 +248,8 @@ def _prepare_rows(rows: list[dict[str, Any]], org: Organisation, now: Any) -> li
                     c["activation_method"], c["activation_method"]
                 ),
                 "via": via % {"host": kms_host} if kms_host else "",
-                "last_renewal": _short_date(c["last_renewal_at"]),
-                "deadline": _short_date(deadline),
+                "last_renewal": short_date(c["last_renewal_at"]),
+                "deadline": short_date(deadline),
                 "flag_from_own_report": (
                     deadline is not None and deadline > now and flag in _OWN_REPORT_FLAGS
                 ),
