@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy
 
 from licensing.models import Membership
+from licensing.scoping import memberships
 
 METHODS_KEY = "signin_methods"
 SIGNED_IN_AT_KEY = "signin_at"
@@ -94,7 +95,12 @@ def must_set_up(request: Any) -> bool:
         return False
     if signed_in_with_sso(request):
         return False  # the identity provider's policy decides; see secrets_allowed()
-    if not Membership.objects.filter(user=user, organisation__require_2fa=True).exists():
+    member_of = memberships(request)
+    if member_of is not None and member_of.complete:
+        requiring = any(org.require_2fa for org in member_of.organisations)
+    else:
+        requiring = Membership.objects.filter(user=user, organisation__require_2fa=True).exists()
+    if not requiring:
         return False
     return not is_mfa_enabled(user)
 
