@@ -149,6 +149,12 @@ def test_the_queue_shows_what_is_being_approved(pending, as_manager):
         "12345678",
     ):
         assert text in body, text
+    # The requester, then when: the date and time on one line even on a phone.
+    requested = re.search(r'data-testid="requested-by">(.*?)</dd>', body)
+    assert requested is not None
+    at = pending.requested_at.isoformat()
+    assert requested.group(1).startswith(f"{pending.requested_by.username}<br>")
+    assert f'<time class="text-nowrap" datetime="{at}">' in requested.group(1)
 
 
 def _activations_a_day(key, clients, per_day: int) -> None:
