@@ -85,8 +85,14 @@ AREAS = [
 
 
 def _load(result: dict) -> str:
-    """The machine's 1-minute load average while the figure was taken (bench/run.py)."""
-    return f" (load {result['load_avg']:g})" if result.get("load_avg") is not None else ""
+    """The machine's 1-minute load average while the figure was taken, and the interpreter's
+    version and speed (`python_speed_ms` in bench/run.py), where recorded."""
+    parts = []
+    if result.get("load_avg") is not None:
+        parts.append(f"load {result['load_avg']:g}")
+    if result.get("python_loop_ms") is not None:
+        parts.append(f"Python {result['python']}, loop {result['python_loop_ms']:,} ms")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _clients(size: str) -> str:
@@ -134,7 +140,10 @@ def benchmarks_page() -> str:
         "1,000,000 clients in a separate database (`portal_bench`), 60% of them in one organisation",
         "(contoso, 600,000 clients), on a 2-core machine shared with other work, so absolute times",
         "are noisy (the 1-minute load average during the run is shown beside the day when it was",
-        "recorded). Each figure stands beside a baseline doing the same work without the portal",
+        "recorded, and where recorded the Python version and how long its interpreter takes for a",
+        "loop of ten million additions, `python_speed_ms` in bench/run.py: a page is mostly Python,",
+        "so its ratio moves with the interpreter's build). Each figure stands beside a baseline",
+        "doing the same work without the portal",
         "(raw SQL, `psql COPY`, a bare thread pool) in the same run; *ratio* = portal / baseline.",
         "",
     ]

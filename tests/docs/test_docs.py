@@ -39,6 +39,18 @@ def test_the_generated_pages_are_current():
     assert out.returncode == 0, out.stderr
 
 
+def test_the_benchmarks_page_names_the_load_and_the_interpreter_of_each_figure():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_gen", ROOT / "scripts" / "docs_gen.py")
+    docs_gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(docs_gen)
+    measured = {"load_avg": 2.0, "python": "3.13.0", "python_loop_ms": 1131}
+    assert docs_gen._load(measured) == " (load 2; Python 3.13.0, loop 1,131 ms)"
+    assert docs_gen._load({"load_avg": 1.5}) == " (load 1.5)"
+    assert docs_gen._load({}) == ""
+
+
 def _documented_settings() -> dict[str, str]:
     text = (ROOT / "docs" / "configuration.md").read_text()
     return dict(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \| `([^`]*)` \|", text, re.M))
