@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, TypeVar, overload
 
-from django.db.models import F, Model, OuterRef, QuerySet, Subquery
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -90,12 +90,8 @@ def memberships(request: Any) -> Memberships | None:
         return None
     memo = getattr(request, "_request", request).__dict__
     if "_portal_memberships" not in memo:
-        mine = (
-            Organisation.objects.filter(memberships__user_id=user.pk)
-            .annotate(caller_role=F("memberships__role"))
-            .order_by("name", "id")
-        )
-        memo["_portal_memberships"] = Memberships(list(mine[: SWITCHER_LIMIT + 1]))
+        mine = organisations_with_role(user).order_by("name", "id")[: SWITCHER_LIMIT + 1]
+        memo["_portal_memberships"] = Memberships(list(mine))
     return memo["_portal_memberships"]
 
 
