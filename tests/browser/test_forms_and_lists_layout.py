@@ -1,11 +1,17 @@
 """One form mechanism and the client list, looked at in a real browser at desktop (1440 px)
-and phone (390 px) widths: field errors beside their fields, a bad filter explained in words."""
+and phone (390 px) widths: field errors beside their fields, a bad filter explained in words;
+and the client list on laptop screens (1024 and 1280 px): every column on screen."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from licensing.models import ComplianceFlag, LicenseStatus
+from tests import factories
 from tests.browser.test_fleet_browser import make_fleet
 
 WIDTHS = {"desktop": 1440, "phone": 390}
@@ -46,3 +52,30 @@ def test_a_form_page_and_the_client_list_at_two_widths(
     expect(page.get_by_test_id("export-link")).to_have_count(0)
     expect(page.get_by_test_id("empty-state")).to_have_count(0)
     screenshot(page, f"client-list-invalid-filter-{width}")
+
+
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_the_client_list_fits_a_laptop_screen(live_server, page, login, org, admin_user, width):
+    """The widest values a row can hold (a long hostname and FQDN, "Reactivation needed",
+    "Out-of-tolerance grace", a long edition, "KMS via <host>", the note under a deadline) fit
+    the table's width: every column is on screen without a sideways scroll."""
+    now = timezone.now()
+    host = factories.KmsHostFactory(organisation=org, fqdn="kms01.branch-office.contoso.test")
+    for i in range(3):
+        factories.ClientFactory(
+            organisation=org,
+            hostname=f"pc-0004d0b5-19{i:02d}",
+            fqdn=f"pc-0004d0b5-19{i:02d}.branch-office.contoso.test",
+            kms_host=host,
+            license_status=LicenseStatus.OOT_GRACE,
+            compliance_flag=ComplianceFlag.REACTIVATION_NEEDED if i else ComplianceFlag.EXPIRED,
+            renewal_deadline=now + timedelta(days=90),
+        )
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/clients/?sort=-deadline")
+    expect(page.get_by_test_id("deadline-note").first).to_be_visible()
+    scroller = page.locator(".table-responsive")
+    scroll_width, client_width = scroller.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
+    expect(page.get_by_role("columnheader", name="Renewal deadline")).to_be_in_viewport()
