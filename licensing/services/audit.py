@@ -235,6 +235,17 @@ def change_rows(event: AuditEvent) -> list[dict[str, Any]]:
     return rows
 
 
+def change_summary(event: AuditEvent) -> str:
+    """The entry's changes on one line, for the log's list: "field: value" or
+    "field: before → after", joined by " · " (the detail page has them as a table)."""
+    return " · ".join(
+        f"{row['field']}: {row['before']} → {row['after']}"
+        if row["pair"]
+        else f"{row['field']}: {row['value']}"
+        for row in change_rows(event)
+    )
+
+
 # Object pages an entry can link to (object_type is the model's name, as record() stores it).
 OBJECT_PAGES = {
     "client": "licensing:client_detail",

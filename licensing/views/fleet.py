@@ -748,6 +748,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     errors = filter_errors(filterset)
     queryset = filterset.queryset.none() if errors else filterset.qs
     page = audit_paginator.paginate(request, queryset.select_related("actor"))
+    for entry in page.rows:
+        entry.summary = audit.change_summary(entry) if entry.changes else ""
     context = {
         "org": org,
         "filterset": filterset,

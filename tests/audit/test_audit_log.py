@@ -42,6 +42,23 @@ def host_update(org, admin_user):
     return host, AuditEvent.objects.get(action="kms_host.update")
 
 
+# --- the list ----------------------------------------------------------------------------------
+
+
+def test_the_list_shows_each_entrys_changes_in_words(as_auditor, org, admin_user, host_update):
+    audit.record(
+        action="auth.signed_in",
+        actor=admin_user,
+        changes={"method": ["password", "mfa:totp"], "user_agent": "Firefox"},
+    )
+    body = as_auditor.get(f"/audit/?organisation={org.slug}").content.decode()
+    cells = re.findall(r'data-testid="audit-summary-cell">([^<]*)</td>', body)
+    assert "method: password, mfa:totp · user_agent: Firefox" in cells
+    # An update reads as before → after; no Python or JSON braces reach the page.
+    assert any("port: 1688 → 1689" in cell for cell in cells)
+    assert not any("{" in cell for cell in cells)
+
+
 # --- the entry's page --------------------------------------------------------------------------
 
 
