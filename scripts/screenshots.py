@@ -111,7 +111,7 @@ def shoot(base_url: str, shots: list[Shot], out: Path) -> list[Path]:
                 page.goto(f"{base_url}/accounts/login/")
                 page.fill("#id_username", shot.user)
                 page.fill("#id_password", PASSWORD)
-                page.click("button[type=submit]")
+                page.click("form:has(#id_password) button[type=submit]")
                 page.wait_for_url(f"{base_url}/")
                 contexts[shot.user] = page
             page = contexts[shot.user]
