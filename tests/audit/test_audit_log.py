@@ -52,7 +52,7 @@ def test_the_list_shows_each_entrys_changes_in_words(as_auditor, org, admin_user
         changes={"method": ["password", "mfa:totp"], "user_agent": "Firefox"},
     )
     body = as_auditor.get(f"/audit/?organisation={org.slug}").content.decode()
-    cells = re.findall(r'data-testid="audit-summary-cell">([^<]*)</td>', body)
+    cells = re.findall(r'data-testid="audit-summary-cell">([^<]*)</code>', body)
     assert "method: password, mfa:totp · user_agent: Firefox" in cells
     # An update reads as before → after; no Python or JSON braces reach the page.
     assert any("port: 1688 → 1689" in cell for cell in cells)

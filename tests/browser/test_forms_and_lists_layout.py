@@ -1,6 +1,7 @@
 """One form mechanism and the client list, looked at in a real browser at desktop (1440 px)
 and phone (390 px) widths: field errors beside their fields, a bad filter explained in words;
-and the client list on laptop screens (1024 and 1280 px): every column on screen."""
+and the client list on laptop screens (1024 and 1280 px) and the dashboard on a phone: every
+column on screen."""
 
 from __future__ import annotations
 
@@ -79,3 +80,31 @@ def test_the_client_list_fits_a_laptop_screen(live_server, page, login, org, adm
     scroll_width, client_width = scroller.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
     expect(page.get_by_role("columnheader", name="Renewal deadline")).to_be_in_viewport()
+
+
+def test_the_dashboards_tables_fit_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px every table of the dashboard fits its card: a host below the activation
+    threshold (a long state, its count with "(needs 5)") and flagged clients with long names."""
+    now = timezone.now()
+    factories.KmsHostFactory(
+        organisation=org,
+        fqdn="kms02.branch-office.contoso.test",
+        state="below_threshold",
+        current_count=3,
+    )
+    for i in range(3):
+        factories.ClientFactory(
+            organisation=org,
+            hostname=f"pc-a5e30807-41{i:02d}",
+            compliance_flag=ComplianceFlag.GRACE_EXPIRING,
+            flag_changed_at=now - timedelta(hours=i),
+        )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    expect(page.get_by_text("Newest flagged clients")).to_be_visible()
+    expect(page.get_by_text("Below activation threshold").first).to_be_visible()
+    tables = page.locator("main table")
+    assert tables.count() >= 2
+    for i in range(tables.count()):
+        scroll_width, client_width = tables.nth(i).evaluate("e => [e.scrollWidth, e.clientWidth]")
+        assert scroll_width <= client_width, (i, scroll_width, client_width)
