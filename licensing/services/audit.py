@@ -237,7 +237,10 @@ def change_rows(event: AuditEvent) -> list[dict[str, Any]]:
 
 def change_summary(event: AuditEvent) -> str:
     """The entry's changes on one line, for the log's list: "field: value" or
-    "field: before → after", joined by " · " (the detail page has them as a table)."""
+    "field: before → after", joined by " · " (the detail page has them as a table); empty
+    when the entry records no changes."""
+    if not event.changes:
+        return ""
     return " · ".join(
         f"{row['field']}: {row['before']} → {row['after']}"
         if row["pair"]

@@ -749,7 +749,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     queryset = filterset.queryset.none() if errors else filterset.qs
     page = audit_paginator.paginate(request, queryset.select_related("actor"))
     for entry in page.rows:
-        entry.summary = audit.change_summary(entry) if entry.changes else ""
+        entry.summary = audit.change_summary(entry)
     context = {
         "org": org,
         "filterset": filterset,
