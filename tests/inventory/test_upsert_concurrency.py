@@ -27,6 +27,7 @@ from licensing.models import (
     ImportRun,
     TokenScope,
 )
+from licensing.services.inventory import csv_import, upsert
 from licensing.services.tokens import create_api_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -233,3 +234,61 @@ def test_two_csv_imports_of_the_same_file_at_once_stay_one_client_per_row(
     ]
     _one_history_row_per_real_change(org)
     assert ClientFlagChange.objects.filter(organisation=org).count() == 2000
+
+
+def test_a_csv_import_in_chunks_and_an_agent_at_once_both_finish(
+    org, admin_user, tmp_path, monkeypatch, caplog
+):
+    """A chunked import locks clients in file order, agents in hostname order. Here the file's
+    first chunk holds pc-0100..0199 when an agent, holding pc-0000..0099 already, waits for
+    pc-0100; the second chunk then needs pc-0000: a deadlock. PostgreSQL fails the agent's
+    attempt (it waited first), which is merged again once the import is in: both finish."""
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 100)
+    renewed = (timezone.now() - timedelta(days=3)).isoformat()
+    lines = ["hostname,activation_method,license_status,last_renewal_at"]
+    lines += [f"pc-{i:04d},kms,licensed,{renewed}" for i in [*range(100, 200), *range(100)]]
+    path = tmp_path / "inventory.csv"
+    path.write_text("\n".join(lines) + "\n")
+    post = _agent_poster(org, admin_user, "agent")
+    records = _records(200, lambda i: 1)  # renewed a day ago: newer than the file says
+
+    merge = upsert.merge
+    first_chunk_merged, agent_waiting = threading.Event(), threading.Event()
+
+    def merge_then_hold(cursor: Any, params: dict, final: str) -> list:
+        rows = merge(cursor, params, final)
+        if not first_chunk_merged.is_set():
+            first_chunk_merged.set()
+            assert agent_waiting.wait(60)
+        return rows
+
+    monkeypatch.setattr(upsert, "merge", merge_then_hold)
+
+    def run_command() -> str:
+        out = io.StringIO()
+        call_command("import_inventory", org.slug, str(path), stdout=out)
+        return out.getvalue()
+
+    monitor = _blocker()
+    try:
+        with caplog.at_level("INFO", logger=upsert.__name__):
+            importer = _Agent(run_command)
+            importer.start()
+            assert first_chunk_merged.wait(60)
+            agent = _Agent(lambda: post(records))
+            agent.start()
+            _wait_for_waiters(monitor, 1, [agent])
+            agent_waiting.set()
+            answer = agent.outcome()
+            importer.outcome()
+    finally:
+        agent_waiting.set()
+        monitor.close()
+
+    assert "stopped to break a deadlock" in caplog.text
+    run = ImportRun.objects.get(organisation=org, source="csv")
+    assert (run.received, run.rejected) == (200, 0)
+    assert run.created + answer["summary"]["created"] == 200
+    assert Client.objects.filter(organisation=org).count() == 200
+    stored = set(Client.objects.filter(organisation=org).values_list("last_renewal_at", flat=True))
+    assert {d.isoformat() for d in stored} == {r["last_renewal_at"] for r in records}

@@ -13,7 +13,9 @@ reads those copies, i.e. the latest committed state of every client it
 updates. New clients are inserted in hostname order with ON CONFLICT DO NOTHING: when another
 ingest created one of them meanwhile, nothing stale is written; the attempt is rolled back to its
 savepoint and run again, and finds that client among the stored ones. So dates never go
-backwards, each real change writes exactly one history row, and the answer tells the truth.
+backwards, each real change writes exactly one history row, and the answer tells the truth. A CSV
+file merged in chunks locks in file order, so a chunk and an agent's batch can deadlock; the
+attempt PostgreSQL fails is run again the same way.
 
 Merge semantics (documented in the README):
 - a value not given (empty cell, missing key, null) keeps what is stored;
@@ -34,7 +36,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
+from psycopg.errors import DeadlockDetected
 
 from licensing.models import (
     ActivationMethod,
@@ -328,6 +331,12 @@ def merge(cursor: Any, params: dict[str, Any], final: str) -> list[tuple[Any, ..
                 return rows
         except _LostRace:
             log.info("an ingest lost the race for a new client; merging its batch again")
+        except OperationalError as exc:
+            # PostgreSQL broke a deadlock by failing this attempt (its locks went with the
+            # savepoint): the other transaction goes on, this one merges its batch again.
+            if not isinstance(exc.__cause__, DeadlockDetected):
+                raise
+            log.info("an ingest was stopped to break a deadlock; merging its batch again")
     raise ConflictError(
         "Other imports kept writing the same clients at the same time; send the batch again."
     )
