@@ -150,6 +150,33 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def _alternating(label: str, runs: int, ours, baseline) -> list[dict]:  # type: ignore[no-untyped-def]
+    """`runs` pairs of timed runs, alternating which goes first (the first run ours first: a
+    baseline may write the very rows ours stored), each from a vacuumed, checkpointed table
+    (`_settle`). `ours()` and `baseline()` return a dict with the seconds under "s" and anything
+    else the caller wants back; each pair holds "ours" and "baseline" (their seconds), "load_ours"
+    and "load_baseline" (after each) and "ours_box" and "baseline_box" (the dicts). Without a
+    baseline (None), ours alone."""
+    pairs = []
+    for i in range(runs):
+        pair: dict = {}
+        order = ("ours", "baseline") if i % 2 == 0 else ("baseline", "ours")
+        for which in order if baseline is not None else ("ours",):
+            _settle()
+            print(f"  {label} run {i + 1}/{runs}: {which} (load {_load()}) ...", flush=True)
+            box = (ours if which == "ours" else baseline)()
+            pair[which], pair[f"{which}_box"], pair[f"load_{which}"] = box["s"], box, _load()
+            print(f"    {box['s']:.2f} s (load {pair[f'load_{which}']})", flush=True)
+        pairs.append(pair)
+    return pairs
+
+
+def _median(pairs: list[dict]) -> tuple[dict, list[float]]:
+    """The pair with the median ratio of ours to the baseline, and every pair's ratio."""
+    ratios = [round(p["ours"] / p["baseline"], 3) for p in pairs]
+    return pairs[sorted(range(len(pairs)), key=lambda k: ratios[k])[len(pairs) // 2]], ratios
+
+
 def bench_sweep(results: list[Result], ctx: Context) -> None:
     """The first sweep (every flag reset to 'ok' first, inside the rolled-back transaction)
     against the hand-written UPDATE of the same columns + history, `BENCH_SWEEP_RUNS` times
@@ -186,42 +213,36 @@ def bench_sweep(results: list[Result], ctx: Context) -> None:
         box["s"] = _seconds(lambda: box.update(n=_execute(HAND_WRITTEN, {"now": now})))
         return box
 
-    pairs = []
     first = None
+
+    def timed_ours():  # type: ignore[no-untyped-def]
+        nonlocal first
+        box = _in_rollback(ours(first is None))
+        first = first or box
+        return box
+
     # BENCH_SWEEP_BASELINE=0 times ours only (at 10M one hand-written run costs another 20 min).
     with_baseline = os.environ.get("BENCH_SWEEP_BASELINE", "1") != "0"
-    for i in range(runs):
-        timed = {}
-        order = ("ours", "hand") if i % 2 == 0 else ("hand", "ours")
-        for which in order if with_baseline else ("ours",):
-            _settle()
-            print(f"  sweep run {i + 1}/{runs}: {which} (load {_load()}) ...", flush=True)
-            box = _in_rollback(ours(first is None) if which == "ours" else baseline)
-            timed[which] = box["s"]
-            timed[f"load_{which}"] = _load()
-            if which == "ours" and first is None:
-                first = box
-            print(f"    {box['s']:.2f} s (load {_load()})", flush=True)
-        pairs.append(timed)
+    pairs = _alternating(
+        "sweep", runs, timed_ours, (lambda: _in_rollback(baseline)) if with_baseline else None
+    )
     r = first["r"]
     if with_baseline:
-        ratios = [round(p["ours"] / p["hand"], 3) for p in pairs]
-        median = sorted(range(runs), key=lambda k: ratios[k])[runs // 2]
-        shown = pairs[median]
+        shown, ratios = _median(pairs)
         note = (
             f"baseline: hand-written UPDATE, same columns + history; {runs} runs, alternating "
             f"order, each from a vacuumed, checkpointed table; ratios "
             f"{', '.join(f'{x:.2f}x' for x in ratios)} (the median run shown; 1-minute load "
             f"after each: "
-            f"{', '.join(p['load_ours'].split()[0] + '/' + p['load_hand'].split()[0] for p in pairs)})"
+            f"{', '.join(p['load_ours'].split()[0] + '/' + p['load_baseline'].split()[0] for p in pairs)})"
         )
         runs_extra = [
             {
                 "ours_s": round(p["ours"], 2),
-                "baseline_s": round(p["hand"], 2),
+                "baseline_s": round(p["baseline"], 2),
                 "ratio": ratios[k],
                 "first": "ours" if k % 2 == 0 else "baseline",
-                "load_after": [p["load_ours"], p["load_hand"]],
+                "load_after": [p["load_ours"], p["load_baseline"]],
             }
             for k, p in enumerate(pairs)
         ]
@@ -234,7 +255,7 @@ def bench_sweep(results: list[Result], ctx: Context) -> None:
             "inventory_first_sweep_1m" if ctx.clients == 1_000_000 else "inventory_first_sweep",
             round(shown["ours"], 2),
             "s",
-            round(shown["hand"], 2) if with_baseline else None,
+            round(shown["baseline"], 2) if with_baseline else None,
             f"{r.changed:,} rows, {r.flagged:,} flag changes + history; {note}",
             extra={"runs": runs_extra},
         ),
@@ -512,33 +533,30 @@ def bench_api(results: list[Result], ctx: Context, org, user) -> None:  # type: 
                     _delete_clients(org.pk, prefix)
                 return timings
 
-            # BENCH_API_RUNS pairs (3 by default), alternating which goes first (the first run
-            # ours: the baseline COPYs the rows ours stored), each from a vacuumed table (the
-            # deleted rows had the very same hostnames): the raw COPY's rate moves by a third
-            # from one run to the next on a shared machine.
-            pairs = []
-            stored = None
-            for i in range(api_runs):
-                timed = {}
-                for which in ("ours", "raw") if i % 2 == 0 else ("raw", "ours"):
-                    _settle()
-                    print(
-                        f"  api: {agents} agent(s), run {i + 1}/{api_runs}: {which} ...", flush=True
-                    )
-                    if which == "ours":
-                        timed.update(ours())
-                        stored = timed.pop("stored")
-                    else:
-                        timed["raw"] = _raw_copy_committed(
-                            ctx.database_url, org.pk, prefix, stored, agents
-                        )
-                pairs.append(timed)
-            ratios = [round(p["raw"] / p["new"], 3) for p in pairs]
-            timings = pairs[sorted(range(api_runs), key=lambda k: ratios[k])[api_runs // 2]]
-            raw_s = timings["raw"]
+            # Three runs by default (BENCH_API_RUNS): the raw COPY's rate moves by a third from
+            # one run to the next on a shared machine. The deleted rows of a run had the very
+            # hostnames the next one writes: each starts from a vacuumed table.
+            stored: list[bytes] = []
+
+            def timed_ours(ours=ours, stored=stored):  # type: ignore[no-untyped-def]
+                box = ours()
+                stored[:] = box.pop("stored")
+                return {"s": box["new"], **box}
+
+            pairs = _alternating(
+                f"api {agents} agent(s)",
+                api_runs,
+                timed_ours,
+                lambda prefix=prefix, agents=agents, stored=stored: {
+                    "s": _raw_copy_committed(ctx.database_url, org.pk, prefix, stored, agents)
+                },
+            )
+            shown, ratios = _median(pairs)
+            timings = shown["ours_box"]
+            raw_s = shown["baseline"]
             runs_note = (
                 f"; {api_runs} runs, alternating order, each from a vacuumed table; ratios "
-                f"{', '.join(f'{x:.2f}x' for x in ratios)} (the median run shown)"
+                f"{', '.join(f'{1 / x:.2f}x' for x in ratios)} (the median run shown)"
             )
             label = "1 agent" if agents == 1 else f"{agents} agents at once"
             suffix = "1_agent" if agents == 1 else f"{agents}_agents"
@@ -630,42 +648,35 @@ def bench_csv(results: list[Result], org, n: int) -> None:  # type: ignore[no-un
             seconds = time.perf_counter() - start
             return seconds, run, _stored_rows(org.pk, "bench-csv-")
 
-        def raw(stored):  # type: ignore[no-untyped-def]
+        def raw():  # type: ignore[no-untyped-def]
             with connection.cursor() as cursor:
                 _raw_copy(cursor, stored)
             _force_fk_checks()
 
-        # BENCH_CSV_RUNS pairs (3 by default), alternating which goes first, each from a
-        # vacuumed, checkpointed table: a rolled-back import leaves a million dead rows with the
-        # very hostnames the baseline then writes, and the raw COPY's time moves by a quarter
-        # from one run to the next on a shared machine.
+        # Three runs by default (BENCH_CSV_RUNS): a rolled-back import leaves a million dead
+        # rows with the very hostnames the baseline then writes (each run starts from a
+        # vacuumed table), and the raw COPY's time moves by a quarter from one run to the next.
         runs = int(os.environ.get("BENCH_CSV_RUNS", "3"))
-        pairs = []
-        stored = None
-        for i in range(runs):
-            timed = {}
-            # The first run goes ours-first: the baseline writes the rows ours stored.
-            for which in ("ours", "raw") if i % 2 == 0 else ("raw", "ours"):
-                _settle()
-                print(f"  csv run {i + 1}/{runs}: {which} (load {_load()}) ...", flush=True)
-                if which == "ours":
-                    seconds, run, stored = _in_rollback(ours)
-                    assert run.status == "done" and run.created == n, (run.status, run.created)
-                    timed["ours"] = seconds
-                else:
-                    timed["raw"] = _in_rollback(lambda rows=stored: _seconds(lambda: raw(rows)))
-                print(f"    {timed[which]:.2f} s", flush=True)
-            pairs.append(timed)
+        stored: list[bytes] = []
+
+        def timed_ours():  # type: ignore[no-untyped-def]
+            seconds, run, rows = _in_rollback(ours)
+            assert run.status == "done" and run.created == n, (run.status, run.created)
+            stored[:] = rows
+            return {"s": seconds}
+
+        pairs = _alternating(
+            "csv", runs, timed_ours, lambda: {"s": _in_rollback(lambda: _seconds(raw))}
+        )
     finally:
         os.unlink(path)
-    ratios = [round(p["ours"] / p["raw"], 3) for p in pairs]
-    shown = pairs[sorted(range(runs), key=lambda k: ratios[k])[runs // 2]]
+    shown, ratios = _median(pairs)
     results.append(
         Result(
             "inventory_csv_import_1m" if n == 1_000_000 else f"inventory_csv_import_{n}_rows",
             round(shown["ours"], 2),
             "s",
-            round(shown["raw"], 2),
+            round(shown["baseline"], 2),
             f"{n:,} rows: read + check every row, COPY to staging and merge with flags + history, "
             "in chunks, vs raw COPY of the very client rows it stored (flags and deadlines "
             f"included) into licensing_client; {runs} runs, alternating order, each from a "
@@ -673,7 +684,8 @@ def bench_csv(results: list[Result], org, n: int) -> None:  # type: ignore[no-un
             "(the median run shown)",
             extra={
                 "runs": [
-                    {"ours_s": round(p["ours"], 2), "baseline_s": round(p["raw"], 2)} for p in pairs
+                    {"ours_s": round(p["ours"], 2), "baseline_s": round(p["baseline"], 2)}
+                    for p in pairs
                 ]
             },
         )
