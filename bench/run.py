@@ -71,24 +71,10 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> float:
 
 
 def bench_database_url() -> str:
+    from portal.scratch_db import database_name, sibling_url
+
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    head, _, tail = base.rpartition("/")
-    name, sep, query = tail.partition("?")
-    return f"{head}/{name}_bench{sep}{query}"
-
-
-def ensure_database(url: str, *, fresh: bool = False) -> None:
-    """Create the benchmark database if it is missing; `fresh` (--reseed) drops it first, so the
-    seed is timed filling a new installation, as on the first `make bench`."""
-    import psycopg
-
-    head, _, tail = url.rpartition("/")
-    name, sep, query = tail.partition("?")
-    with psycopg.connect(f"{head}/postgres{sep}{query}", autocommit=True) as conn:
-        if fresh:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
+    return sibling_url(base, f"{database_name(base)}_bench")
 
 
 def seed_copy_baseline(url: str) -> float:
@@ -151,6 +137,7 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--only", default="")
     args = parser.parse_args()
+    from portal.scratch_db import ensure_database
 
     url = bench_database_url()
     os.environ.update(

@@ -23,7 +23,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import psycopg
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,13 +59,12 @@ def wait_for(what: str, check, timeout: float) -> None:
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from portal.scratch_db import database_name, drop_database, ensure_database, sibling_url
+
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
-    head, _, name = base.rpartition("/")
-    name = name.split("?")[0] + "_prodcheck"
-    admin = f"{head}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = sibling_url(base, f"{database_name(base)}_prodcheck")
+    ensure_database(database_url, fresh=True)
     work = Path(tempfile.mkdtemp(prefix="portal-prodcheck-"))
     (work / "prometheus").mkdir()
     token = secrets.token_urlsafe(24)
@@ -86,7 +84,7 @@ def main() -> None:
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         KEY_FINGERPRINT_PEPPER=secrets.token_urlsafe(32),
         ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=f"{head}/{name}",
+        DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         CELERY_BROKER_URL=redis_url,
         METRICS_TOKEN=token,
@@ -186,8 +184,7 @@ def main() -> None:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(database_url)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_shots \\
         .venv/bin/python scripts/screenshots.py [--out docs/img] [--only NAME ...] [--base-url URL]
 
-Without --base-url it migrates and seeds the database at DATABASE_URL (`seed_demo`: it REPLACES
-the demo organisations there, never use a production database), starts `manage.py runserver`
+Without --base-url it creates (if missing), migrates and seeds the database at DATABASE_URL
+(`seed_demo`: it REPLACES the demo organisations there, never use a production database), starts
+`manage.py runserver`
 on a free port with DEBUG=1, signs in as the demo users through the login form and writes one
 PNG per entry of SHOTS into --out (default docs/img). With --base-url it uses a portal that
 is already running with the demo data (e.g. `make run`). Uses Debian's chromium (no browser is
@@ -69,6 +70,10 @@ def _free_port() -> int:
 
 
 def _start_portal(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    sys.path.insert(0, str(ROOT))
+    from portal.scratch_db import ensure_database
+
+    ensure_database(env["DATABASE_URL"])
     py = str(ROOT / ".venv" / "bin" / "python")
     subprocess.run([py, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(

@@ -16,23 +16,24 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_COMMIT = "de3c1d2"
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from portal.scratch_db import drop_database, ensure_database, sibling_url
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("commit", nargs="?", default=DEFAULT_COMMIT, help="the release's commit")
     commit = parser.parse_args().commit
-    base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    name = f"portal_upgrade_fixture_{uuid.uuid4().hex[:8]}"
-    url = urlunsplit(base._replace(path=f"/{name}"))
-    admin = urlunsplit(base._replace(path="/postgres"))
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    url = sibling_url(base, f"portal_upgrade_fixture_{uuid.uuid4().hex[:8]}")
     out = ROOT / "tests" / "ops" / "fixtures" / f"release-{commit}.dump"
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="portal-release-") as tmp:
@@ -48,7 +49,7 @@ def main() -> None:
             "CELERY_BROKER_URL": "filesystem://",
             "CELERY_FILESYSTEM_DIR": str(Path(tmp) / "broker"),
         }
-        subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{name}"'], check=True)
+        ensure_database(url)
         try:
             py = str(ROOT / ".venv" / "bin" / "python")
             subprocess.run(
@@ -70,7 +71,7 @@ def main() -> None:
                 check=True,
             )
         finally:
-            subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
+            drop_database(url)
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
     print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size:,} bytes)")
 
