@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from licensing.keyformat import redact
 from licensing.models import AuditEvent
@@ -168,19 +169,47 @@ def known_actions() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+# The areas of the action names ("mak_key.reveal": "mak_key"), in words for the action picker;
+# an area not named here is shown as it is recorded.
+AREA_LABELS = {
+    "account": gettext_lazy("Accounts"),
+    "activation_request": gettext_lazy("Activation requests"),
+    "agreement": gettext_lazy("Agreements"),
+    "api_token": gettext_lazy("API tokens"),
+    "auth": gettext_lazy("Sign-in"),
+    "client": gettext_lazy("Clients"),
+    "compliance": gettext_lazy("Compliance digests"),
+    "edition": gettext_lazy("Editions"),
+    "entitlement": gettext_lazy("Entitlements"),
+    "field_keys": gettext_lazy("Encryption keys"),
+    "inventory": gettext_lazy("Inventory imports"),
+    "kms_host": gettext_lazy("KMS hosts"),
+    "licences": gettext_lazy("Licences"),
+    "mak_activation": gettext_lazy("MAK activations"),
+    "mak_key": gettext_lazy("MAK keys"),
+    "mak_pool": gettext_lazy("MAK pools"),
+    "offline_activation": gettext_lazy("Offline activations"),
+    "organisation": gettext_lazy("Organisation"),
+    "saved_view": gettext_lazy("Saved views"),
+    "signin": gettext_lazy("Sign-in settings"),
+    "webhook": gettext_lazy("Webhooks"),
+}
+
+
 def action_choices(actions: list[str]) -> list[tuple[str, Any]]:
-    """Choices for the action picker: one group per area prefix ("mak_key"), led by "all of the
-    area" (value "mak_key.", a prefix) and then each action."""
+    """Choices for the action picker: one group per area prefix ("mak_key"), named in words and
+    led by "all of the area" (value "mak_key.", a prefix), then each action as recorded."""
     groups: dict[str, list[str]] = {}
     for action in sorted(set(actions)):
         area = action.split(".", 1)[0]
         groups.setdefault(area, []).append(action)
     choices: list[tuple[str, Any]] = [("", _("Any action"))]
     for area, names in groups.items():
-        every = _("All %(area)s actions") % {"area": area.replace("_", " ")}
-        options = [(f"{area}.", every)] if len(names) > 1 else []
+        label = str(AREA_LABELS.get(area, area))
+        options = [(f"{area}.", _("All actions: %(area)s") % {"area": label})]
+        options = options if len(names) > 1 else []
         options += [(name, name) for name in names]
-        choices.append((area.replace("_", " ").capitalize(), options))
+        choices.append((label, options))
     return choices
 
 

@@ -73,7 +73,11 @@ def test_auditor_reads_an_entry_with_a_before_after_table(as_auditor, org, host_
     assert reverse("licensing:host_detail", args=[host.pk]) in body
     table = re.search(r'data-testid="audit-changes".*?</table>', body, re.S).group(0)
     assert '<th scope="col">Before</th>' in table and '<th scope="col">After</th>' in table
-    assert re.search(r"port</th>\s*<td[^>]*><del>1688</del></td><td[^>]*><ins>1689</ins>", table)
+    assert re.search(
+        r"port</code></th>\s*<td[^>]*><del><code[^>]*>1688</code></del></td>"
+        r"<td[^>]*><ins><code[^>]*>1689</code></ins>",
+        table,
+    )
     assert "poll_interval_minutes" in table
 
 
@@ -189,8 +193,8 @@ def test_the_picker_lists_actions_grouped_by_area(as_auditor, org, admin_user, h
     audit.record(action="agreement.create", actor=admin_user, organisation=org)
     body = as_auditor.get(reverse("licensing:audit_list")).content.decode()
     select = re.search(r'<select name="action".*?</select>', body, re.S).group(0)
-    assert '<optgroup label="Kms host">' in select
-    assert '<option value="kms_host.">All kms host actions</option>' in select
+    assert '<optgroup label="KMS hosts">' in select
+    assert '<option value="kms_host.">All actions: KMS hosts</option>' in select
     assert '<option value="kms_host.update">' in select
     assert '<option value="agreement.create">' in select
 

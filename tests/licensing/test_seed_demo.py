@@ -90,3 +90,30 @@ def test_scale_seed_loads_in_bulk_and_restores_every_index_and_constraint(monkey
             " to_flag, reason, changed_at, changed_by) VALUES (-1, %s, '', 'ok', '', now(), 't')",
             [client.organisation_id],
         )
+
+
+def test_the_demo_has_an_audited_history_of_requests_and_a_revealed_key():
+    from licensing.crypto import decrypt_product_key
+    from licensing.models import ActivationRequest, AuditEvent
+
+    call_command("seed_demo", clients=200, stdout=io.StringIO())
+    contoso = Organisation.objects.get(slug="contoso")
+    requests = ActivationRequest.objects.filter(pool__organisation=contoso).order_by("id")
+    assert [(r.quantity, r.status) for r in requests] == [(400, "rejected"), (150, "pending")]
+    assert requests[0].decision_note and requests[0].decided_by.username == "contoso-manager"
+    actions = list(
+        AuditEvent.objects.filter(organisation=contoso)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == [
+        "activation_request.create",
+        "activation_request.reject",
+        "activation_request.create",
+        "mak_key.reveal",
+    ]
+    # The reveal's entry names the key by its last five characters, never in clear.
+    key = requests[0].key
+    reveal = AuditEvent.objects.get(organisation=contoso, action="mak_key.reveal")
+    clear = decrypt_product_key(key.ciphertext)
+    assert key.last5 in str(reveal.changes) and clear not in str(reveal.changes)

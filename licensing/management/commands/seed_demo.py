@@ -163,7 +163,7 @@ class Command(BaseCommand):
         result = sweep(changed_by="seed_demo")
         sweep_seconds = time.monotonic() - sweep_started
         self._snapshots()
-        self._pending_request()
+        self._requests()
         self._licences(orgs)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE licensing_client")
@@ -617,31 +617,51 @@ class Command(BaseCommand):
             )
             return cursor.rowcount
 
-    def _pending_request(self) -> None:
-        """One pending request for extra activations, so managers see the approvals queue at work."""
-        from licensing.models import ActivationRequest, Membership
+    def _requests(self) -> None:
+        """The approvals queue at work, through the services that audit it: a request the
+        manager rejected (with the reason the admin reads) and one waiting for a decision; and
+        the admin once revealed the key (the audit log names who saw which key)."""
+        from licensing.models import Membership
+        from licensing.services.mak.requests import reject_request, request_activations
+        from licensing.services.mak.vault import reveal_key
 
         pool = (
             MakPool.objects.filter(organisation__slug="contoso")
             .order_by("id")
-            .select_related("edition")
+            .select_related("edition", "organisation")
             .first()
         )
-        admin = Membership.objects.filter(organisation__slug="contoso", role=Role.ADMIN).first()
+        people = {
+            m.role: m.user
+            for m in Membership.objects.filter(
+                organisation__slug="contoso", role__in=[Role.ADMIN, Role.MANAGER]
+            ).select_related("user")
+        }
         key = pool.keys.filter(status=MakKeyStatus.ACTIVE).order_by("id").first() if pool else None
-        if pool is None or admin is None or key is None:
+        admin, manager = people.get(Role.ADMIN), people.get(Role.MANAGER)
+        if pool is None or key is None or admin is None or manager is None:
             return
-        ActivationRequest.objects.create(
+        too_many = request_activations(
+            actor=admin,
+            pool=pool,
+            key=key,
+            quantity=400,
+            justification="New branch office in Bergen: 400 desktops by December.",
+        )
+        reject_request(
+            actor=manager,
+            request=too_many,
+            note="Bergen opens with 120 desktops; ask for what January needs, with 30 spare.",
+        )
+        request_activations(
+            actor=admin,
             pool=pool,
             key=key,
             quantity=150,
-            requested_by=admin.user,
-            agreement_number=pool.agreement_number,
-            product_name=pool.edition.name,
-            key_last5=key.last5,
             justification="Finance department moves 120 desktops to Office LTSC 2024 in January; "
             "30 spare for hardware replacements.",
         )
+        reveal_key(actor=admin, key=key, password_confirmed_at=time.time())
 
     def _snapshots(self) -> None:
         """90 days of daily flag counts for the dashboard trend: today's real counts (written by
