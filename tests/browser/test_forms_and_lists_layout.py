@@ -108,3 +108,25 @@ def test_the_dashboards_tables_fit_a_phone(live_server, page, login, org, admin_
     for i in range(tables.count()):
         scroll_width, client_width = tables.nth(i).evaluate("e => [e.scrollWidth, e.clientWidth]")
         assert scroll_width <= client_width, (i, scroll_width, client_width)
+
+
+def test_the_decided_requests_fit_a_phone(live_server, page, login, org, admin_user, manager_user):
+    """A manager on a phone sees each decided request's pool, quantity, status and who decided
+    when, without the table running off the screen (the number and requester show from 576 px)."""
+    from licensing.services.mak import requests as mak_requests
+
+    key = factories.MakKeyFactory(
+        pool=factories.MakPoolFactory(organisation=org, agreement_number="42394260")
+    )
+    asked = mak_requests.request_activations(
+        actor=admin_user, pool=key.pool, key=key, quantity=400, justification="New branch office"
+    )
+    mak_requests.reject_request(actor=manager_user, request=asked, note="Ask for January's need")
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, manager_user)
+    page.goto(f"{live_server.url}/approvals/")
+    table = page.get_by_test_id("decided-requests")
+    expect(table).to_contain_text("rejected")
+    expect(table).to_contain_text(manager_user.username)
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
