@@ -5,11 +5,10 @@
 
 Without --base-url it creates (if missing), migrates and seeds the database at DATABASE_URL
 (`seed_demo`: it REPLACES the demo organisations there, never use a production database), starts
-`manage.py runserver`
-on a free port with DEBUG=1, signs in as the demo users through the login form and writes one
-PNG per entry of SHOTS into --out (default docs/img). With --base-url it uses a portal that
-is already running with the demo data (e.g. `make run`). Uses Debian's chromium (no browser is
-downloaded).
+`manage.py runserver` on a free port with DEBUG=1, signs in as the demo users through the login
+form and writes one PNG per entry of SHOTS into --out (default docs/img). With --base-url it
+uses a portal that is already running with the demo data (e.g. `make run`). Uses Debian's
+chromium (no browser is downloaded).
 
 Other pages reuse it: add a Shot(name, user, path, ...) to SHOTS, or import `shoot` and pass
 your own list.

@@ -206,8 +206,8 @@ def action_choices(actions: list[str]) -> list[tuple[str, Any]]:
     choices: list[tuple[str, Any]] = [("", _("Any action"))]
     for area, names in groups.items():
         label = str(AREA_LABELS.get(area, area))
-        options = [(f"{area}.", _("All actions: %(area)s") % {"area": label})]
-        options = options if len(names) > 1 else []
+        every = _("All actions: %(area)s") % {"area": label}
+        options = [(f"{area}.", every)] if len(names) > 1 else []
         options += [(name, name) for name in names]
         choices.append((label, options))
     return choices

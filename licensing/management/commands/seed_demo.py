@@ -625,12 +625,7 @@ class Command(BaseCommand):
         from licensing.services.mak.requests import reject_request, request_activations
         from licensing.services.mak.vault import reveal_key
 
-        pool = (
-            MakPool.objects.filter(organisation__slug="contoso")
-            .order_by("id")
-            .select_related("edition", "organisation")
-            .first()
-        )
+        pool = MakPool.objects.filter(organisation__slug="contoso").order_by("id").first()
         people = {
             m.role: m.user
             for m in Membership.objects.filter(
