@@ -8,7 +8,7 @@ class LicensingConfig(AppConfig):
 
     def ready(self) -> None:
         from licensing import checks  # noqa: F401 (registers the system checks)
-        from licensing.services import notify, webhooks
+        from licensing.services import filter_bar, notify, webhooks  # noqa: F401 (receivers)
         from licensing.services.signin import events  # noqa: F401 (sign-in audit receivers)
 
         # Webhooks are notify's second channel, after e-mail (licensing/services/notify.py).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from django.test import Client as DjangoClient
@@ -21,6 +22,20 @@ def _language_of_this_test_only():
     order xdist gave)."""
     yield
     translation.deactivate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_keys_of_this_run():
+    """Test runs, their xdist workers and other checkouts share one Redis, and their databases
+    hand out the same ids: a cached value keyed by an id (the client list's filter bar) must
+    not reach another run's organisation of that id. Each run and worker gets its own prefix;
+    Django's own handler for a changed CACHES setting opens the caches anew with it."""
+    from django.conf import settings
+    from django.test.signals import setting_changed
+
+    for alias in settings.CACHES.values():
+        alias["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    setting_changed.send(sender=None, setting="CACHES", value=settings.CACHES, enter=True)
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
 from licensing.services.daily.attention import needs_attention
 from licensing.services.errors import DomainError
+from licensing.services.filter_bar import FilterBarCache
 from licensing.services.fleet_summary import (
     breakdown_by_organisation,
     client_breakdown,
@@ -273,6 +274,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
         "rows": _prepare_rows(page.rows, org, timezone.now()),
         "org": org,
         "filterset": filterset,
+        "filter_bar": FilterBarCache(request, org, filtered),
         "filter_errors": errors,
         "page": page,
         "filtered": filtered,
