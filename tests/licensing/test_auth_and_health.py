@@ -115,14 +115,16 @@ def test_production_refuses_to_start_without_secrets(command):
 
 def test_a_web_worker_imports_its_views_before_it_serves():
     """Importing the URLconf and every view took about a second of the first request each worker
-    served; portal/wsgi.py does it while the worker starts."""
+    served, and the cache backend (redis-py) half a second of its first client list page;
+    portal/wsgi.py does both while the worker starts."""
     out = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys, portal.wsgi; "
             "print(all(m in sys.modules for m in "
-            "('licensing.views.fleet', 'licensing.api.views.kms', 'licensing.urls')))",
+            "('licensing.views.fleet', 'licensing.api.views.kms', 'licensing.urls', "
+            "'portal.cache')))",
         ],
         capture_output=True,
         text=True,
