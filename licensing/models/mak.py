@@ -119,7 +119,11 @@ class ActivationReason(models.TextChoices):
 class MakActivation(models.Model):
     """Ledger row: one activation of one key used by one client."""
 
-    key = models.ForeignKey(MakKey, on_delete=models.PROTECT, related_name="activations")
+    # No index of its own: mak_activation_key_time (key, activated_at) serves every lookup by key
+    # and the foreign key's checks, and each activation wrote both.
+    key = models.ForeignKey(
+        MakKey, on_delete=models.PROTECT, related_name="activations", db_index=False
+    )
     # The key's pool, stored so that a pool's ledger reads newest first from one index
     # (mak_activation_pool_time) instead of sorting every activation of the pool. The database
     # holds it equal to the key's pool (foreign key mak_activation_key_in_pool, migration 2030).
