@@ -4,7 +4,7 @@ Drawing the bar's thirteen fields costs about a third of a client list page: thr
 the options of its selects (editions, the organisation's KMS hosts and MAK pools) and a widget
 template per field. The HTML is a function of the organisation, the page language, the query
 string and those options, so `client_list.html` caches it (`{% cache %}`) under a key made of
-exactly these (`FilterBarCache.key`), for `SECONDS`.
+exactly these (`FilterBarCache.key`), for `SECONDS`; a filter with errors is drawn live.
 
 The options are versioned: creating, deleting or renaming an edition, a KMS host or a MAK pool
 sets a new version (at once and again at commit, so a page drawn from the old rows in between
@@ -42,9 +42,9 @@ OPTION_FIELDS: dict[type, frozenset[str]] = {
     MakPool: frozenset({"edition", "edition_id", "organisation", "organisation_id"}),
 }
 
-# Parameters that do not change the cached part: the page's position, and the search box,
-# which is drawn outside it (a search then shares the bar of the same filters).
-_NOT_IN_BAR = frozenset({"cursor", "q"})
+# What the bar shows besides the filters' own parameters. The cursor and the search box (drawn
+# outside the bar) are left out: paging and searching share the bar of the same filters.
+_SHOWN_PARAMETERS = frozenset({"per_page", "sort"})
 
 
 def options_version() -> str:
@@ -68,21 +68,30 @@ def options_changed() -> None:
 
 class FilterBarCache:
     """What `{% cache filter_bar.seconds client_filter_bar filter_bar.key %}` varies on. The key
-    is read only when the whole page is drawn (an htmx swap of the results never asks)."""
+    is read only when the whole page is drawn (an htmx swap of the results never asks).
 
-    seconds = SECONDS
+    Only parameters the bar shows are in the key, and a filter with errors is drawn live and
+    not stored (`seconds` 0): made-up parameters or values cannot fill the cache."""
 
-    def __init__(self, request: HttpRequest, organisation: Organisation, filtered: bool) -> None:
+    def __init__(
+        self, request: HttpRequest, organisation: Organisation, filterset: Any, filtered: bool
+    ) -> None:
         self._request = request
         self._organisation = organisation
-        self._filtered = filtered
+        self._filterset = filterset
+        self._filtered = filtered  # the panel stays open on a filtered list
+
+    @cached_property
+    def seconds(self) -> int:
+        return 0 if self._filterset.errors else SECONDS
 
     @cached_property
     def key(self) -> str:
+        filters = tuple(name for name in self._filterset.filters if name != "q")
         query = sorted(
             (name, value)
             for name, values in self._request.GET.lists()
-            if name not in _NOT_IN_BAR
+            if name in _SHOWN_PARAMETERS or name.startswith(filters)
             for value in values
         )
         return repr(

@@ -274,7 +274,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
         "rows": _prepare_rows(page.rows, org, timezone.now()),
         "org": org,
         "filterset": filterset,
-        "filter_bar": FilterBarCache(request, org, filtered),
+        "filter_bar": FilterBarCache(request, org, filterset, filtered),
         "filter_errors": errors,
         "page": page,
         "filtered": filtered,

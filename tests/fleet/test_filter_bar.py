@@ -171,3 +171,17 @@ def test_with_redis_down_the_bar_is_drawn_live(as_admin, org, hosts, private_red
     from django.core.cache import cache
 
     assert cache.get(VERSION_KEY) is not None
+
+
+def test_made_up_parameters_share_the_bar_and_invalid_filters_are_not_stored(as_admin, org, hosts):
+    as_admin.get("/clients/")
+    with CaptureQueriesContext(connection) as queries:
+        page = as_admin.get("/clients/?utm_source=mail&foo=bar")
+    assert page.status_code == 200
+    assert option_queries(queries) == []  # the bar of the plain list
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            invalid = as_admin.get("/clients/?last_renewal_after=not-a-date")
+        assert invalid.status_code == 200
+        assert "is-invalid" in bar(invalid)
+        assert len(option_queries(queries)) == 3  # drawn live each time, never stored
