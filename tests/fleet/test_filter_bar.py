@@ -6,9 +6,10 @@ with Redis down it is drawn live."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from licensing.models import KmsProductGroup
@@ -185,3 +186,40 @@ def test_made_up_parameters_share_the_bar_and_invalid_filters_are_not_stored(as_
         assert invalid.status_code == 200
         assert "is-invalid" in bar(invalid)
         assert len(option_queries(queries)) == 3  # drawn live each time, never stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_drawn_while_a_new_host_commits_does_not_keep_the_old_bar(as_admin, admin_user, org):
+    """A page drawn between the new host's save and its commit still reads the old options,
+    and caches them under the version the save set; the version set at commit leaves that bar
+    behind, so the page after the commit shows the host."""
+    factories.KmsHostFactory(organisation=org, fqdn="kms-a.contoso.test")
+    saved, drawn = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def register_and_wait() -> None:
+        try:
+            with transaction.atomic():
+                register_host(
+                    actor=admin_user,
+                    organisation=org,
+                    fqdn="kms-b.contoso.test",
+                    product_group=KmsProductGroup.OFFICE_2024,
+                )
+                saved.set()
+                assert drawn.wait(30)
+        except BaseException as exc:  # reported in the test's thread
+            errors.append(exc)
+        finally:
+            saved.set()
+            connection.close()
+
+    writer = threading.Thread(target=register_and_wait)
+    writer.start()
+    assert saved.wait(30)
+    during = host_options(as_admin.get("/clients/"))
+    drawn.set()
+    writer.join(30)
+    assert not errors, errors
+    assert during == ["kms-a.contoso.test"]  # not committed yet
+    assert host_options(as_admin.get("/clients/")) == ["kms-a.contoso.test", "kms-b.contoso.test"]
