@@ -9,11 +9,13 @@ import re
 import threading
 
 import pytest
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from licensing.models import KmsProductGroup
-from licensing.services.filter_bar import VERSION_KEY, options_version
+from licensing.services.filter_bar import SECONDS, VERSION_KEY, options_version
 from licensing.services.kms.hosts import register_host, update_host
 from tests import factories
 
@@ -63,6 +65,10 @@ def test_a_second_view_draws_the_bar_from_the_cache(as_admin, org, hosts):
     assert len(second.captured_queries) == len(first.captured_queries) - 3
     assert bar(warm) == bar(cold)
     assert host_options(warm) == ["kms-a.contoso.test", "kms-b.contoso.test"]
+    # Stored for five minutes (SECONDS), in Redis under the key `{% cache %}` makes of ours.
+    fragment = make_template_fragment_key("client_filter_bar", [warm.context["filter_bar"].key])
+    redis = cache._cache.get_client(cache.make_and_validate_key(fragment))
+    assert 295 <= redis.ttl(cache.make_and_validate_key(fragment)) <= SECONDS == 300
     # The chosen filter is part of the key: another value draws (and shows) its own bar.
     assert 'value="expired" selected' in bar(warm)
     other = as_admin.get("/clients/?compliance_flag=ok")
@@ -169,8 +175,6 @@ def test_with_redis_down_the_bar_is_drawn_live(as_admin, org, hosts, private_red
     # is cached again.
     private_redis.start()
     as_admin.get("/clients/")
-    from django.core.cache import cache
-
     assert cache.get(VERSION_KEY) is not None
 
 
