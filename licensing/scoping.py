@@ -118,7 +118,9 @@ def organisations_with_role(user: Any) -> QuerySet:
     """The user's organisations, each with the user's role read in the same query (every page
     asks both; the API's organisation list asks it of each row); `_primed` and the API's
     serializer hand the role to `policy.role_of`."""
-    role = Membership.objects.filter(user_id=user.pk, organisation_id=OuterRef("pk"))
+    # One membership per user and organisation (a unique constraint): no ordering, so the
+    # subquery does not join the organisation and the user for Membership's default order.
+    role = Membership.objects.filter(user_id=user.pk, organisation_id=OuterRef("pk")).order_by()
     return Organisation.objects.for_user(user).annotate(
         caller_role=Subquery(role.values("role")[:1])
     )
