@@ -27,7 +27,7 @@ ROW = {
 }
 
 TAG = (
-    "{% load lists %}"
+    "{% load jinja2_parts %}"
     '{% jinja2_include "licensing/partials/_client_rows.html" rows=rows selectable=selectable %}'
 )
 
@@ -50,7 +50,7 @@ def test_the_tick_box_only_when_selectable():
     assert 'name="ids"' not in render(rows=[ROW], selectable=False)
     # The page's own variables are not seen unless handed over.
     assert 'name="ids"' not in Template(
-        "{% load lists %}{% jinja2_include 'licensing/partials/_client_rows.html' rows=rows %}"
+        "{% load jinja2_parts %}{% jinja2_include 'licensing/partials/_client_rows.html' rows=rows %}"
     ).render(Context({"rows": [ROW], "selectable": True}))
 
 
