@@ -16,12 +16,16 @@ PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's password
 
 def _forget_rate_limit_counters() -> None:
     """allauth counts attempts in the cache (Redis); every test here signs in from 127.0.0.1 as
-    the same personas, so counters are dropped around each test, leaving none for other tests."""
+    the same personas, so counters are dropped around each test, leaving none for other tests.
+    Only this worker's: another xdist worker's test may be counting at the same moment (its
+    keys have their own prefix, tests/conftest.py)."""
     if not settings.REDIS_URL:
         return
+    from django.core.cache import cache
+
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        for key in client.scan_iter(match="*allauth:rl:*", count=500):
+        for key in client.scan_iter(match=cache.make_key("allauth:rl:") + "*", count=500):
             client.delete(key)
     finally:
         client.close()
