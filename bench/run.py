@@ -70,6 +70,23 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> float:
     return statistics.median(samples)
 
 
+def timed_pair(
+    ours: Callable[[], object], baseline: Callable[[], object], repeat: int = 25
+) -> tuple[float, float]:
+    """Median wall times in milliseconds of `ours` and its `baseline`, run in turns (after one
+    warm-up each), the one that goes first alternating: a shared machine's speed drifts by a
+    third within minutes, and both figures of a ratio must see the same drift."""
+    ours()
+    baseline()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeat):
+        for which in (0, 1) if i % 2 == 0 else (1, 0):
+            start = time.perf_counter()
+            (ours, baseline)[which]()
+            samples[which].append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
 def bench_database_url() -> str:
     from portal.scratch_db import database_name, sibling_url
 
