@@ -6,7 +6,10 @@ bundled by the axe-playwright-python package; nothing is downloaded).
 Fast by design: the demo data is seeded once, each persona gets one browser context and one
 page that visits every address at both widths; every problem is collected and reported at
 once, so one run shows them all. axe (most of the time: about a second a page) runs at both
-widths for the administrator, who sees every control, and at desktop width for the others."""
+widths for the administrator, who sees every control, and at desktop width for the others.
+Colour contrast, three quarters of axe's time, depends on the stylesheet and the classes a page
+uses: it is checked on every page the administrator opens, and for the others on the pages the
+administrator cannot open (the manager's approvals, the superuser's overview)."""
 
 from __future__ import annotations
 
@@ -42,6 +45,8 @@ PERSONAS = ("contoso-admin", "contoso-manager", "contoso-auditor", "consultant",
 _STATUS_NOISE = re.compile(r"Failed to load resource: the server responded with a status of 40[34]")
 
 axe = Axe()
+EVERY_RULE = {"resultTypes": ["violations"]}
+WITHOUT_CONTRAST = {**EVERY_RULE, "rules": {"color-contrast": {"enabled": False}}}
 _CLIPPED_TABLES = """() => [...document.querySelectorAll('.table-responsive')]
     .filter((e) => e.scrollWidth > e.clientWidth + 1)
     .map((e) => `${e.scrollWidth} in ${e.clientWidth}`)"""
@@ -122,6 +127,7 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, 
     problems: list[str] = []
     visited = 0
     console: list[str] = []  # the current page's console errors (one list for every context)
+    opened_by_admin: set[str] = set()  # the addresses the administrator's pass answered 200
     for persona in PERSONAS:
         context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
         page = context.new_page()
@@ -154,12 +160,18 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, 
                     clipped = page.evaluate(_CLIPPED_TABLES)
                     if clipped:
                         problems.append(f"{where}: tables clipped {clipped}")
+                if persona == FULL_AXE and status == 200:
+                    opened_by_admin.add(address)
                 if width != WIDTHS[0] and persona != FULL_AXE:
                     continue
-                violations = axe.run(page).response["violations"]
+                # Contrast was checked on the administrator's pass of this page.
+                seen = persona != FULL_AXE and address in opened_by_admin
+                violations = axe.run(page, options=WITHOUT_CONTRAST if seen else EVERY_RULE)
+                violations = violations.response["violations"]
                 for v in violations:
                     targets = [n["target"] for n in v["nodes"][:3]]
                     problems.append(f"{where}: axe {v['id']} ({v['impact']}) on {targets}")
         context.close()
     assert visited == len(PERSONAS) * len(addresses) * len(WIDTHS)
+    assert PERSONAS[0] == FULL_AXE and "/approvals/" not in opened_by_admin
     assert not problems, "\n".join(problems)
