@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, TypeVar, overload
 
-from django.db.models import F, Model, OuterRef, QuerySet, Subquery
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from licensing import policy
-from licensing.models import ApiToken, Membership, Organisation
+from licensing.models import ApiToken, Organisation
 
 M = TypeVar("M", bound=Model)
 
@@ -118,17 +118,7 @@ def organisations_with_role(user: Any) -> QuerySet:
     """The user's organisations, each with the user's role read in the same query (every page
     asks both; the API's organisation list asks it of each row); `_primed` and the API's
     serializer hand the role to `policy.role_of`."""
-    if user.is_authenticated and user.is_active and not user.is_superuser:
-        # A member's: their memberships joined once (one per organisation, a unique constraint).
-        # Every page reads this; the subqueries below cost twice as much to build and to run.
-        return Organisation.objects.filter(memberships__user_id=user.pk).annotate(
-            caller_role=F("memberships__role")
-        )
-    # A superuser sees every organisation, a member of it or not: the role where there is one.
-    role = Membership.objects.filter(user_id=user.pk, organisation_id=OuterRef("pk")).order_by()
-    return Organisation.objects.for_user(user).annotate(
-        caller_role=Subquery(role.values("role")[:1])
-    )
+    return Organisation.objects.with_role(user)
 
 
 def _primed(org: Organisation | None, user: Any) -> Organisation | None:
