@@ -9,9 +9,11 @@ from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from licensing.models import Client, ClientFlagChange, ImportRun
-from licensing.services.inventory import csv_import, runs
+from licensing.services.inventory import csv_import, runs, upsert
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -251,3 +253,49 @@ def test_a_file_refused_after_some_chunks_were_merged_writes_nothing(
     assert not Client.objects.exists() and not ClientFlagChange.objects.exists()
     assert ImportRun.objects.get().status == "refused"
     assert _no_reader_left()
+
+
+def _client_tuples_read(cursor) -> int:
+    """Rows of licensing_client this transaction has read so far, by any scan."""
+    cursor.execute(
+        "SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0)"
+        " FROM pg_stat_xact_user_tables WHERE relname = 'licensing_client'"
+    )
+    return cursor.fetchone()[0]
+
+
+def test_a_large_chunk_looks_up_its_stored_clients_by_key_not_by_reading_the_organisation(org):
+    """The lock before a merge finds the staged hostnames' clients one key at a time: what it
+    reads follows the chunk, not the organisation, even where PostgreSQL's own choice after the
+    chunk's ANALYZE would read every client of the organisation."""
+    template = factories.ClientFactory(organisation=org, hostname="template")
+    columns = [f.column for f in Client._meta.concrete_fields if f.column not in ("id", "hostname")]
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO licensing_client (hostname, {names}) SELECT 'pc-' || lpad(i::text, 6, "
+            f"'0'), {names} FROM licensing_client, generate_series(1, 20000) i WHERE id = %s",
+            [template.pk],
+        )
+        upsert.create_stage(cursor)
+        cursor.execute(
+            "INSERT INTO inventory_stage (idx, hostname)"
+            # New hostnames spread over the organisation's (pc-000004-new, ...).
+            " SELECT i, 'pc-' || lpad((4 * i)::text, 6, '0') || '-new'"
+            " FROM generate_series(1, 5000) i"
+        )
+        cursor.execute("ANALYZE licensing_client")
+        cursor.execute("ANALYZE inventory_stage")
+        params = {"org": org.pk}
+
+        before = _client_tuples_read(cursor)
+        cursor.execute(upsert.LOCK_SQL, params)  # PostgreSQL's own plan
+        assert _client_tuples_read(cursor) - before >= 20_000
+
+        before = _client_tuples_read(cursor)
+        upsert.lock_batch(cursor, params)
+        assert _client_tuples_read(cursor) - before < 5_000
+        cursor.execute("SELECT count(*) FROM inventory_locked")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SHOW enable_hashjoin")
+        assert cursor.fetchone()[0] == "on"  # the settings ended with the lock
