@@ -221,9 +221,12 @@ WITH s AS (
     FROM r
 ), upd AS (
     -- Known clients by primary key: cheaper than a speculative insert that finds a conflict.
+    -- The id list makes it one probe of the key per changed client: after a CSV chunk's ANALYZE,
+    -- PostgreSQL would otherwise hash-join the chunk with every client of every organisation.
     UPDATE licensing_client AS c SET
         {", ".join(f"{col} = {value}" for col, value in _WRITTEN.items())}
     FROM w WHERE w.changed AND w.old_id IS NOT NULL AND c.id = w.old_id
+        AND c.id = ANY (ARRAY(SELECT old_id FROM w WHERE changed AND old_id IS NOT NULL))
     RETURNING c.id, w.hostname
 ), ins AS (
     -- New clients, in hostname order (two ingests inserting the same new clients wait for each
