@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from licensing.models import Heartbeat
 from licensing.services import dashboard_warmup, fleet_summary, outbox, webhooks
-from licensing.services.inventory import digest, sweep
+from licensing.services.inventory import bulk, digest, sweep
 from licensing.services.kms import discovery, notifications, polling
 from licensing.services.licences import alerts as licence_alerts
 from licensing.services.mak import alerts
@@ -110,6 +110,13 @@ def resweep_organisation(organisation_id: int) -> dict[str, Any]:
         organisation_id=organisation_id, full=True, wait=True, changed_by="sweep:settings"
     )
     return sweep.summary(result)
+
+
+@task("licensing.inventory.bulk_action")
+def bulk_action(action: str, organisation_id: int, actor_id: int, query: str) -> str:
+    """Retire, restore or re-check every client matching a list's filter, when there are more
+    than a request should wait for (licensing/services/inventory/bulk.py)."""
+    return bulk.run_queued(action, organisation_id, actor_id, query)
 
 
 @task("licensing.inventory.send_compliance_digests")

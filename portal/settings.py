@@ -195,6 +195,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # How long a filtered list page may walk its sort column's index for matching rows before it
 # reads them filter-first instead (licensing/pagination.py); 0 turns the budget off.
 LIST_WALK_BUDGET_MS = env.int("LIST_WALK_BUDGET_MS", default=100)
+# "All N matching" bulk actions on more clients than this run in the background
+# (licensing/services/inventory/bulk.py).
+BULK_INLINE_MAX = env.int("BULK_INLINE_MAX", default=100_000)
 # A streaming read replica (portal/replica.py): lists, exports, dashboards and reports read it
 # while it is within REPLICA_MAX_LAG_SECONDS; a replica that does not answer within
 # REPLICA_CONNECT_TIMEOUT seconds is left alone for REPLICA_RETRY_SECONDS.

@@ -51,10 +51,9 @@ from licensing.services.fleet_summary import (
     breakdown_by_organisation,
     client_breakdown,
 )
+from licensing.services.inventory import bulk
 from licensing.services.inventory.reasons import translated as translated_reason
-from licensing.services.inventory.recheck import recheck
 from licensing.services.inventory.remedies import remedy_for
-from licensing.services.inventory.retire import set_retired
 from licensing.services.kms import discovery
 from licensing.services.mak.forecast import cached_forecast
 from licensing.services.saved_views import clean_query, delete_view, save_view
@@ -324,15 +323,36 @@ def _bulk_selection(request: HttpRequest, org: Organisation) -> tuple[QuerySet |
     pages. None (with a message) when the list's filter is not valid."""
     query = request.POST.get("query", "")
     if request.POST.get("all_matching") == "1":
-        filterset = ClientFilterSet(
-            QueryDict(query), queryset=Client.objects.for_organisation(org), organisation=org
-        )
-        if filter_errors(filterset):
+        matching = bulk.matching(org, query)
+        if matching is None:
             messages.error(request, _("The list's filter is not valid: nothing was changed."))
             return None, ""
-        return filterset.qs, f"all matching: {query}"
+        return matching, f"all matching: {query}"
     ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit()]
     return Client.objects.filter(pk__in=ids), f"{len(ids)} ticked"
+
+
+def _queued_in_background(request: HttpRequest, org: Organisation, action: str, clients) -> bool:
+    """Queue an "all matching" selection too large for a request (bulk.py); say so."""
+    if request.POST.get("all_matching") != "1" or not bulk.too_large_for_a_request(clients):
+        return False
+    bulk.queue(action, actor=request.user, organisation=org, query=request.POST.get("query", ""))
+    texts = {
+        "retire": _(
+            "Retiring more than %(count)s clients in the background. The list shows them as "
+            "retired once it is done; the audit log records it."
+        ),
+        "restore": _(
+            "Restoring more than %(count)s clients in the background. The list shows them as "
+            "live once it is done; the audit log records it."
+        ),
+        "recheck": _(
+            "Re-checking more than %(count)s clients in the background. Their flags change on "
+            "the list once it is done; the audit log records it."
+        ),
+    }
+    messages.info(request, texts[action] % {"count": intcomma(settings.BULK_INLINE_MAX)})
+    return True
 
 
 @login_required
@@ -341,14 +361,16 @@ def client_set_retired(request: HttpRequest, retire: bool) -> HttpResponse:
     """Retire or restore the ticked clients, or every client matching the list's filter."""
     org = resolve_organisation(request, policy.Action.MANAGE_CLIENTS)
     clients, selection = _bulk_selection(request, org)
-    if clients is None:
+    if clients is None or _queued_in_background(
+        request, org, "retire" if retire else "restore", clients
+    ):
         return redirect(_list_back(request))
     try:
-        result = set_retired(
+        result = bulk.run(
+            "retire" if retire else "restore",
             actor=request.user,
             organisation=org,
             clients=clients,
-            retire=retire,
             ip_address=audit.client_ip(request),
             selection=selection,
         )
@@ -391,10 +413,11 @@ def client_recheck(request: HttpRequest) -> HttpResponse:
     """Re-check now: recompute the flag of the ticked (or all matching) clients."""
     org = resolve_organisation(request, policy.Action.MANAGE_CLIENTS)
     clients, selection = _bulk_selection(request, org)
-    if clients is None:
+    if clients is None or _queued_in_background(request, org, "recheck", clients):
         return redirect(_list_back(request))
     try:
-        result = recheck(
+        result = bulk.run(
+            "recheck",
             actor=request.user,
             organisation=org,
             clients=clients,

@@ -10,7 +10,9 @@ import pytest
 
 from licensing.models import AuditEvent, Client, ComplianceFlag
 from licensing.services.fleet_summary import client_breakdown
+from licensing.services.inventory import bulk
 from tests import factories
+from tests.outbox import queued, run_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +91,60 @@ def test_auditors_cannot_retire_and_nothing_changes_twice(as_auditor, as_admin, 
     assert "already retired" in again.content.decode()
     assert AuditEvent.objects.filter(action="client.retired").count() == 1
     assert as_admin.get("/clients/retire/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("path", "said", "action"),
+    [
+        ("/clients/retire/", "Retiring more than 2 clients in the background", "client.retired"),
+        (
+            "/clients/recheck/",
+            "Re-checking more than 2 clients in the background",
+            "client.rechecked",
+        ),
+    ],
+)
+def test_all_matching_past_the_inline_limit_runs_in_the_background(
+    as_admin, admin_user, fleet, settings, path, said, action
+):
+    """More matching clients than BULK_INLINE_MAX: the request queues one task and says so; the
+    task acts on the filter's clients as the request would have, and the audit log names the
+    administrator."""
+    settings.BULK_INLINE_MAX = 2
+    query = "compliance_flag=expired&per_page=1"
+    response = as_admin.post(path, {"all_matching": "1", "query": query}, follow=True)
+    assert said in response.content.decode()
+    assert not AuditEvent.objects.filter(action=action).exists()  # nothing done in the request
+    assert queued("licensing.inventory.bulk_action") == [
+        [path.strip("/").split("/")[1], fleet["pc-01"].organisation_id, admin_user.pk, query]
+    ]
+    run_outbox()
+    event = AuditEvent.objects.get(action=action)
+    assert event.actor == admin_user and event.changes["count"] == 3
+    assert "in the background" in event.changes["selection"]
+    if action == "client.retired":
+        retired = Client.objects.filter(retired_at__isnull=False).values_list("hostname", flat=True)
+        assert set(retired) == {"pc-01", "pc-03", "pc-05"}
+
+
+def test_a_selection_within_the_limit_is_done_in_the_request(as_admin, fleet, settings):
+    settings.BULK_INLINE_MAX = 3
+    as_admin.post("/clients/retire/", {"all_matching": "1", "query": "compliance_flag=expired"})
+    assert queued("licensing.inventory.bulk_action") == []
+    assert Client.objects.filter(retired_at__isnull=False).count() == 3
+
+
+def test_the_background_task_is_idempotent_and_gives_up_quietly(admin_user, org, fleet):
+    """Run again, it finds nothing left to retire; for a user who may no longer manage clients
+    or a filter that is no longer valid it does nothing, and never raises (a retry could not do
+    better)."""
+    args = (org.pk, admin_user.pk, "compliance_flag=expired")
+    assert bulk.run_queued("retire", *args) == "retire: 3"
+    assert bulk.run_queued("retire", *args) == "nothing to do"
+    assert AuditEvent.objects.filter(action="client.retired").count() == 1
+    assert bulk.run_queued("restore", org.pk, admin_user.pk, "compliance_flag=nonsense") == (
+        "invalid filter"
+    )
+    admin_user.memberships.update(role="auditor")
+    assert bulk.run_queued("restore", *args) == "not allowed"
+    assert Client.objects.filter(retired_at__isnull=False).count() == 3

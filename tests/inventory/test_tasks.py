@@ -6,9 +6,10 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 
-from licensing.models import ClientFlagChange, Heartbeat
-from licensing.services.inventory import sweep
+from licensing.models import AuditEvent, Client, ClientFlagChange, Heartbeat
+from licensing.services.inventory import bulk, sweep
 from licensing.tasks import sweep_after_ingest, sweep_compliance
 from tests import factories
 from tests.inventory.conftest import NOW, days_ago
@@ -72,3 +73,25 @@ def test_a_real_worker_runs_the_sweep(real_celery_worker, org):
         time.sleep(0.2)
     assert c.compliance_flag == "unlicensed"
     assert ClientFlagChange.objects.filter(client=c, to_flag="unlicensed").exists()
+
+
+@pytest.mark.celery_worker
+def test_a_real_worker_retires_all_matching_clients_queued_in_the_background(
+    real_celery_worker, org, admin_user
+):
+    """A bulk action past BULK_INLINE_MAX is queued at commit and done by a real worker."""
+    for i in range(3):
+        factories.ClientFactory(
+            organisation=org, edition=None, hostname=f"old-{i}", compliance_flag="expired"
+        )
+    factories.ClientFactory(organisation=org, edition=None, hostname="keep")
+    with transaction.atomic():
+        bulk.queue("retire", actor=admin_user, organisation=org, query="q=old")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if AuditEvent.objects.filter(action="client.retired").exists():
+            break
+        time.sleep(0.2)
+    retired = Client.objects.filter(retired_at__isnull=False).values_list("hostname", flat=True)
+    assert sorted(retired) == ["old-0", "old-1", "old-2"]
+    assert AuditEvent.objects.get(action="client.retired").actor == admin_user
