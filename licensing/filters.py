@@ -13,6 +13,7 @@ from typing import Any
 import django_filters
 from django import forms as django_forms
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -231,6 +232,19 @@ class ClientFilterSet(django_filters.FilterSet):
     @classmethod
     def for_request(cls, data: Any, queryset: QuerySet[Client]) -> ClientFilterSet:
         return cls(data, queryset=queryset)
+
+
+def clients_matching(organisation: Any, query: str) -> QuerySet[Client] | None:
+    """Every client of `organisation` that the client list's query string selects (the bulk
+    actions' "all N matching"), or None when its filter is not valid."""
+    from licensing.exports import filter_errors
+
+    filterset = ClientFilterSet(
+        QueryDict(query),
+        queryset=Client.objects.for_organisation(organisation),
+        organisation=organisation,
+    )
+    return None if filter_errors(filterset) else filterset.qs
 
 
 class AuditEventFilterSet(django_filters.FilterSet):

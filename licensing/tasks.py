@@ -17,6 +17,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
+from licensing import filters
 from licensing.models import Heartbeat
 from licensing.services import dashboard_warmup, fleet_summary, outbox, webhooks
 from licensing.services.inventory import bulk, digest, sweep
@@ -116,7 +117,9 @@ def resweep_organisation(organisation_id: int) -> dict[str, Any]:
 def bulk_action(action: str, organisation_id: int, actor_id: int, query: str) -> str:
     """Retire, restore or re-check every client matching a list's filter, when there are more
     than a request should wait for (licensing/services/inventory/bulk.py)."""
-    return bulk.run_queued(action, organisation_id, actor_id, query)
+    return bulk.run_queued(
+        action, organisation_id, actor_id, query, matching=filters.clients_matching
+    )
 
 
 @task("licensing.inventory.send_compliance_digests")

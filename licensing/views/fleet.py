@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
 from licensing.exports import ExportColumn, filter_errors, invalid_filter_response
-from licensing.filters import AuditEventFilterSet, ClientFilterSet
+from licensing.filters import AuditEventFilterSet, ClientFilterSet, clients_matching
 from licensing.models import (
     ActivationMethod,
     ActivationRequest,
@@ -323,7 +323,7 @@ def _bulk_selection(request: HttpRequest, org: Organisation) -> tuple[QuerySet |
     pages. None (with a message) when the list's filter is not valid."""
     query = request.POST.get("query", "")
     if request.POST.get("all_matching") == "1":
-        matching = bulk.matching(org, query)
+        matching = clients_matching(org, query)
         if matching is None:
             messages.error(request, _("The list's filter is not valid: nothing was changed."))
             return None, ""

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from licensing.filters import clients_matching
 from licensing.models import AuditEvent, Client, ComplianceFlag
 from licensing.services.fleet_summary import client_breakdown
 from licensing.services.inventory import bulk
@@ -139,12 +140,13 @@ def test_the_background_task_is_idempotent_and_gives_up_quietly(admin_user, org,
     or a filter that is no longer valid it does nothing, and never raises (a retry could not do
     better)."""
     args = (org.pk, admin_user.pk, "compliance_flag=expired")
-    assert bulk.run_queued("retire", *args) == "retire: 3"
-    assert bulk.run_queued("retire", *args) == "nothing to do"
+    kw = {"matching": clients_matching}
+    assert bulk.run_queued("retire", *args, **kw) == "retire: 3"
+    assert bulk.run_queued("retire", *args, **kw) == "nothing to do"
     assert AuditEvent.objects.filter(action="client.retired").count() == 1
-    assert bulk.run_queued("restore", org.pk, admin_user.pk, "compliance_flag=nonsense") == (
+    assert bulk.run_queued("restore", org.pk, admin_user.pk, "compliance_flag=nonsense", **kw) == (
         "invalid filter"
     )
     admin_user.memberships.update(role="auditor")
-    assert bulk.run_queued("restore", *args) == "not allowed"
+    assert bulk.run_queued("restore", *args, **kw) == "not allowed"
     assert Client.objects.filter(retired_at__isnull=False).count() == 3

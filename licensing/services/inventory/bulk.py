@@ -4,24 +4,23 @@ matching the list's filter ("all N matching", across keyset pages).
 A selection of up to `settings.BULK_INLINE_MAX` clients is acted on in the request. A larger one
 is queued as one task (`licensing.inventory.bulk_action`): retiring 600,000 clients took 52 s
 in-process at 1M clients (every index of the row gets a new entry), and past the web server's
-timeout a request would end with nothing done. The task reads the filter again when it runs and
-calls the same service, which writes the same audit entry; it is idempotent (clients already in
-the asked state are left alone) and safe to run again.
+timeout a request would end with nothing done. The task reads the filter again when it runs
+(`licensing.filters.clients_matching`, as the request did) and calls the same service, which
+writes the same audit entry; it is idempotent (clients already in the asked state are left
+alone) and safe to run again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import QueryDict
 
-from licensing.exports import filter_errors
-from licensing.filters import ClientFilterSet
 from licensing.models import Client, Organisation
 from licensing.services import outbox
 from licensing.services.errors import DomainError
@@ -31,19 +30,6 @@ from licensing.services.inventory.retire import RetireResult, set_retired
 log = logging.getLogger(__name__)
 
 ACTIONS = ("retire", "restore", "recheck")
-
-
-def matching(organisation: Organisation, query: str) -> QuerySet[Client] | None:
-    """Every client of `organisation` matching the list's query string, or None when its
-    filter is not valid."""
-    filterset = ClientFilterSet(
-        QueryDict(query),
-        queryset=Client.objects.for_organisation(organisation),
-        organisation=organisation,
-    )
-    if filter_errors(filterset):
-        return None
-    return filterset.qs
 
 
 def too_large_for_a_request(clients: QuerySet[Client]) -> bool:
@@ -81,10 +67,18 @@ def queue(action: str, *, actor: Any, organisation: Organisation, query: str) ->
     outbox.enqueue("licensing.inventory.bulk_action", action, organisation.pk, actor.pk, query)
 
 
-def run_queued(action: str, organisation_id: int, actor_id: int, query: str) -> str:
-    """The task's body. What leaves nothing to do is logged, not raised (a retry could not do
-    better): the organisation or the actor gone, the actor no longer allowed, the filter no
-    longer valid, every client already in the asked state."""
+def run_queued(
+    action: str,
+    organisation_id: int,
+    actor_id: int,
+    query: str,
+    *,
+    matching: Callable[[Organisation, str], QuerySet[Client] | None],
+) -> str:
+    """The task's body; `matching` reads the list's query (`licensing.filters.clients_matching`).
+    What leaves nothing to do is logged, not raised (a retry could not do better): the
+    organisation or the actor gone, the actor no longer allowed, the filter no longer valid,
+    every client already in the asked state."""
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     actor = get_user_model().objects.filter(pk=actor_id, is_active=True).first()
     if organisation is None or actor is None:
