@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from licensing.exports import filter_errors
 from licensing.models import (
     ActivationMethod,
     ActivationRequest,
@@ -237,8 +238,6 @@ class ClientFilterSet(django_filters.FilterSet):
 def clients_matching(organisation: Any, query: str) -> QuerySet[Client] | None:
     """Every client of `organisation` that the client list's query string selects (the bulk
     actions' "all N matching"), or None when its filter is not valid."""
-    from licensing.exports import filter_errors
-
     filterset = ClientFilterSet(
         QueryDict(query),
         queryset=Client.objects.for_organisation(organisation),

@@ -5,8 +5,10 @@ flag totals, the lists and the exports, keep their history, and come back when r
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
+from django.db import connection
 
 from licensing.filters import clients_matching
 from licensing.models import AuditEvent, Client, ComplianceFlag
@@ -150,3 +152,43 @@ def test_the_background_task_is_idempotent_and_gives_up_quietly(admin_user, org,
     admin_user.memberships.update(role="auditor")
     assert bulk.run_queued("restore", *args, **kw) == "not allowed"
     assert Client.objects.filter(retired_at__isnull=False).count() == 3
+
+
+def test_an_unknown_bulk_action_is_refused_not_taken_for_restore(admin_user, org, fleet):
+    with pytest.raises(ValueError, match="unknown bulk action"):
+        bulk.run_queued("purge", org.pk, admin_user.pk, "", matching=clients_matching)
+    assert not AuditEvent.objects.filter(action__startswith="client.").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_background_retires_of_the_same_clients_at_once_retire_each_once(
+    admin_user, org, fleet
+):
+    """Two workers running the same queued retire at once (a redelivered message): the rows'
+    locks order them; one retires the three, the other finds nothing left, one audit entry."""
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(
+                bulk.run_queued(
+                    "retire",
+                    org.pk,
+                    admin_user.pk,
+                    "compliance_flag=expired",
+                    matching=clients_matching,
+                )
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == ["nothing to do", "retire: 3"]
+    assert Client.objects.filter(retired_at__isnull=False).count() == 3
+    assert AuditEvent.objects.filter(action="client.retired").count() == 1

@@ -48,6 +48,8 @@ def run(
     selection: str = "",
 ) -> RetireResult | RecheckResult:
     """Act on `clients` now (the services check the actor's permission and audit the call)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown bulk action {action!r}")
     kw = {
         "actor": actor,
         "organisation": organisation,
@@ -63,7 +65,7 @@ def run(
 def queue(action: str, *, actor: Any, organisation: Organisation, query: str) -> None:
     """Act on every client matching `query` in the background, after this transaction commits."""
     if action not in ACTIONS:
-        raise ValueError(action)
+        raise ValueError(f"unknown bulk action {action!r}")
     outbox.enqueue("licensing.inventory.bulk_action", action, organisation.pk, actor.pk, query)
 
 
