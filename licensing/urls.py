@@ -3,6 +3,8 @@
 from django.urls import path
 
 from licensing.views import (
+    audit,
+    dashboard,
     fleet,
     home,
     inventory,
@@ -11,6 +13,7 @@ from licensing.views import (
     mak,
     offline,
     organisation,
+    reports,
     search,
     signin,
     tokens,
@@ -21,7 +24,7 @@ app_name = "licensing"
 
 urlpatterns = [
     # --- dashboard, organisation, personal API tokens ------------------------------------------
-    path("", fleet.dashboard, name="home"),
+    path("", dashboard.dashboard, name="home"),
     path("organisation/switch/", home.switch_organisation, name="switch_organisation"),
     path("organisation/choose/", home.choose_organisation, name="choose_organisation"),
     path(
@@ -45,7 +48,7 @@ urlpatterns = [
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("agent/vlp-agent.ps1", tokens.agent_script, name="agent_script"),
     # --- fleet: clients, audit log, reports ------------------------------------------------------
-    path("global/", fleet.global_overview, name="global_overview"),
+    path("global/", dashboard.global_overview, name="global_overview"),
     path("clients/", fleet.client_list, name="client_list"),
     path("clients/export.csv", fleet.client_export, name="client_export"),
     path("clients/<int:pk>/", fleet.client_detail, name="client_detail"),
@@ -57,11 +60,11 @@ urlpatterns = [
     ),
     path("clients/views/", fleet.saved_view_save, name="saved_view_save"),
     path("clients/views/<int:pk>/delete/", fleet.saved_view_delete, name="saved_view_delete"),
-    path("audit/", fleet.audit_list, name="audit_list"),
-    path("audit/<int:pk>/", fleet.audit_detail, name="audit_detail"),
-    path("audit/export.csv", fleet.audit_export, name="audit_export"),
-    path("reports/", fleet.reports, name="reports"),
-    path("editions/export.csv", fleet.edition_export, name="edition_export"),
+    path("audit/", audit.audit_list, name="audit_list"),
+    path("audit/<int:pk>/", audit.audit_detail, name="audit_detail"),
+    path("audit/export.csv", audit.audit_export, name="audit_export"),
+    path("reports/", reports.reports, name="reports"),
+    path("editions/export.csv", licences.edition_export, name="edition_export"),
     # --- MAK: pools, keys, activations, requests, approvals -------------------------------------
     path("pools/", mak.pool_list, name="pool_list"),
     path("pools/export.csv", mak.pool_export, name="pool_export"),

@@ -1,6 +1,6 @@
-"""Fleet browser pages: dashboard, global overview, client list/detail, audit log, reports, and
-their CSV exports. Views only scope, filter, paginate and render; counting and exporting live
-in `licensing.services.fleet_summary` and `licensing.exports`."""
+"""Client pages: the list (filters, keyset pages, saved views, bulk actions), its CSV export, and
+one client's detail. Views only scope, filter, paginate and render; counting and exporting live
+in `licensing.services` and `licensing.exports`."""
 
 from __future__ import annotations
 
@@ -11,51 +11,37 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, F, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, override
+from django.utils.translation import ngettext, override
 from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
 from licensing.exports import ExportColumn, filter_errors, invalid_filter_response
-from licensing.filters import AuditEventFilterSet, ClientFilterSet, clients_matching
+from licensing.filters import ClientFilterSet, clients_matching
 from licensing.models import (
     ActivationMethod,
-    ActivationRequest,
-    AuditEvent,
     Client,
     ClientFlagChange,
     ComplianceFlag,
-    ComplianceSnapshot,
-    Edition,
-    HostState,
-    KmsHost,
     LicenseStatus,
     MakActivation,
     Organisation,
-    RequestStatus,
     SavedView,
 )
 from licensing.pagination import PAGE_SIZES, KeysetPaginator, SortKey
 from licensing.scoping import get_scoped_or_404, resolve_organisation
 from licensing.services import audit
-from licensing.services.daily.attention import needs_attention
 from licensing.services.errors import DomainError
 from licensing.services.filter_bar import FilterBarCache
-from licensing.services.fleet_summary import (
-    breakdown_by_organisation,
-    client_breakdown,
-)
 from licensing.services.inventory import bulk
 from licensing.services.inventory.reasons import translated as translated_reason
 from licensing.services.inventory.remedies import remedy_for
-from licensing.services.kms import discovery
-from licensing.services.mak.forecast import cached_forecast
 from licensing.services.saved_views import clean_query, delete_view, save_view
 from licensing.views.exports import export_response, token_aware
 from licensing.views.htmx import render_page_or_partial
@@ -100,20 +86,6 @@ CLIENT_EXPORT_COLUMNS = [
     ExportColumn("last_activation_at", "last_activation_at"),
     ExportColumn("installed_at", "installed_at"),
     ExportColumn("last_seen_at", "last_seen_at"),
-]
-
-AUDIT_SORTS = {"at": SortKey("at", label=gettext_lazy("When"))}
-audit_paginator = KeysetPaginator(AUDIT_SORTS, default="-at", salt="audit_list")
-
-AUDIT_EXPORT_COLUMNS = [
-    ExportColumn("at", "at"),
-    ExportColumn("actor", "actor_label"),
-    ExportColumn("action", "action"),
-    ExportColumn("object_type", "object_type"),
-    ExportColumn("object_id", "object_id"),
-    ExportColumn("object", "object_repr"),
-    ExportColumn("changes", "changes"),
-    ExportColumn("ip_address", "ip_address"),
 ]
 
 
@@ -547,415 +519,4 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "remedy": remedy_for(client, now, client.organisation.stale_after_days),
             "back_url": request.GET.get("back", ""),
         },
-    )
-
-
-# --- dashboard -----------------------------------------------------------------------------------
-
-TREND_DAYS = 90
-CHART_W, CHART_H, CHART_PAD = 960, 200, 28
-
-
-def flagged_trend(org: Organisation, today: Any) -> dict[str, Any]:
-    """Flagged clients per day over the last 90 days as SVG coordinates (drawn server-side)."""
-    since = today - timedelta(days=TREND_DAYS - 1)
-    per_day = dict(
-        ComplianceSnapshot.objects.for_organisation(org)
-        .filter(day__gte=since, day__lte=today)
-        .exclude(flag=ComplianceFlag.OK)
-        .values_list("day")
-        .annotate(n=Sum("count"))
-        .order_by()
-    )
-    if len(per_day) < 2 or not any(per_day.values()):
-        # One day is a dot, not a trend; all zeros would draw an axis of "1" over nothing.
-        return {}
-    days = sorted(per_day)
-    top = max(per_day.values()) or 1
-    inner_w, inner_h = CHART_W - 2 * CHART_PAD, CHART_H - 2 * CHART_PAD
-    points = []
-    for day in days:
-        x = CHART_PAD + inner_w * (day - since).days / (TREND_DAYS - 1)
-        y = CHART_PAD + inner_h * (1 - per_day[day] / top)
-        points.append((round(x, 1), round(y, 1)))
-    line = " ".join(f"{x},{y}" for x, y in points)
-    base_y = CHART_PAD + inner_h
-    area = f"{points[0][0]},{base_y} {line} {points[-1][0]},{base_y}"
-    return {
-        "width": CHART_W,
-        "height": CHART_H,
-        "pad": CHART_PAD,
-        "right": CHART_W - CHART_PAD,
-        "bottom": base_y,
-        "line": line,
-        "area": area,
-        "top": top,
-        "first_day": days[0],
-        "last_day": days[-1],
-        "first": per_day[days[0]],
-        "last": per_day[days[-1]],
-        "last_x": points[-1][0],
-        "last_y": points[-1][1],
-        "mid_y": CHART_PAD + inner_h / 2,
-        "half": top // 2,
-    }
-
-
-def _no_organisation(request: HttpRequest) -> bool:
-    return not request.GET.get("organisation") and not getattr(request, "organisation", None)
-
-
-@login_required
-@require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    if _no_organisation(request):
-        return render(request, "licensing/no_organisation.html", status=200)
-    org = resolve_organisation(request, policy.Action.VIEW)
-    assert org is not None
-    breakdown = client_breakdown(org)
-    editions = dict(
-        Edition.objects.filter(pk__in=[k for k in breakdown.by_edition if k]).values_list(
-            "pk", "name"
-        )
-    )
-    by_edition = sorted(
-        ((editions.get(pk, _("No edition")), pk, n) for pk, n in breakdown.by_edition.items()),
-        key=lambda row: -row[2],
-    )
-    flags = [
-        (value, label, breakdown.by_flag.get(value, 0)) for value, label in ComplianceFlag.choices
-    ]
-    flagged = breakdown.total - breakdown.by_flag.get(ComplianceFlag.OK, 0)
-    pools = cached_forecast(org, breakdown.as_of)
-    hosts = list(
-        KmsHost.objects.for_organisation(org)
-        .filter(retired_at__isnull=True)
-        .order_by("fqdn")
-        .only("id", "fqdn", "port", "state", "current_count", "activation_threshold")[:50]
-    )
-    newest_flagged = list(
-        Client.objects.for_organisation(org)
-        .filter(retired_at__isnull=True)
-        .exclude(compliance_flag=ComplianceFlag.OK)
-        .select_related("edition")
-        .order_by(F("flag_changed_at").desc(nulls_last=True), "-id")[:8]
-    )
-    pending = None
-    pending_count = 0
-    if policy.allowed(request.user, policy.Action.DECIDE_REQUESTS, org):
-        pending_qs = ActivationRequest.objects.for_organisation(org).filter(
-            status=RequestStatus.PENDING
-        )
-        pending = list(
-            pending_qs.select_related("pool__edition", "requested_by", "key").order_by(
-                "requested_at", "id"
-            )[:5]
-        )
-        pending_count = pending_qs.count() if len(pending) == 5 else len(pending)
-    context = {
-        "org": org,
-        "breakdown": breakdown,
-        "flags": flags,
-        "flagged": flagged,
-        "by_edition": by_edition[:12],
-        "by_method": sorted(breakdown.by_method.items()),
-        "pools": pools,
-        "hosts": hosts,
-        "host_states": HostState,
-        "newest_flagged": newest_flagged,
-        "pending": pending,
-        "pending_count": pending_count,
-        "attention": needs_attention(
-            user=request.user, org=org, forecasts=pools, as_of=breakdown.as_of
-        ),
-        "trend": flagged_trend(org, timezone.now().date()),
-        "trend_days": TREND_DAYS,
-        "client_list_url": reverse("licensing:client_list"),
-        # Security: SRV records pointing at unknown KMS hosts, registered hosts gone from DNS.
-        "findings": discovery.open_findings(org).order_by("domain", "target")[:10],
-        "missing": discovery.missing_hosts(org).order_by("fqdn")[:10],
-    }
-    return render(request, "licensing/home.html", context)
-
-
-# Rows of the global overview's table; the totals above it count every organisation.
-GLOBAL_ROWS = 50
-
-
-@login_required
-@require_GET
-def global_overview(request: HttpRequest) -> HttpResponse:
-    """Every organisation at a glance (superusers only; others get 404, not a hint): totals over
-    all of them, and a table of the GLOBAL_ROWS with the most flagged clients, narrowed by part
-    of the name (`?q=`). With 1,000 organisations the whole table was 369 KB and 82 ms a page."""
-    if not request.user.is_superuser:
-        raise Http404("Not found.")
-    q = request.GET.get("q", "").strip()[:100]
-    breakdowns = breakdown_by_organisation()
-    hosts = {
-        row["organisation_id"]: row
-        for row in KmsHost.objects.filter(retired_at__isnull=True)
-        .values("organisation_id")
-        .annotate(
-            total=Count("id"),
-            unhealthy=Count("id", filter=~Q(state__in=[HostState.HEALTHY, HostState.PENDING])),
-        )
-        .order_by()
-    }
-    low_pools: dict[int, int] = {}
-    as_of = next((b.as_of for b in breakdowns.values() if b.as_of), None)
-    for forecast in cached_forecast(None, as_of):
-        if forecast.urgency:  # the dashboard's rule: by days left, or below low water
-            low_pools[forecast.pool.organisation_id] = (
-                low_pools.get(forecast.pool.organisation_id, 0) + 1
-            )
-    pending = dict(
-        ActivationRequest.objects.filter(status=RequestStatus.PENDING)
-        .values_list("pool__organisation_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    rows = []
-    for org in Organisation.objects.order_by("name"):
-        b = breakdowns.get(org.pk)
-        total = b.total if b else 0
-        by_flag = b.by_flag if b else {}
-        rows.append(
-            {
-                "org": org,
-                "total": total,
-                "flagged": total - by_flag.get(ComplianceFlag.OK, 0),
-                "expired": by_flag.get(ComplianceFlag.EXPIRED, 0),
-                "at_risk": by_flag.get(ComplianceFlag.AT_RISK, 0),
-                "unlicensed": by_flag.get(ComplianceFlag.UNLICENSED, 0),
-                "hosts": hosts.get(org.pk, {}).get("total", 0),
-                "unhealthy_hosts": hosts.get(org.pk, {}).get("unhealthy", 0),
-                "low_pools": low_pools.get(org.pk, 0),
-                "pending": pending.get(org.pk, 0),
-            }
-        )
-    rows.sort(key=lambda r: (-r["flagged"], r["org"].name))
-    totals = {
-        k: sum(r[k] for r in rows)
-        for k in ("total", "flagged", "expired", "at_risk", "unlicensed", "unhealthy_hosts")
-    }
-    matching = rows
-    if q:
-        named = set(Organisation.objects.named(q).values_list("pk", flat=True))
-        matching = [r for r in rows if r["org"].pk in named]
-    return render(
-        request,
-        "licensing/global.html",
-        {
-            "rows": matching[:GLOBAL_ROWS],
-            "matching": len(matching),
-            "organisations": len(rows),
-            "q": q,
-            "totals": totals,
-            "as_of": as_of,
-            "amber_days": settings.MAK_POOL_AMBER_DAYS,
-        },
-    )
-
-
-# --- audit log ----------------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def audit_list(request: HttpRequest) -> HttpResponse:
-    org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
-    filterset = AuditEventFilterSet(
-        request.GET or None,
-        queryset=audit.visible_to_organisation(org),
-        action_names=audit.known_actions(),
-    )
-    errors = filter_errors(filterset)
-    queryset = filterset.queryset.none() if errors else filterset.qs
-    page = audit_paginator.paginate(request, queryset.select_related("actor"))
-    for entry in page.rows:
-        entry.summary = audit.change_summary(entry)
-    context = {
-        "org": org,
-        "filterset": filterset,
-        "filter_errors": errors,
-        "page": page,
-        "export_url": f"{reverse('licensing:audit_export')}?{page.query_without_cursor}",
-    }
-    return render_page_or_partial(request, "licensing/audit_list.html", context, partial="results")
-
-
-@login_required
-@require_GET
-def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One entry, with its changes field by field. An organisation's entry is found through
-    get_scoped_or_404 (404 for other organisations, 403 for a role without the audit log); a
-    sign-in entry (no organisation) through the log of the organisation being looked at, so it
-    opens exactly when it is listed there."""
-    if AuditEvent.objects.filter(pk=pk, organisation__isnull=False).exists():
-        entry = get_scoped_or_404(
-            request,
-            AuditEvent.objects.select_related("actor", "organisation"),
-            policy.Action.VIEW_AUDIT,
-            pk=pk,
-        )
-        org = entry.organisation
-    else:
-        org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
-        entry = (
-            audit.visible_to_organisation(org)
-            .filter(organisation__isnull=True, pk=pk)
-            .select_related("actor")
-            .first()
-        )
-        if entry is None:
-            raise Http404("Not found.")
-    context = {
-        "org": org,
-        "entry": entry,
-        "rows": audit.change_rows(entry),
-        "pairs": audit.stores_before_after(entry.action),
-        "object_url": audit.object_url(entry),
-        "history_url": audit.history_url(org, entry.object_type, entry.object_id)
-        if entry.object_type and entry.object_id
-        else None,
-    }
-    return render(request, "licensing/audit_detail.html", context)
-
-
-@token_aware
-@require_GET
-def audit_export(request: HttpRequest) -> HttpResponse:
-    org = resolve_organisation(request, policy.Action.VIEW_AUDIT)
-    policy.require(request.user, policy.Action.EXPORT, org)
-    filterset = AuditEventFilterSet(
-        request.GET or None, queryset=audit.visible_to_organisation(org)
-    )
-    if (refused := invalid_filter_response(filterset)) is not None:
-        return refused
-    return export_response(
-        request,
-        name="audit-log",
-        queryset=filterset.qs.order_by("-at", "-id"),
-        columns=AUDIT_EXPORT_COLUMNS,
-        organisation=org,
-    )
-
-
-# --- reports ------------------------------------------------------------------------------------
-
-
-def _reverse_or_none(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except Exception:
-        return None
-
-
-@login_required
-@require_GET
-def reports(request: HttpRequest) -> HttpResponse:
-    if _no_organisation(request):
-        return render(request, "licensing/no_organisation.html", status=200)
-    org = resolve_organisation(request, policy.Action.EXPORT)
-    assert org is not None
-    clients = reverse("licensing:client_export")
-    o = f"organisation={org.slug}"
-    ready = [
-        (
-            _("Clients outside the renewal window"),
-            _("KMS clients whose 180-day activation has lapsed (flag: expired)."),
-            f"{clients}?{o}&compliance_flag=expired&sort=deadline",
-        ),
-        (
-            _("Clients near the end of the renewal window"),
-            _("KMS clients with fewer than %(days)s days of activation left (flag: at risk).")
-            % {"days": org.at_risk_days},
-            f"{clients}?{o}&compliance_flag=at_risk&sort=deadline",
-        ),
-        (
-            _("Never activated, past their grace"),
-            _("Clients that never activated and whose 30-day install grace has ended."),
-            f"{clients}?{o}&never_activated=true&past_deadline=true&sort=deadline",
-        ),
-        (
-            _("All clients"),
-            _("Every client of the organisation with its licence state and flag."),
-            f"{clients}?{o}",
-        ),
-    ]
-    for title, text, name in (
-        (
-            _("MAK usage per pool"),
-            _("Activations used, limit and remaining per MAK pool."),
-            "licensing:pool_export",
-        ),
-        (
-            _("KMS host status"),
-            _("Each KMS host's state, count and last poll."),
-            "licensing:host_export",
-        ),
-        (
-            _("Activation requests"),
-            _("Requests for extra MAK activations and their decisions."),
-            "licensing:request_export",
-        ),
-        (
-            _("MAK activation ledger"),
-            _("Every activation recorded against a MAK: key (last five), client, reason, when."),
-            "licensing:activation_export",
-        ),
-        (
-            _("Unregistered KMS hosts (DNS findings)"),
-            _("SRV records pointing at KMS hosts the portal does not know, open and resolved."),
-            "licensing:finding_export",
-        ),
-        (
-            _("Import history"),
-            _("Every inventory import with its counts."),
-            "licensing:import_export",
-        ),
-        (
-            _("Office editions"),
-            _("The edition catalogue with Microsoft's public KMS client keys (GVLKs)."),
-            "licensing:edition_export",
-        ),
-    ):
-        url = _reverse_or_none(name)
-        if url:
-            ready.append((title, text, f"{url}?{o}"))
-    if policy.allowed(request.user, policy.Action.VIEW_AUDIT, org):
-        ready.append(
-            (
-                _("Audit log"),
-                _("Who did what and when, including every export."),
-                f"{reverse('licensing:audit_export')}?{o}",
-            )
-        )
-    example = request.build_absolute_uri(ready[0][2])
-    return render(
-        request,
-        "licensing/reports.html",
-        {"org": org, "ready": ready, "curl_url": example},
-    )
-
-
-EDITION_EXPORT_COLUMNS = [
-    ExportColumn("name", "name"),
-    ExportColumn("version", "version"),
-    ExportColumn("product", "product"),
-    ExportColumn("gvlk", "gvlk"),  # Microsoft's public KMS client keys, not secrets
-    ExportColumn("sku_id", "sku_id"),
-    ExportColumn("kms_product_group", "kms_product_group"),
-    ExportColumn("builtin", "is_builtin"),
-]
-
-
-@token_aware
-def edition_export(request: HttpRequest) -> HttpResponse:
-    """The edition catalogue (the same for every organisation; CSV)."""
-    org = resolve_organisation(request, policy.Action.EXPORT)
-    qs = Edition.objects.order_by("version", "name")
-    return export_response(
-        request, name="editions", queryset=qs, columns=EDITION_EXPORT_COLUMNS, organisation=org
     )

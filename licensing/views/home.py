@@ -11,6 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 from licensing.models import Organisation
 from licensing.scoping import SESSION_KEY
 
+
+def no_organisation_chosen(request: HttpRequest) -> bool:
+    """A page of one organisation asked for without one (none in the URL, none in the session):
+    it shows the "choose an organisation" page instead."""
+    return not request.GET.get("organisation") and not getattr(request, "organisation", None)
+
+
 # How many organisations the chooser lists at once; a longer list is narrowed by typing its name.
 CHOOSER_ROWS = 50
 

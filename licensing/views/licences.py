@@ -395,3 +395,24 @@ def edition_delete(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("%(edition)s removed from the catalogue.") % {"edition": edition}
         )
     return redirect("licensing:edition_list")
+
+
+EDITION_EXPORT_COLUMNS = [
+    ExportColumn("name", "name"),
+    ExportColumn("version", "version"),
+    ExportColumn("product", "product"),
+    ExportColumn("gvlk", "gvlk"),  # Microsoft's public KMS client keys, not secrets
+    ExportColumn("sku_id", "sku_id"),
+    ExportColumn("kms_product_group", "kms_product_group"),
+    ExportColumn("builtin", "is_builtin"),
+]
+
+
+@token_aware
+def edition_export(request: HttpRequest) -> HttpResponse:
+    """The edition catalogue (the same for every organisation; CSV)."""
+    org = resolve_organisation(request, policy.Action.EXPORT)
+    qs = Edition.objects.order_by("version", "name")
+    return export_response(
+        request, name="editions", queryset=qs, columns=EDITION_EXPORT_COLUMNS, organisation=org
+    )

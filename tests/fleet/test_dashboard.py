@@ -185,10 +185,10 @@ def test_global_view_is_for_superusers_only(as_admin, superuser, fleet):
 def test_global_view_lists_the_most_flagged_organisations_and_finds_the_others_by_name(
     superuser, monkeypatch, db
 ):
-    from licensing.views import fleet as fleet_views
+    from licensing.views import dashboard as dashboard_views
     from tests.conftest import logged_in
 
-    monkeypatch.setattr(fleet_views, "GLOBAL_ROWS", 2)
+    monkeypatch.setattr(dashboard_views, "GLOBAL_ROWS", 2)
     # (name, flagged clients, clients with no flag): 4 organisations, 13 clients, 6 flagged.
     for name, flagged, ok in (("Alpha", 1, 3), ("Beta", 3, 0), ("Gamma", 0, 2), ("Delta", 2, 2)):
         org = factories.OrganisationFactory(name=name, slug=name.lower())
