@@ -130,3 +130,34 @@ def test_the_decided_requests_fit_a_phone(live_server, page, login, org, admin_u
     expect(table).to_contain_text(manager_user.username)
     scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_the_audit_log_reads_on_a_phone(live_server, page, login, org, auditor_user):
+    """At 390 px the audit log's details column keeps a readable width (the table scrolls
+    sideways) instead of a few characters a line: a sign-in's browser string made each row
+    about 480 px tall."""
+    from licensing.services import audit
+
+    browser_string = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/156.0.0.0 Safari/537.36"
+    )
+    for _ in range(3):
+        audit.record(
+            action="kms_host.updated",
+            actor=auditor_user,
+            organisation=org,
+            changes={"method": "password", "user_agent": browser_string},
+            ip_address="192.0.2.10",
+        )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, auditor_user)
+    page.goto(f"{live_server.url}/audit/?organisation={org.slug}")
+    details = page.get_by_test_id("audit-summary-cell").first
+    expect(details).to_contain_text("user_agent")
+    row_height, details_width = details.evaluate(
+        "e => [e.closest('tr').getBoundingClientRect().height,"
+        " e.closest('td').getBoundingClientRect().width]"
+    )
+    assert details_width >= 200, details_width
+    assert row_height <= 160, row_height
