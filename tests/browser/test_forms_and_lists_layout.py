@@ -161,3 +161,22 @@ def test_the_audit_log_reads_on_a_phone(live_server, page, login, org, auditor_u
     )
     assert details_width >= 200, details_width
     assert row_height <= 160, row_height
+
+
+def test_the_group_mappings_fit_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px each group mapping shows its group, source, role and Remove button without the
+    table running off the screen (the Remove button was cut in half)."""
+    from licensing.models import GroupMapping
+
+    GroupMapping.objects.create(
+        organisation=org, source="oidc", group="Contoso-Licensing-Admins", role="admin"
+    )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/organisation/sign-in/?organisation={org.slug}")
+    table = page.locator("#group-mappings")
+    expect(table).to_contain_text("Contoso-Licensing-Admins")
+    expect(table.locator("text=Single sign-on >> visible=true")).to_have_count(1)
+    expect(table.get_by_role("button", name="Remove")).to_be_in_viewport(ratio=1)
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
