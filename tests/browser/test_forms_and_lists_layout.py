@@ -180,3 +180,34 @@ def test_the_group_mappings_fit_a_phone(live_server, page, login, org, admin_use
     expect(table.get_by_role("button", name="Remove")).to_be_in_viewport(ratio=1)
     scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_the_mak_pools_fit_a_phone(live_server, page, login, org, admin_user, manager_user):
+    """At 390 px each pool shows its edition, what remains (with "low"), its run-out and its
+    pending requests on screen; the keys and used / limit columns show from 576 px (the
+    remaining column was cut in half, the rest off screen)."""
+    from licensing.services.mak import requests as mak_requests
+
+    key = factories.MakKeyFactory(
+        pool=factories.MakPoolFactory(
+            organisation=org, agreement_number="42394260", low_water_mark=5
+        ),
+        activation_limit=10,
+        activations_used=7,
+    )
+    mak_requests.request_activations(
+        actor=admin_user, pool=key.pool, key=key, quantity=150, justification="New branch"
+    )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, manager_user)
+    page.goto(f"{live_server.url}/pools/?organisation={org.slug}")
+    table = page.get_by_test_id("pool-table")
+    expect(table).to_contain_text("42394260")
+    for shown in (
+        table.get_by_text("low", exact=True),
+        table.get_by_test_id("pool-urgency"),
+        table.locator("text=1 pending (150) >> visible=true"),
+    ):
+        expect(shown).to_be_in_viewport(ratio=1)
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
