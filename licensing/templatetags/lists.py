@@ -12,11 +12,15 @@ register = template.Library()
 
 
 @register.inclusion_tag("licensing/partials/_sort_th.html")
-def sort_th(page: Any, key: str, label: str, target: str = "#results") -> dict[str, Any]:
+def sort_th(
+    page: Any, key: str, label: str, target: str = "#results", css_class: str = ""
+) -> dict[str, Any]:
+    """`css_class`: e.g. the breakpoint from which the column shows (`d-none d-md-table-cell`)."""
     return {
         "page": page,
         "url": page.sort_urls.get(key, ""),
         "label": label,
         "active": page.sort_name == key,
         "target": target,
+        "css_class": css_class,
     }

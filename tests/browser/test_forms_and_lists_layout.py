@@ -211,3 +211,30 @@ def test_the_mak_pools_fit_a_phone(live_server, page, login, org, admin_user, ma
         expect(shown).to_be_in_viewport(ratio=1)
     scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_the_activation_requests_fit_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px the one who asked sees each request's pool, quantity, status and Cancel button
+    on screen; the number, justification, requester and decision show from wider screens (the
+    status and the button were off screen)."""
+    from licensing.services.mak import requests as mak_requests
+
+    key = factories.MakKeyFactory(
+        pool=factories.MakPoolFactory(organisation=org, agreement_number="42394260")
+    )
+    mak_requests.request_activations(
+        actor=admin_user,
+        pool=key.pool,
+        key=key,
+        quantity=150,
+        justification="Finance moves 120 desktops to Office LTSC 2024 in January; 30 spare.",
+    )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/requests/?organisation={org.slug}")
+    table = page.get_by_test_id("request-table")
+    expect(table).to_contain_text("42394260")
+    for shown in (table.get_by_text("pending"), table.get_by_role("button", name="Cancel")):
+        expect(shown).to_be_in_viewport(ratio=1)
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
