@@ -238,3 +238,40 @@ def test_the_activation_requests_fit_a_phone(live_server, page, login, org, admi
         expect(shown).to_be_in_viewport(ratio=1)
     scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_a_mak_pool_fits_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px a pool's keys (the key's last five, its label, status, used / limit and Manage),
+    its recent activations and its requests fit the screen; the full mask, the remaining
+    columns, the reason and the decision show on wider screens (the keys table was 824 px)."""
+    from licensing.services.mak import requests as mak_requests
+
+    key = factories.MakKeyFactory(
+        pool=factories.MakPoolFactory(organisation=org, agreement_number="42394260"),
+        label="Enrolment key 1",
+    )
+    clients = [
+        factories.ClientFactory(organisation=org, hostname=f"pc-c2c2a045-38{i:02d}")
+        for i in range(3)
+    ]
+    factories.activations(key, clients, [timedelta(hours=i) for i in range(3)])
+    mak_requests.request_activations(
+        actor=admin_user, pool=key.pool, key=key, quantity=150, justification="New branch"
+    )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/pools/{key.pool.pk}/?organisation={org.slug}")
+    keys = page.get_by_test_id("key-table")
+    expect(keys.locator(f"text=…{key.last5} >> visible=true")).to_be_in_viewport(ratio=1)
+    expect(keys.get_by_test_id("key-label-phone")).to_have_text("Enrolment key 1")
+    expect(keys.get_by_text("Manage")).to_be_in_viewport(ratio=1)
+    expect(page.get_by_test_id("recent-activation")).to_have_count(3)
+    for table in (
+        keys,
+        page.locator("table:has([data-testid=recent-activation])"),
+        page.get_by_test_id("pool-requests"),
+    ):
+        scroll_width, client_width = table.evaluate(
+            "e => [e.parentElement.scrollWidth, e.parentElement.clientWidth]"
+        )
+        assert scroll_width <= client_width, (scroll_width, client_width)
