@@ -99,7 +99,7 @@ def test_the_pool_shows_its_ten_newest_activations_over_every_key(
     # Each row links its client's page.
     shown = re.findall(
         r'<tr data-testid="recent-activation"><td[^>]*>[^<]*</td>'
-        r'<td><a href="/clients/(\d+)/">([^<]+)</a></td><td>[^<]*</td>'
+        r'<td><a href="/clients/(\d+)/">([^<]+)</a></td><td[^>]*>[^<]*</td>'
         r'<td class="secret text-nowrap">…([^<]+)</td>',
         body,
     )
