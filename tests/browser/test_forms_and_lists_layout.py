@@ -275,3 +275,43 @@ def test_a_mak_pool_fits_a_phone(live_server, page, login, org, admin_user):
             "e => [e.parentElement.scrollWidth, e.parentElement.clientWidth]"
         )
         assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_an_agreement_fits_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px an agreement's licences show edition, count and Edit / Remove on screen (the
+    date, downgrade rights and note from wider screens), and the true-up form's button stays
+    inside its card (it ran past the screen's edge)."""
+    from datetime import date
+
+    from licensing.services.licences import agreements
+
+    agreement = agreements.create_agreement(
+        actor=admin_user,
+        organisation=org,
+        programme="ea",
+        number="42394260",
+        starts_on=date(2024, 1, 1),
+        ends_on=date(2026, 12, 31),
+    )
+    for name in ("Office LTSC Professional Plus 2024", "Visio LTSC Professional 2024"):
+        agreements.add_entitlement(
+            actor=admin_user,
+            agreement=agreement,
+            edition=factories.edition(name),
+            quantity=459,
+            note="Delivered with the 2024 refresh of the finance department",
+        )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/licences/agreements/{agreement.pk}/?organisation={org.slug}")
+    table = page.get_by_test_id("entitlement-table")
+    expect(table.get_by_role("button", name="Remove").first).to_be_in_viewport(ratio=1)
+    scroll_width, client_width = table.evaluate(
+        "e => [e.parentElement.scrollWidth, e.parentElement.clientWidth]"
+    )
+    assert scroll_width <= client_width, (scroll_width, client_width)
+    button_right, card_right = page.get_by_test_id("true-up-form").evaluate(
+        "e => [e.querySelector('button').getBoundingClientRect().right,"
+        " e.closest('.card-body').getBoundingClientRect().right]"
+    )
+    assert button_right <= card_right, (button_right, card_right)
