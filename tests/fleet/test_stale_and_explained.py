@@ -99,3 +99,31 @@ def test_an_ok_recent_client_needs_no_remedy(as_admin, org):
     client = factories.ClientFactory(organisation=org)
     page = as_admin.get(f"/clients/{client.pk}/").content.decode()
     assert 'data-testid="remedy"' not in page
+
+
+def test_a_client_whose_activation_lapsed_by_date_is_told_so(as_admin, org):
+    """A client that last reported itself licensed, but has not renewed for 180 days, is told
+    its activation lapsed (not that it "is not activated", which its own report contradicts)."""
+    now = timezone.now()
+    host = factories.KmsHostFactory(organisation=org, fqdn="kms1.contoso.test", port=1688)
+    lapsed = factories.ClientFactory(
+        organisation=org,
+        kms_host=host,
+        compliance_flag=ComplianceFlag.EXPIRED,
+        license_status=LicenseStatus.LICENSED,
+        last_renewal_at=now - timedelta(days=200),
+        renewal_deadline=now - timedelta(days=20),
+    )
+    page = as_admin.get(f"/clients/{lapsed.pk}/").content.decode()
+    remedy = re.search(r'data-testid="remedy-summary">(.*?)</p>', page, re.S).group(1)
+    assert "KMS activation has lapsed" in remedy
+    assert "kms1.contoso.test on TCP port 1688" in remedy
+    assert "is not activated" not in remedy
+
+
+def test_a_client_that_reports_itself_unlicensed_is_told_it_is_not_activated(
+    as_admin, reported_expired
+):
+    page = as_admin.get(f"/clients/{reported_expired.pk}/").content.decode()
+    remedy = re.search(r'data-testid="remedy-summary">(.*?)</p>', page, re.S).group(1)
+    assert "The client is not activated" in remedy

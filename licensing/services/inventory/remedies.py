@@ -50,6 +50,14 @@ def remedy_for(client: Client, now: datetime, stale_after_days: int) -> Remedy |
                 "The client must activate again (its hardware or its KMS host changed). Point "
                 "it at the KMS host and activate, from an elevated prompt on the client:"
             )
+        elif flag == ComplianceFlag.EXPIRED and client.license_status == LicenseStatus.LICENSED:
+            # Its last own report said licensed: the date, not the client, says it lapsed.
+            summary = _(
+                "The client's KMS activation has lapsed: it has not renewed for 180 days. Check "
+                "that it reaches %(host)s on TCP port %(port)s, then activate again from an "
+                "elevated prompt on the client; if activation fails, check the host's count "
+                "(it activates Office only from 5 clients) with slmgr on the host:"
+            ) % {"host": host_name, "port": port}
         else:
             summary = _(
                 "The client is not activated. Point it at the KMS host and activate from an "
