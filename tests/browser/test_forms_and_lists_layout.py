@@ -315,3 +315,25 @@ def test_an_agreement_fits_a_phone(live_server, page, login, org, admin_user):
         " e.closest('.card-body').getBoundingClientRect().right]"
     )
     assert button_right <= card_right, (button_right, card_right)
+
+
+def test_the_kms_hosts_fit_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px each KMS host shows its name, its state and its count against the threshold on
+    screen (DNS, product group and the last poll and report from 768 px): the state of a host
+    below the threshold was cut off and its count off screen."""
+    factories.KmsHostFactory(
+        organisation=org,
+        fqdn="kms02.branch-office.contoso.example",
+        state="below_threshold",
+        current_count=3,
+    )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/kms/hosts/?organisation={org.slug}")
+    table = page.get_by_test_id("host-table")
+    expect(table.get_by_text("Below activation threshold")).to_be_in_viewport(ratio=1)
+    expect(table.get_by_test_id("host-count-phone")).to_contain_text("3 / 5")
+    scroll_width, client_width = table.evaluate(
+        "e => [e.parentElement.scrollWidth, e.parentElement.clientWidth]"
+    )
+    assert scroll_width <= client_width, (scroll_width, client_width)
