@@ -271,9 +271,7 @@ def test_a_mak_pool_fits_a_phone(live_server, page, login, org, admin_user):
         page.locator("table:has([data-testid=recent-activation])"),
         page.get_by_test_id("pool-requests"),
     ):
-        scroll_width, client_width = table.evaluate(
-            "e => [e.parentElement.scrollWidth, e.parentElement.clientWidth]"
-        )
+        scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
         assert scroll_width <= client_width, (scroll_width, client_width)
 
 
@@ -306,9 +304,7 @@ def test_an_agreement_fits_a_phone(live_server, page, login, org, admin_user):
     page.goto(f"{live_server.url}/licences/agreements/{agreement.pk}/?organisation={org.slug}")
     table = page.get_by_test_id("entitlement-table")
     expect(table.get_by_role("button", name="Remove").first).to_be_in_viewport(ratio=1)
-    scroll_width, client_width = table.evaluate(
-        "e => [e.parentElement.scrollWidth, e.parentElement.clientWidth]"
-    )
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
     button_right, card_right = page.get_by_test_id("true-up-form").evaluate(
         "e => [e.querySelector('button').getBoundingClientRect().right,"
@@ -333,7 +329,27 @@ def test_the_kms_hosts_fit_a_phone(live_server, page, login, org, admin_user):
     table = page.get_by_test_id("host-table")
     expect(table.get_by_text("Below activation threshold")).to_be_in_viewport(ratio=1)
     expect(table.get_by_test_id("host-count-phone")).to_contain_text("3 / 5")
-    scroll_width, client_width = table.evaluate(
-        "e => [e.parentElement.scrollWidth, e.parentElement.clientWidth]"
-    )
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_the_licence_position_fits_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px each edition shows installs, licences and how many are short on screen (what
+    is covered by a newer version and what is unused from 768 px): the short column was off
+    screen."""
+    for i in range(3):
+        factories.ClientFactory(
+            organisation=org,
+            hostname=f"pc-short-{i}",
+            edition=factories.edition("Office LTSC Professional Plus 2024"),
+        )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/licences/?organisation={org.slug}")
+    table = page.get_by_test_id("position-table")
+    shortfall = table.get_by_test_id("shortfall").first
+    shortfall.scroll_into_view_if_needed()
+    expect(shortfall).to_have_text("3")
+    expect(shortfall).to_be_in_viewport(ratio=1)
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
