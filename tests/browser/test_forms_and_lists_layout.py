@@ -353,3 +353,30 @@ def test_the_licence_position_fits_a_phone(live_server, page, login, org, admin_
     expect(shortfall).to_be_in_viewport(ratio=1)
     scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_a_kms_hosts_poll_history_fits_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px each poll shows when, the state, TCP, DNS, the count and why it failed; how
+    long the poll took shows from 576 px (the table ran off screen)."""
+    from licensing.models import HostPoll, HostState
+
+    host = factories.KmsHostFactory(organisation=org, fqdn="kms01.contoso.example")
+    now = timezone.now()
+    for i in range(3):
+        HostPoll.objects.create(
+            host=host,
+            polled_at=now - timedelta(hours=6 * i),
+            reachable=True,
+            srv_published=True,
+            current_count=46,
+            latency_ms=2.2,
+            duration_ms=1012.0,
+            state=HostState.HEALTHY,
+        )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/kms/hosts/{host.pk}/?organisation={org.slug}")
+    table = page.get_by_test_id("poll-history")
+    expect(table).to_contain_text("published")
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
