@@ -380,3 +380,33 @@ def test_a_kms_hosts_poll_history_fits_a_phone(live_server, page, login, org, ad
     expect(table).to_contain_text("published")
     scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+@pytest.mark.parametrize("path", ["/licences/editions/", "/licences/agreements/"])
+def test_the_edition_catalogue_and_the_agreements_fit_a_phone(
+    live_server, page, login, org, admin_user, path
+):
+    """At 390 px the catalogue shows each edition with its GVLK (version, product line and SKU
+    id from 768 px) and the agreements each agreement with its end and licences (start,
+    Software Assurance and reseller from 768 px): both ran off screen."""
+    from datetime import date
+
+    from licensing.services.licences import agreements
+
+    agreements.create_agreement(
+        actor=admin_user,
+        organisation=org,
+        programme="ea",
+        number="42394260",
+        starts_on=date(2024, 1, 1),
+        ends_on=date(2026, 12, 31),
+        sa_ends_on=date(2026, 12, 31),
+        reseller="Demo Reseller Ltd",
+    )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}{path}?organisation={org.slug}")
+    table = page.locator("main table").first
+    expect(table).to_contain_text("2024" if "editions" in path else "42394260")
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
