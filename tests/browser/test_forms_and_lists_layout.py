@@ -410,3 +410,24 @@ def test_the_edition_catalogue_and_the_agreements_fit_a_phone(
     expect(table).to_contain_text("2024" if "editions" in path else "42394260")
     scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_the_client_list_fits_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px each client shows its tick box, hostname and flag on screen (its FQDN from
+    576 px; licence state, edition, activation and the dates from 768 px): the flag of a
+    client that must reactivate was cut off."""
+    factories.ClientFactory(
+        organisation=org,
+        hostname="pc-0004d0b5-1970",
+        fqdn="pc-0004d0b5-1970.contoso.example",
+        compliance_flag=ComplianceFlag.REACTIVATION_NEEDED,
+    )
+    page.set_viewport_size({"width": 390, "height": 900})
+    login(page, admin_user)
+    page.goto(f"{live_server.url}/clients/?organisation={org.slug}")
+    table = page.get_by_test_id("client-table")
+    flag = table.get_by_text("Reactivation needed")
+    flag.scroll_into_view_if_needed()
+    expect(flag).to_be_in_viewport(ratio=1)
+    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert scroll_width <= client_width, (scroll_width, client_width)
