@@ -77,3 +77,12 @@ def _second_factor_gate_off(settings):
     with force_login or a password alone. The second-factor gate on reveal and approve
     (SIGNIN_SECRETS_REQUIRE_2FA, on by default) is tested in tests/signin/."""
     settings.SIGNIN_SECRETS_REQUIRE_2FA = False
+
+
+@pytest.fixture(autouse=True)
+def _sign_in_rate_limit_off(settings):
+    """Every browser test signs in through the real form from 127.0.0.1, and allauth counts
+    sign-ins per address in the cache for a minute (30 by default): one xdist worker running
+    many short browser tests in a row was refused with 429 halfway through. The limit itself is
+    tested in tests/signin/."""
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "10000/m/ip"}
