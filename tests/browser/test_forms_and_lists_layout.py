@@ -18,6 +18,17 @@ from tests.browser.test_fleet_browser import make_fleet
 WIDTHS = {"desktop": 1440, "phone": 390}
 
 
+def open_on_a_phone(page, login, user, url: str) -> None:
+    page.set_viewport_size({"width": WIDTHS["phone"], "height": 900})
+    login(page, user)
+    page.goto(url)
+
+
+def assert_no_sideways_scroll(table) -> None:
+    """Below 576 px a table is its own scroll box (static/css/portal.css): nothing to scroll."""
+    assert_no_sideways_scroll(table)
+
+
 @pytest.mark.parametrize("width", WIDTHS, ids=list(WIDTHS))
 def test_a_form_page_and_the_client_list_at_two_widths(
     live_server, page, login, screenshot, org, admin_user, width
@@ -77,8 +88,7 @@ def test_the_client_list_fits_a_laptop_screen(live_server, page, login, org, adm
     page.goto(f"{live_server.url}/clients/?sort=-deadline")
     expect(page.get_by_test_id("deadline-note").first).to_be_visible()
     scroller = page.locator(".table-responsive")
-    scroll_width, client_width = scroller.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(scroller)
     expect(page.get_by_role("columnheader", name="Renewal deadline")).to_be_in_viewport()
 
 
@@ -122,14 +132,11 @@ def test_the_decided_requests_fit_a_phone(live_server, page, login, org, admin_u
         actor=admin_user, pool=key.pool, key=key, quantity=400, justification="New branch office"
     )
     mak_requests.reject_request(actor=manager_user, request=asked, note="Ask for January's need")
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, manager_user)
-    page.goto(f"{live_server.url}/approvals/")
+    open_on_a_phone(page, login, manager_user, f"{live_server.url}/approvals/")
     table = page.get_by_test_id("decided-requests")
     expect(table).to_contain_text("rejected")
     expect(table).to_contain_text(manager_user.username)
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
 
 
 def test_the_audit_log_reads_on_a_phone(live_server, page, login, org, auditor_user):
@@ -150,9 +157,7 @@ def test_the_audit_log_reads_on_a_phone(live_server, page, login, org, auditor_u
             changes={"method": "password", "user_agent": browser_string},
             ip_address="192.0.2.10",
         )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, auditor_user)
-    page.goto(f"{live_server.url}/audit/?organisation={org.slug}")
+    open_on_a_phone(page, login, auditor_user, f"{live_server.url}/audit/?organisation={org.slug}")
     details = page.get_by_test_id("audit-summary-cell").first
     expect(details).to_contain_text("user_agent")
     row_height, details_width = details.evaluate(
@@ -171,15 +176,14 @@ def test_the_group_mappings_fit_a_phone(live_server, page, login, org, admin_use
     GroupMapping.objects.create(
         organisation=org, source="oidc", group="Contoso-Licensing-Admins", role="admin"
     )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}/organisation/sign-in/?organisation={org.slug}")
+    open_on_a_phone(
+        page, login, admin_user, f"{live_server.url}/organisation/sign-in/?organisation={org.slug}"
+    )
     table = page.locator("#group-mappings")
     expect(table).to_contain_text("Contoso-Licensing-Admins")
     expect(table.locator("text=Single sign-on >> visible=true")).to_have_count(1)
     expect(table.get_by_role("button", name="Remove")).to_be_in_viewport(ratio=1)
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
 
 
 def test_the_mak_pools_fit_a_phone(live_server, page, login, org, admin_user, manager_user):
@@ -198,9 +202,7 @@ def test_the_mak_pools_fit_a_phone(live_server, page, login, org, admin_user, ma
     mak_requests.request_activations(
         actor=admin_user, pool=key.pool, key=key, quantity=150, justification="New branch"
     )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, manager_user)
-    page.goto(f"{live_server.url}/pools/?organisation={org.slug}")
+    open_on_a_phone(page, login, manager_user, f"{live_server.url}/pools/?organisation={org.slug}")
     table = page.get_by_test_id("pool-table")
     expect(table).to_contain_text("42394260")
     for shown in (
@@ -209,8 +211,7 @@ def test_the_mak_pools_fit_a_phone(live_server, page, login, org, admin_user, ma
         table.locator("text=1 pending (150) >> visible=true"),
     ):
         expect(shown).to_be_in_viewport(ratio=1)
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
 
 
 def test_the_activation_requests_fit_a_phone(live_server, page, login, org, admin_user):
@@ -229,15 +230,12 @@ def test_the_activation_requests_fit_a_phone(live_server, page, login, org, admi
         quantity=150,
         justification="Finance moves 120 desktops to Office LTSC 2024 in January; 30 spare.",
     )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}/requests/?organisation={org.slug}")
+    open_on_a_phone(page, login, admin_user, f"{live_server.url}/requests/?organisation={org.slug}")
     table = page.get_by_test_id("request-table")
     expect(table).to_contain_text("42394260")
     for shown in (table.get_by_text("pending"), table.get_by_role("button", name="Cancel")):
         expect(shown).to_be_in_viewport(ratio=1)
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
 
 
 def test_a_mak_pool_fits_a_phone(live_server, page, login, org, admin_user):
@@ -258,9 +256,9 @@ def test_a_mak_pool_fits_a_phone(live_server, page, login, org, admin_user):
     mak_requests.request_activations(
         actor=admin_user, pool=key.pool, key=key, quantity=150, justification="New branch"
     )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}/pools/{key.pool.pk}/?organisation={org.slug}")
+    open_on_a_phone(
+        page, login, admin_user, f"{live_server.url}/pools/{key.pool.pk}/?organisation={org.slug}"
+    )
     keys = page.get_by_test_id("key-table")
     expect(keys.locator(f"text=…{key.last5} >> visible=true")).to_be_in_viewport(ratio=1)
     expect(keys.get_by_test_id("key-label-phone")).to_have_text("Enrolment key 1")
@@ -271,8 +269,7 @@ def test_a_mak_pool_fits_a_phone(live_server, page, login, org, admin_user):
         page.locator("table:has([data-testid=recent-activation])"),
         page.get_by_test_id("pool-requests"),
     ):
-        scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-        assert scroll_width <= client_width, (scroll_width, client_width)
+        assert_no_sideways_scroll(table)
 
 
 def test_an_agreement_fits_a_phone(live_server, page, login, org, admin_user):
@@ -299,13 +296,15 @@ def test_an_agreement_fits_a_phone(live_server, page, login, org, admin_user):
             quantity=459,
             note="Delivered with the 2024 refresh of the finance department",
         )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}/licences/agreements/{agreement.pk}/?organisation={org.slug}")
+    open_on_a_phone(
+        page,
+        login,
+        admin_user,
+        f"{live_server.url}/licences/agreements/{agreement.pk}/?organisation={org.slug}",
+    )
     table = page.get_by_test_id("entitlement-table")
     expect(table.get_by_role("button", name="Remove").first).to_be_in_viewport(ratio=1)
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
     button_right, card_right = page.get_by_test_id("true-up-form").evaluate(
         "e => [e.querySelector('button').getBoundingClientRect().right,"
         " e.closest('.card-body').getBoundingClientRect().right]"
@@ -323,14 +322,13 @@ def test_the_kms_hosts_fit_a_phone(live_server, page, login, org, admin_user):
         state="below_threshold",
         current_count=3,
     )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}/kms/hosts/?organisation={org.slug}")
+    open_on_a_phone(
+        page, login, admin_user, f"{live_server.url}/kms/hosts/?organisation={org.slug}"
+    )
     table = page.get_by_test_id("host-table")
     expect(table.get_by_text("Below activation threshold")).to_be_in_viewport(ratio=1)
     expect(table.get_by_test_id("host-count-phone")).to_contain_text("3 / 5")
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
 
 
 def test_the_licence_position_fits_a_phone(live_server, page, login, org, admin_user):
@@ -343,16 +341,13 @@ def test_the_licence_position_fits_a_phone(live_server, page, login, org, admin_
             hostname=f"pc-short-{i}",
             edition=factories.edition("Office LTSC Professional Plus 2024"),
         )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}/licences/?organisation={org.slug}")
+    open_on_a_phone(page, login, admin_user, f"{live_server.url}/licences/?organisation={org.slug}")
     table = page.get_by_test_id("position-table")
     shortfall = table.get_by_test_id("shortfall").first
     shortfall.scroll_into_view_if_needed()
     expect(shortfall).to_have_text("3")
     expect(shortfall).to_be_in_viewport(ratio=1)
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
 
 
 def test_a_kms_hosts_poll_history_fits_a_phone(live_server, page, login, org, admin_user):
@@ -373,13 +368,12 @@ def test_a_kms_hosts_poll_history_fits_a_phone(live_server, page, login, org, ad
             duration_ms=1012.0,
             state=HostState.HEALTHY,
         )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}/kms/hosts/{host.pk}/?organisation={org.slug}")
+    open_on_a_phone(
+        page, login, admin_user, f"{live_server.url}/kms/hosts/{host.pk}/?organisation={org.slug}"
+    )
     table = page.get_by_test_id("poll-history")
     expect(table).to_contain_text("published")
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
 
 
 @pytest.mark.parametrize("path", ["/licences/editions/", "/licences/agreements/"])
@@ -403,13 +397,10 @@ def test_the_edition_catalogue_and_the_agreements_fit_a_phone(
         sa_ends_on=date(2026, 12, 31),
         reseller="Demo Reseller Ltd",
     )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}{path}?organisation={org.slug}")
+    open_on_a_phone(page, login, admin_user, f"{live_server.url}{path}?organisation={org.slug}")
     table = page.locator("main table").first
     expect(table).to_contain_text("2024" if "editions" in path else "42394260")
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
 
 
 def test_the_client_list_fits_a_phone(live_server, page, login, org, admin_user):
@@ -422,12 +413,9 @@ def test_the_client_list_fits_a_phone(live_server, page, login, org, admin_user)
         fqdn="pc-0004d0b5-1970.contoso.example",
         compliance_flag=ComplianceFlag.REACTIVATION_NEEDED,
     )
-    page.set_viewport_size({"width": 390, "height": 900})
-    login(page, admin_user)
-    page.goto(f"{live_server.url}/clients/?organisation={org.slug}")
+    open_on_a_phone(page, login, admin_user, f"{live_server.url}/clients/?organisation={org.slug}")
     table = page.get_by_test_id("client-table")
     flag = table.get_by_text("Reactivation needed")
     flag.scroll_into_view_if_needed()
     expect(flag).to_be_in_viewport(ratio=1)
-    scroll_width, client_width = table.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    assert_no_sideways_scroll(table)
