@@ -420,3 +420,42 @@ def test_the_client_list_fits_a_phone(live_server, page, login, org, admin_user)
     flag.scroll_into_view_if_needed()
     expect(flag).to_be_in_viewport(ratio=1)
     assert_no_sideways_scroll(table)
+
+
+def test_the_webhook_deliveries_fit_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px each delivery shows when, the event, its status and the last answer under it
+    (destination from 576 px; subject, attempts, answer and next attempt as columns from
+    768 px): the table was 649 px wide."""
+    from licensing.models import WebhookDelivery, WebhookKind
+    from licensing.services import webhooks
+
+    created = webhooks.create_destination(
+        actor=admin_user,
+        organisation=org,
+        name="Licensing channel",
+        kind=WebhookKind.SLACK,
+        url="https://hooks.example.test/services/T0/B0/x",
+        events=[],
+    )
+    WebhookDelivery.objects.create(
+        destination=created.destination,
+        organisation=org,
+        event="kms.state_change",
+        once_key="k1",
+        subject="[KMS] kms01.contoso.example is below the activation threshold",
+        text="-",
+        status="failed",
+        attempts=5,
+        last_status_code=500,
+        last_error="HTTP 500",
+    )
+    open_on_a_phone(
+        page, login, admin_user, f"{live_server.url}/organisation/webhooks/?organisation={org.slug}"
+    )
+    table = page.locator("#webhook-deliveries")
+    expect(table.get_by_text("Failed")).to_be_visible()
+    answer = table.get_by_test_id("delivery-answer-phone")
+    answer.scroll_into_view_if_needed()
+    expect(answer).to_have_text("HTTP 500")
+    expect(answer).to_be_in_viewport(ratio=1)
+    assert_no_sideways_scroll(table)

@@ -89,3 +89,35 @@ def test_my_notifications_mutes_an_event(as_manager, manager_user):
     as_manager.post(url, {"email_events": ["kms.state_change"]})
     muted = set(NotificationMute.objects.filter(user=manager_user).values_list("event", flat=True))
     assert "mak.request_created" in muted and "kms.state_change" not in muted
+
+
+@pytest.mark.parametrize(
+    ("code", "error", "shown"),
+    [
+        (500, "HTTP 500", "HTTP 500"),
+        (None, "no answer within 10 s", "no answer within 10 s"),
+        (429, "HTTP 429", "HTTP 429"),
+    ],
+)
+def test_a_deliverys_last_answer_is_said_once(as_admin, org, receiver, code, error, shown):
+    """The status code and an error that only repeats it are one "HTTP 500" (the page showed
+    "HTTP 500 HTTP 500": the template's comparison added a number to a string)."""
+    response = _add(as_admin, receiver.url("/hook"))
+    assert response.status_code == 200
+    WebhookDelivery.objects.create(
+        destination=WebhookDestination.objects.get(),
+        organisation=org,
+        event="kms.state_change",
+        once_key="k1",
+        subject="[KMS] kms01",
+        text="-",
+        status="failed",
+        attempts=5,
+        last_status_code=code,
+        last_error=error,
+    )
+    page = as_admin.get(reverse("licensing:webhook_list")).content.decode()
+    row = re.search(r'id="webhook-deliveries".*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", c)).strip() for c in row.split("<td")]
+    last_answer = cells[-2]  # the column before "Next attempt / delivered"
+    assert last_answer.count(shown) == 1, cells
