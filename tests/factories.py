@@ -126,3 +126,18 @@ class ClientFactory(factory.django.DjangoModelFactory):
     last_activation_at = factory.LazyFunction(lambda: timezone.now() - timezone.timedelta(days=200))
     last_renewal_at = factory.LazyFunction(lambda: timezone.now() - timezone.timedelta(days=2))
     last_seen_at = factory.LazyFunction(timezone.now)
+
+
+def webhook_delivery(destination: m.WebhookDestination, **fields) -> m.WebhookDelivery:
+    """A delivery of a KMS state change to `destination`, as the outbox would have queued it;
+    `fields` set its status, attempts and last answer."""
+    values = {
+        "event": "kms.state_change",
+        "once_key": f"k{m.WebhookDelivery.objects.count() + 1}",
+        "subject": "[KMS] kms01.contoso.example",
+        "text": "-",
+        **fields,
+    }
+    return m.WebhookDelivery.objects.create(
+        destination=destination, organisation_id=destination.organisation_id, **values
+    )

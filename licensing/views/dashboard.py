@@ -36,7 +36,7 @@ from licensing.services.fleet_summary import (
 )
 from licensing.services.kms import discovery
 from licensing.services.mak.forecast import cached_forecast
-from licensing.views.home import no_organisation_chosen
+from licensing.views.home import no_organisation_page
 
 TREND_DAYS = 90
 CHART_W, CHART_H, CHART_PAD = 960, 200, 28
@@ -90,8 +90,8 @@ def flagged_trend(org: Organisation, today: Any) -> dict[str, Any]:
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if no_organisation_chosen(request):
-        return render(request, "licensing/no_organisation.html", status=200)
+    if (choose := no_organisation_page(request)) is not None:
+        return choose
     org = resolve_organisation(request, policy.Action.VIEW)
     assert org is not None
     breakdown = client_breakdown(org)

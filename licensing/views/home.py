@@ -12,10 +12,12 @@ from licensing.models import Organisation
 from licensing.scoping import SESSION_KEY
 
 
-def no_organisation_chosen(request: HttpRequest) -> bool:
-    """A page of one organisation asked for without one (none in the URL, none in the session):
-    it shows the "choose an organisation" page instead."""
-    return not request.GET.get("organisation") and not getattr(request, "organisation", None)
+def no_organisation_page(request: HttpRequest) -> HttpResponse | None:
+    """The "choose an organisation" page, when a page of one organisation is asked for without
+    one (none in the URL, none in the session); None when there is one."""
+    if request.GET.get("organisation") or getattr(request, "organisation", None):
+        return None
+    return render(request, "licensing/no_organisation.html")
 
 
 # How many organisations the chooser lists at once; a longer list is narrowed by typing its name.

@@ -11,14 +11,14 @@ from django.views.decorators.http import require_GET
 
 from licensing import policy
 from licensing.scoping import resolve_organisation
-from licensing.views.home import no_organisation_chosen
+from licensing.views.home import no_organisation_page
 
 
 @login_required
 @require_GET
 def reports(request: HttpRequest) -> HttpResponse:
-    if no_organisation_chosen(request):
-        return render(request, "licensing/no_organisation.html", status=200)
+    if (choose := no_organisation_page(request)) is not None:
+        return choose
     org = resolve_organisation(request, policy.Action.EXPORT)
     assert org is not None
     clients = reverse("licensing:client_export")

@@ -273,22 +273,31 @@ def test_a_mak_pool_fits_a_phone(live_server, page, login, org, admin_user):
         assert_no_sideways_scroll(table)
 
 
-def test_an_agreement_fits_a_phone(live_server, page, login, org, admin_user):
-    """At 390 px an agreement's licences show edition, count and Edit / Remove on screen (the
-    date, downgrade rights and note from wider screens), and the true-up form's button stays
-    inside its card (it ran past the screen's edge)."""
+def _enterprise_agreement(org, admin_user):
+    """Enterprise Agreement 42394260, 2024-2026, with Software Assurance and a reseller."""
     from datetime import date
 
     from licensing.services.licences import agreements
 
-    agreement = agreements.create_agreement(
+    return agreements.create_agreement(
         actor=admin_user,
         organisation=org,
         programme="ea",
         number="42394260",
         starts_on=date(2024, 1, 1),
         ends_on=date(2026, 12, 31),
+        sa_ends_on=date(2026, 12, 31),
+        reseller="Demo Reseller Ltd",
     )
+
+
+def test_an_agreement_fits_a_phone(live_server, page, login, org, admin_user):
+    """At 390 px an agreement's licences show edition, count and Edit / Remove on screen (the
+    date, downgrade rights and note from wider screens), and the true-up form's button stays
+    inside its card (it ran past the screen's edge)."""
+    from licensing.services.licences import agreements
+
+    agreement = _enterprise_agreement(org, admin_user)
     for name in ("Office LTSC Professional Plus 2024", "Visio LTSC Professional 2024"):
         agreements.add_entitlement(
             actor=admin_user,
@@ -384,20 +393,7 @@ def test_the_edition_catalogue_and_the_agreements_fit_a_phone(
     """At 390 px the catalogue shows each edition with its GVLK (version, product line and SKU
     id from 768 px) and the agreements each agreement with its end and licences (start,
     Software Assurance and reseller from 768 px): both ran off screen."""
-    from datetime import date
-
-    from licensing.services.licences import agreements
-
-    agreements.create_agreement(
-        actor=admin_user,
-        organisation=org,
-        programme="ea",
-        number="42394260",
-        starts_on=date(2024, 1, 1),
-        ends_on=date(2026, 12, 31),
-        sa_ends_on=date(2026, 12, 31),
-        reseller="Demo Reseller Ltd",
-    )
+    _enterprise_agreement(org, admin_user)
     open_on_a_phone(page, login, admin_user, f"{live_server.url}{path}?organisation={org.slug}")
     table = page.locator("main table").first
     expect(table).to_contain_text("2024" if "editions" in path else "42394260")
@@ -426,7 +422,7 @@ def test_the_webhook_deliveries_fit_a_phone(live_server, page, login, org, admin
     """At 390 px each delivery shows when, the event, its status and the last answer under it
     (destination from 576 px; subject, attempts, answer and next attempt as columns from
     768 px): the table was 649 px wide."""
-    from licensing.models import WebhookDelivery, WebhookKind
+    from licensing.models import WebhookKind
     from licensing.services import webhooks
 
     created = webhooks.create_destination(
@@ -437,13 +433,9 @@ def test_the_webhook_deliveries_fit_a_phone(live_server, page, login, org, admin
         url="https://hooks.example.test/services/T0/B0/x",
         events=[],
     )
-    WebhookDelivery.objects.create(
-        destination=created.destination,
-        organisation=org,
-        event="kms.state_change",
-        once_key="k1",
+    factories.webhook_delivery(
+        created.destination,
         subject="[KMS] kms01.contoso.example is below the activation threshold",
-        text="-",
         status="failed",
         attempts=5,
         last_status_code=500,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from licensing.models import ActivationRequest, ClientCount, ComplianceSnapshot, MakActivation
@@ -267,3 +268,16 @@ def test_dashboard_warns_about_rogue_kms_hosts_of_its_organisation_only(as_admin
     assert "Unregistered KMS hosts in DNS" in page
     assert "evil-kms.contoso-test.example" in page
     assert "theirs.other.example" not in page
+
+
+@pytest.mark.parametrize("path", ["/", "/reports/"])
+def test_someone_in_no_organisation_is_told_so_not_shown_an_error(db, path):
+    """The dashboard and the reports page of someone who belongs to no organisation say so and
+    who adds them (200), rather than a 403 or 404."""
+    from tests.conftest import logged_in
+
+    response = logged_in(factories.UserFactory()).get(path)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "You are not in any organisation yet" in body
+    assert "gives them a role" in body

@@ -18,7 +18,6 @@ from licensing.models import (
     OfflineActivation,
     Profile,
     Role,
-    WebhookDelivery,
     WebhookKind,
 )
 from licensing.services import webhooks
@@ -122,15 +121,8 @@ def test_the_offline_page_in_norwegian(as_admin, org):
 
 def test_the_webhook_pages_in_norwegian(as_admin, admin_user, org):
     created = destination(org, admin_user, WebhookKind.SLACK)
-    WebhookDelivery.objects.create(
-        destination=created.destination,
-        organisation=org,
-        event="kms.state_change",
-        once_key="k1",
-        subject="[KMS] kms1.contoso.test",
-        text="-",
-        attempts=1,
-        last_error=webhooks.NO_ANSWER % {"seconds": "10"},
+    factories.webhook_delivery(
+        created.destination, attempts=1, last_error=webhooks.NO_ANSWER % {"seconds": "10"}
     )
     html = page(as_admin, reverse("licensing:webhook_list"), **NB)
     assert "Legg til et mål" in html and "Nylige leveringer" in html

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from licensing.models import AuditEvent, NotificationMute, WebhookDelivery, WebhookDestination
+from tests import factories
 from tests.outbox import run_outbox
 from tests.webhooks.conftest import SECRET
 
@@ -104,13 +105,8 @@ def test_a_deliverys_last_answer_is_said_once(as_admin, org, receiver, code, err
     "HTTP 500 HTTP 500": the template's comparison added a number to a string)."""
     response = _add(as_admin, receiver.url("/hook"))
     assert response.status_code == 200
-    WebhookDelivery.objects.create(
-        destination=WebhookDestination.objects.get(),
-        organisation=org,
-        event="kms.state_change",
-        once_key="k1",
-        subject="[KMS] kms01",
-        text="-",
+    factories.webhook_delivery(
+        WebhookDestination.objects.get(),
         status="failed",
         attempts=5,
         last_status_code=code,
