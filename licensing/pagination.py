@@ -116,7 +116,8 @@ class SortKey:
     """One whitelisted sort: the model field path it orders by.
 
     `nullable`: the column may be NULL (NULL rows come last in both directions).
-    `label`: shown in the sort menu (defaults to the name of the key)."""
+    `label`: the key's entry in the sort menu (`{% sort_menu page %}`, for the phone widths
+    that hide sortable columns); a key without a label has no entry."""
 
     path: str
     nullable: bool = False
@@ -128,6 +129,17 @@ class _Position:
     segment: int  # 0 = non-NULL rows, 1 = NULL rows (nullable keys only)
     value: Any
     pk: Any
+
+
+@dataclass(frozen=True)
+class SortChoice:
+    """One entry of a list's sort menu (`{% sort_menu page %}`): a whitelisted sort with a
+    label, its two directions' URLs, and which of them is in force ("asc", "desc" or "")."""
+
+    label: str
+    ascending_url: str
+    descending_url: str
+    active: str
 
 
 @dataclass
@@ -148,6 +160,7 @@ class KeysetPage:
     per_page_error: str = ""
     is_first: bool = True
     sort_urls: dict[str, str] = field(default_factory=dict)
+    sort_choices: list[SortChoice] = field(default_factory=list)
     query_without_cursor: str = ""
 
     def __iter__(self):  # type: ignore[no-untyped-def]
@@ -421,9 +434,21 @@ class KeysetPaginator:
             is_first=pos is None,
             query_without_cursor=base.urlencode(),
         )
-        for other in self.sorts:
-            toggled = f"-{other}" if (other == name and not descending) else other
-            page.sort_urls[other] = _url(base, sort=toggled)
+        for other, other_key in self.sorts.items():
+            ascending_url = _url(base, sort=other)
+            descending_url = _url(base, sort=f"-{other}")
+            # A column header reverses the sort in force, and sorts any other column ascending.
+            active = other == name
+            page.sort_urls[other] = descending_url if active and not descending else ascending_url
+            if other_key.label:
+                page.sort_choices.append(
+                    SortChoice(
+                        label=str(other_key.label),
+                        ascending_url=ascending_url,
+                        descending_url=descending_url,
+                        active=("desc" if descending else "asc") if active else "",
+                    )
+                )
         if self.count:
             page.count, page.capped = capped_count(queryset)
         return page

@@ -1,5 +1,6 @@
 """Template helpers for keyset lists: `{% load lists %}`, then `{% sort_th page "name" "Label" %}`
-for a sortable column header (see templates/licensing/partials/_pager.html for the pager). A
+for a sortable column header, `{% sort_menu page %}` for the same sorts as a menu on a phone
+(where some of those columns are hidden) (see templates/licensing/partials/_pager.html for the pager). A
 table body drawn by the "jinja2" engine: `{% jinja2_include %}` (templatetags/jinja2_parts.py)."""
 
 from __future__ import annotations
@@ -24,3 +25,11 @@ def sort_th(
         "target": target,
         "css_class": css_class,
     }
+
+
+@register.inclusion_tag("licensing/partials/_sort_menu.html")
+def sort_menu(page: Any, target: str = "#results") -> dict[str, Any]:
+    """Every labelled sort of the list, both directions, below the `md` width: the columns a
+    phone hides take their sort headers with them."""
+    current = next((c for c in page.sort_choices if c.active), None)
+    return {"choices": page.sort_choices, "current": current, "target": target}

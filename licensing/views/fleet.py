@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, override
+from django.utils.translation import gettext_lazy, ngettext, override
 from django.views.decorators.http import require_GET, require_POST
 
 from licensing import policy
@@ -49,14 +49,14 @@ from licensing.views.htmx import render_page_or_partial
 # --- client list --------------------------------------------------------------------------------
 
 CLIENT_SORTS = {
-    "hostname": SortKey("hostname", label="Hostname"),
-    "last_renewal": SortKey("last_renewal_at", nullable=True, label="Last renewal"),
-    "deadline": SortKey("renewal_deadline", nullable=True, label="Renewal deadline"),
+    "hostname": SortKey("hostname", label=gettext_lazy("Hostname")),
+    "last_renewal": SortKey("last_renewal_at", nullable=True, label=gettext_lazy("Last renewal")),
+    "deadline": SortKey("renewal_deadline", nullable=True, label=gettext_lazy("Renewal deadline")),
     # Indexed as (organisation, column, id): migration 1310.
-    "flag": SortKey("compliance_flag", label="Flag"),
-    "state": SortKey("license_status", label="Licence state"),
+    "flag": SortKey("compliance_flag", label=gettext_lazy("Flag")),
+    "state": SortKey("license_status", label=gettext_lazy("Licence state")),
     # Edition names live in the small edition table: a join, no index range (docs/daily-work.md).
-    "edition": SortKey("edition__name", nullable=True, label="Edition"),
+    "edition": SortKey("edition__name", nullable=True, label=gettext_lazy("Edition")),
 }
 client_paginator = KeysetPaginator(CLIENT_SORTS, default="hostname", salt="client_list")
 

@@ -5,6 +5,7 @@ column on screen."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -237,6 +238,8 @@ def test_the_activation_requests_fit_a_phone(live_server, page, login, org, admi
     for shown in (table.get_by_text("pending"), table.get_by_role("button", name="Cancel")):
         expect(shown).to_be_in_viewport(ratio=1)
     assert_no_sideways_scroll(table)
+    # Newest first; the menu turns the order round (its column shows from 768 px).
+    expect(page.get_by_test_id("sort-menu")).to_contain_text("Sort: Requested")
 
 
 def test_a_mak_pool_fits_a_phone(live_server, page, login, org, admin_user):
@@ -339,6 +342,10 @@ def test_the_kms_hosts_fit_a_phone(live_server, page, login, org, admin_user):
     expect(table.get_by_text("Below activation threshold")).to_be_in_viewport(ratio=1)
     expect(table.get_by_test_id("host-count-phone")).to_contain_text("3 / 5")
     assert_no_sideways_scroll(table)
+    # The last poll and report are sorted from the menu on a phone.
+    menu = page.get_by_test_id("sort-menu")
+    menu.get_by_role("button", name="Sort: Host").click()
+    expect(menu.get_by_role("link", name="Last poll descending")).to_be_visible()
 
 
 def test_the_licence_position_fits_a_phone(live_server, page, login, org, admin_user):
@@ -400,22 +407,44 @@ def test_the_edition_catalogue_and_the_agreements_fit_a_phone(
     assert_no_sideways_scroll(table)
 
 
-def test_the_client_list_fits_a_phone(live_server, page, login, org, admin_user):
-    """At 390 px each client shows its tick box, hostname and flag on screen (its FQDN from
-    576 px; licence state, edition, activation and the dates from 768 px): the flag of a
-    client that must reactivate was cut off."""
+def test_the_client_list_fits_a_phone(live_server, page, login, screenshot, org, admin_user):
+    """At 390 px each client shows its tick box, hostname and flag on screen, its renewal
+    deadline under the hostname (its FQDN from 576 px; licence state, edition, activation and
+    the date columns from 768 px): the flag of a client that must reactivate was cut off. The
+    sort menu sorts by the columns a phone hides: the latest deadline first here."""
+    now = timezone.now()
     factories.ClientFactory(
         organisation=org,
         hostname="pc-0004d0b5-1970",
         fqdn="pc-0004d0b5-1970.contoso.example",
         compliance_flag=ComplianceFlag.REACTIVATION_NEEDED,
+        renewal_deadline=now + timedelta(days=20),
+    )
+    factories.ClientFactory(
+        organisation=org, hostname="pc-zz-latest", renewal_deadline=now + timedelta(days=170)
     )
     open_on_a_phone(page, login, admin_user, f"{live_server.url}/clients/?organisation={org.slug}")
     table = page.get_by_test_id("client-table")
     flag = table.get_by_text("Reactivation needed")
     flag.scroll_into_view_if_needed()
     expect(flag).to_be_in_viewport(ratio=1)
+    expect(table.get_by_test_id("deadline-phone").first).to_be_visible()
     assert_no_sideways_scroll(table)
+
+    menu = page.get_by_test_id("sort-menu")
+    expect(menu).to_contain_text("Sort: Hostname")
+    menu.get_by_role("button").click()
+    menu.get_by_role("link", name="Renewal deadline descending").click()
+    expect(page).to_have_url(re.compile(r"sort=-deadline"))
+    expect(menu).to_contain_text("Sort: Renewal deadline")
+    first_row = page.get_by_test_id("client-table").locator("tbody tr").first
+    expect(first_row).to_contain_text("pc-zz-latest")
+    screenshot(page, "client-list-sorted-phone")
+
+    page.set_viewport_size({"width": WIDTHS["desktop"], "height": 900})
+    # From 768 px the column headers sort, and the menu is gone.
+    expect(menu).to_be_hidden()
+    expect(page.locator("th[aria-sort=descending]")).to_contain_text("Renewal deadline")
 
 
 def test_the_webhook_deliveries_fit_a_phone(live_server, page, login, org, admin_user):

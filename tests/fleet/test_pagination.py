@@ -8,7 +8,7 @@ import pytest
 from django.test import RequestFactory
 
 from licensing.models import Client
-from licensing.pagination import KeysetPaginator, capped_count
+from licensing.pagination import KeysetPaginator, SortKey, capped_count
 from tests.fleet.conftest import KEYSET_SORTS as SORTS
 
 
@@ -61,6 +61,26 @@ def test_hostname_sort_and_descending(org, tied_clients):
     qs = Client.objects.for_organisation(org)
     seen, _, _ = walk(paginator, qs, "sort=-hostname")
     assert seen == [c.pk for c in sorted(tied_clients, key=lambda c: c.hostname, reverse=True)]
+
+
+def test_the_sort_menu_offers_each_labelled_sort_both_ways_keeping_the_filters(org, tied_clients):
+    sorts = {**SORTS, "unlabelled": SortKey("cmid")}
+    sorts["renewal"] = SortKey("last_renewal_at", nullable=True, label="Last renewal")
+    sorts["hostname"] = SortKey("hostname", label="Hostname")
+    paginator = KeysetPaginator(sorts, default="hostname", salt="t", page_size=5)
+    qs = Client.objects.for_organisation(org)
+    second = page_for(paginator, qs, page_for(paginator, qs, "flag=ok&sort=-renewal").next_url)
+    choices = {c.label: c for c in second.sort_choices}
+    assert set(choices) == {"Hostname", "Last renewal"}  # a key without a label has no entry
+    renewal = choices["Last renewal"]
+    assert renewal.active == "desc" and choices["Hostname"].active == ""
+    for url, sort in ((renewal.ascending_url, "renewal"), (renewal.descending_url, "-renewal")):
+        query = parse_qs(urlparse(url).query)
+        # Another order starts from its first page, with the list's filters kept.
+        assert query == {"flag": ["ok"], "sort": [sort]}
+    # The column header of the sort in force reverses it; another column sorts ascending.
+    assert second.sort_urls["renewal"] == renewal.ascending_url
+    assert second.sort_urls["hostname"] == choices["Hostname"].ascending_url
 
 
 def test_a_tampered_cursor_falls_back_to_the_first_page_with_an_explanation(org, tied_clients):
