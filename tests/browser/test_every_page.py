@@ -4,12 +4,14 @@ its last column), and 0 axe violations of any impact (axe-core
 bundled by the axe-playwright-python package; nothing is downloaded).
 
 Fast by design: the demo data is seeded once, each persona gets one browser context and one
-page that visits every address at both widths; every problem is collected and reported at
-once, so one run shows them all. axe (most of the time: about a second a page) runs at both
-widths for the administrator, who sees every control, and at desktop width for the others.
-Colour contrast, three quarters of axe's time, depends on the stylesheet and the classes a page
-uses: it is checked on every page the administrator opens, and for the others on the pages the
-administrator cannot open (the manager's approvals, the superuser's overview)."""
+page that loads every address once, checks it at desktop width and again resized to a phone's;
+every problem is collected and reported at once, so one run shows them all. axe (about half a
+second a page on a 2-core machine) runs at both widths for the administrator, who sees every
+control, and at desktop width for the others. Colour contrast, about a third of axe's time,
+depends on the stylesheet and the classes a page uses: it is checked on every page the
+administrator opens, and for the others on the pages the administrator cannot open (the
+manager's approvals, the superuser's overview). A refusal (403, 404) is one template whatever
+the address: axe checks it once per status."""
 
 from __future__ import annotations
 
@@ -128,6 +130,7 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, 
     visited = 0
     console: list[str] = []  # the current page's console errors (one list for every context)
     opened_by_admin: set[str] = set()  # the addresses the administrator's pass answered 200
+    refusals_checked: set[int] = set()  # the refusal statuses axe has checked
     for persona in PERSONAS:
         context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
         page = context.new_page()
@@ -135,23 +138,29 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, 
         page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
         login(page, get_user_model().objects.get(username=persona), DEMO_PASSWORD)
         for address in addresses:
+            # One load per address: checked at desktop width, then resized to a phone's (the
+            # stylesheet's breakpoints apply on resize; the filters a phone folds at load stay
+            # open, which only makes the phone's width check stricter).
+            page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+            console.clear()
+            response = page.goto(f"{live_server.url}{address}")
+            status = response.status if response else 0
+            if status >= 500 or status == 0:
+                problems.append(f"{persona} {address} ({status}): status {status}")
+                visited += len(WIDTHS)
+                continue
+            errors = [e for e in console if not (status in (403, 404) and _STATUS_NOISE.search(e))]
+            if errors:
+                problems.append(f"{persona} {address} ({status}): console errors {errors}")
+            if unbalanced := unbalanced_tags(response.text()):
+                problems.append(f"{persona} {address} ({status}): {', '.join(unbalanced)}")
+            if persona == FULL_AXE and status == 200:
+                opened_by_admin.add(address)
             for width in WIDTHS:
-                page.set_viewport_size({"width": width, "height": 900})
-                console.clear()
-                response = page.goto(f"{live_server.url}{address}")
-                status = response.status if response else 0
+                if width != WIDTHS[0]:
+                    page.set_viewport_size({"width": width, "height": 900})
                 where = f"{persona} {address} @{width}px ({status})"
                 visited += 1
-                if status >= 500 or status == 0:
-                    problems.append(f"{where}: status {status}")
-                    continue
-                errors = [
-                    e for e in console if not (status in (403, 404) and _STATUS_NOISE.search(e))
-                ]
-                if errors:
-                    problems.append(f"{where}: console errors {errors}")
-                if width == WIDTHS[0] and (unbalanced := unbalanced_tags(response.text())):
-                    problems.append(f"{where}: {', '.join(unbalanced)}")
                 scroll = page.evaluate("document.documentElement.scrollWidth")
                 if scroll > width:
                     problems.append(f"{where}: page is {scroll} px wide")
@@ -160,10 +169,12 @@ def test_every_page_as_every_persona_at_two_widths(live_server, browser, login, 
                     clipped = page.evaluate(_CLIPPED_TABLES)
                     if clipped:
                         problems.append(f"{where}: tables clipped {clipped}")
-                if persona == FULL_AXE and status == 200:
-                    opened_by_admin.add(address)
                 if width != WIDTHS[0] and persona != FULL_AXE:
                     continue
+                if status >= 400:
+                    if status in refusals_checked:
+                        continue
+                    refusals_checked.add(status)
                 # Contrast was checked on the administrator's pass of this page.
                 seen = persona != FULL_AXE and address in opened_by_admin
                 violations = axe.run(page, options=WITHOUT_CONTRAST if seen else EVERY_RULE)
