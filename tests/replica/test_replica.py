@@ -20,10 +20,12 @@ from portal.replica import replica_state
 from tests.faults.harness import PortalServer
 from tests.servers import PostgresServer, RedisServer, ReplicaServer
 
-pytestmark = pytest.mark.timeout(600)
+# One cluster (a primary, a streaming replica and a portal) for the run: every test here runs on
+# one xdist worker (`--dist loadgroup`, Makefile), which builds it once, in any order of tests.
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("replica")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     directory = Path(tempfile.mkdtemp(prefix="portal-replica-"))
     servers = []
