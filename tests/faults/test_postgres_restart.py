@@ -12,10 +12,6 @@ import pytest
 
 from tests.faults.harness import ALL_OK
 
-# The private servers and the portal of tests/faults/conftest.py are started once per xdist
-# worker: every test that uses them runs on one worker (`--dist loadgroup`, Makefile).
-pytestmark = pytest.mark.xdist_group("faults-portal")
-
 
 @pytest.fixture
 def database_down(portal, fault_postgres):

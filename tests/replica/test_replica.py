@@ -20,12 +20,10 @@ from portal.replica import replica_state
 from tests.faults.harness import PortalServer
 from tests.servers import PostgresServer, RedisServer, ReplicaServer
 
-# One cluster (a primary, a streaming replica and a portal) for the run: every test here runs on
-# one xdist worker (`--dist loadgroup`, Makefile), which builds it once, in any order of tests.
-pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("replica")]
+pytestmark = pytest.mark.timeout(600)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     directory = Path(tempfile.mkdtemp(prefix="portal-replica-"))
     servers = []
