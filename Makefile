@@ -80,10 +80,7 @@ test: venv
 	# portal's own may not yet on a fresh machine: a warning, not a check).
 	DATABASE_URL="$${DATABASE_URL%/*}/postgres" $(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py compilemessages -v0 $(I18N_IGNORE)
-	# Whole files to a worker: a file's module-scoped servers (the replica cluster, slapd, the
-	# OpenID provider) start once. (`loadgroup` would group across files, but xdist 3.8 does not
-	# group under pytest 9.2: pytest-xdist issue 1386.)
-	$(PY) -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
