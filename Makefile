@@ -80,7 +80,7 @@ test: venv
 	# portal's own may not yet on a fresh machine: a warning, not a check).
 	DATABASE_URL="$${DATABASE_URL%/*}/postgres" $(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py compilemessages -v0 $(I18N_IGNORE)
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
 
 lint: venv
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

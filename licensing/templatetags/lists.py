@@ -1,6 +1,6 @@
 """Template helpers for keyset lists: `{% load lists %}`, then `{% sort_th page "name" "Label" %}`
-for a sortable column header, `{% sort_menu page %}` for the same sorts as a menu on a phone
-(where some of those columns are hidden) (see templates/licensing/partials/_pager.html for the pager). A
+for a sortable column header and `{% sort_menu page %}` for the same sorts as a menu on a phone,
+where some of those columns are hidden; the pager is templates/licensing/partials/_pager.html. A
 table body drawn by the "jinja2" engine: `{% jinja2_include %}` (templatetags/jinja2_parts.py)."""
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from licensing.models import ActivationMethod, Client, ComplianceFlag, LicenseStatus
+from licensing.models.kms import OFFICE_ACTIVATION_THRESHOLD
+from licensing.services.inventory.rules import KMS_VALIDITY_DAYS
 
 OSPP = r'cscript "%ProgramFiles%\Microsoft Office\Office16\OSPP.VBS"'
 SLMGR = r"cscript %windir%\system32\slmgr.vbs"
@@ -53,11 +55,16 @@ def remedy_for(client: Client, now: datetime, stale_after_days: int) -> Remedy |
         elif flag == ComplianceFlag.EXPIRED and client.license_status == LicenseStatus.LICENSED:
             # Its last own report said licensed: the date, not the client, says it lapsed.
             summary = _(
-                "The client's KMS activation has lapsed: it has not renewed for 180 days. Check "
-                "that it reaches %(host)s on TCP port %(port)s, then activate again from an "
-                "elevated prompt on the client; if activation fails, check the host's count "
-                "(it activates Office only from 5 clients) with slmgr on the host:"
-            ) % {"host": host_name, "port": port}
+                "The client's KMS activation has lapsed: it has not renewed for %(days)s days. "
+                "Check that it reaches %(host)s on TCP port %(port)s, then activate again from "
+                "an elevated prompt on the client; if activation fails, check the host's count "
+                "(it activates Office only from %(threshold)s clients) with slmgr on the host:"
+            ) % {
+                "days": KMS_VALIDITY_DAYS,
+                "host": host_name,
+                "port": port,
+                "threshold": host.activation_threshold if host else OFFICE_ACTIVATION_THRESHOLD,
+            }
         else:
             summary = _(
                 "The client is not activated. Point it at the KMS host and activate from an "
